@@ -1,0 +1,337 @@
+"""Model: a loss written as ordered named stages, with its inputs (data) and parameters."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import sympy as sp
+from sympy import Indexed, IndexedBase, Symbol
+
+__all__ = ["Model", "ModelError", "symbols_of"]
+
+
+class ModelError(ValueError):
+    """A model that cannot be built or used as asked; the message names the culprit."""
+
+
+def symbols_of(expr: sp.Basic) -> dict[str, set]:
+    """Split the names an expression uses by role.
+
+    Returns ``scalars`` (plain free symbols), ``bases`` (``IndexedBase``
+    arrays), ``indices`` (free symbols used as array subscripts) and
+    ``sizes`` (free symbols in summation bounds, such as ``n``).
+
+    >>> from sympy import IndexedBase, Sum, symbols
+    >>> w, x = IndexedBase('w'), IndexedBase('x')
+    >>> i, k, m, b = symbols('i k m b')
+    >>> parts = symbols_of(Sum(w[k] * x[i, k], (k, 1, m)) + b)
+    >>> sorted(map(str, parts['scalars'])), sorted(map(str, parts['bases']))
+    (['b'], ['w', 'x'])
+    >>> parts['indices'], parts['sizes']
+    ({i}, {m})
+    """
+    bases, indices, sizes, bound = set(), set(), set(), set()
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, Indexed):
+            bases.add(node.base)
+            for index in node.indices:
+                indices |= index.free_symbols
+        elif isinstance(node, sp.concrete.expr_with_limits.ExprWithLimits):
+            for limit in node.limits:
+                bound.add(limit[0])
+                for bound_expr in limit[1:]:
+                    sizes |= bound_expr.free_symbols
+    indices -= bound
+    sizes -= bound
+    labels = {base.label for base in bases}
+    scalars = {
+        s for s in expr.free_symbols
+        if isinstance(s, Symbol) and s not in indices | sizes | bound | labels
+    }
+    return {"scalars": scalars, "bases": bases, "indices": indices, "sizes": sizes}
+
+
+def _as_symbol(name_or_symbol, what: str):
+    if isinstance(name_or_symbol, str):
+        if not name_or_symbol.isidentifier():
+            raise ModelError(f"{what} name {name_or_symbol!r} is not a valid identifier")
+        return Symbol(name_or_symbol)
+    if isinstance(name_or_symbol, (Symbol, IndexedBase)):
+        return name_or_symbol
+    raise ModelError(
+        f"{what} must be a SymPy Symbol, an IndexedBase or a name, not {name_or_symbol!r}"
+    )
+
+
+def _as_expr(value, stage_name) -> sp.Expr:
+    if isinstance(value, str):
+        raise ModelError(
+            f"stage {stage_name}: got the text {value!r}; build a SymPy expression, "
+            "or parse text safely with symgrad.parse"
+        )
+    try:
+        return sp.sympify(value, strict=True)
+    except (sp.SympifyError, TypeError):
+        raise ModelError(f"stage {stage_name}: {value!r} is not a SymPy expression") from None
+
+
+class Model:
+    """A model as the lectures write a network: ordered named stages, inputs and parameters.
+
+    ``stages`` is a sequence of ``(symbol, expression)`` pairs (or a dict);
+    each expression may use inputs, parameters and earlier stages. The last
+    stage is the output (the loss) unless ``output`` says otherwise.
+    ``params`` defaults to every free symbol that is neither an input, a
+    stage, an array subscript nor a summation bound.
+
+    >>> from sympy import symbols
+    >>> w, x, b, y, yhat, L = symbols('w x b y yhat L')
+    >>> m = Model([(yhat, w*x + b), (L, (y - yhat)**2)], inputs=[x, y])
+    >>> m.params
+    (b, w)
+    >>> m.closed_form()
+    (-b - w*x + y)**2
+    >>> print(m)
+    yhat = b + w*x
+    L = (y - yhat)**2
+    """
+
+    def __init__(self, stages, inputs: Iterable = (), params: Iterable | None = None,
+                 output=None, name: str | None = None):
+        pairs = stages.items() if isinstance(stages, Mapping) else stages
+        self.stages: tuple[tuple[Symbol, sp.Expr], ...] = tuple(
+            (_as_symbol(s, "stage"), _as_expr(e, s)) for s, e in self._pairs(pairs)
+        )
+        if not self.stages:
+            raise ModelError("a model needs at least one stage")
+        self.name = name
+        self.inputs: tuple = tuple(_as_symbol(s, "input") for s in inputs)
+        self._definitions = dict(self.stages)
+        self._check_stage_order()
+        used = self._used_names()
+        self.params: tuple = self._resolve_params(params, used)
+        self.outputs: tuple = self._resolve_outputs(output)
+
+    @staticmethod
+    def _pairs(pairs):
+        for item in pairs:
+            if isinstance(item, sp.Equality):
+                yield item.lhs, item.rhs
+                continue
+            try:
+                symbol, expr = item
+            except (TypeError, ValueError):
+                raise ModelError(
+                    f"a stage must be a (symbol, expression) pair or an Eq, not {item!r}"
+                ) from None
+            yield symbol, expr
+
+    # -- construction checks -------------------------------------------------
+
+    def _check_stage_order(self) -> None:
+        position = {}
+        for i, (symbol, expr) in enumerate(self.stages):
+            if symbol in position:
+                raise ModelError(f"stage {symbol} is defined twice (stages {position[symbol] + 1} and {i + 1})")
+            if symbol in self.inputs:
+                raise ModelError(f"{symbol} is both an input and a stage")
+            position[symbol] = i
+        for i, (symbol, expr) in enumerate(self.stages):
+            for name in expr.free_symbols:
+                later = position.get(name)
+                if later is not None and later >= i:
+                    where = "itself" if later == i else f"stage {name}, which is defined later"
+                    raise ModelError(
+                        f"stage {symbol} = {expr} uses {where}; stages must come in order"
+                    )
+
+    def _used_names(self) -> set:
+        used: set = set()
+        for _, expr in self.stages:
+            parts = symbols_of(expr)
+            used |= parts["scalars"] | parts["bases"]
+        return used - set(self._definitions)
+
+    def _resolve_params(self, params, used) -> tuple:
+        inputs = set(self.inputs)
+        if params is None:
+            found = sorted(used - inputs, key=sp.default_sort_key)
+        else:
+            found = [_as_symbol(p, "parameter") for p in params]
+            for p in found:
+                if p in inputs:
+                    raise ModelError(f"{p} is declared both an input and a parameter")
+                if p in self._definitions:
+                    raise ModelError(f"{p} is a stage, not a parameter")
+                if p not in used:
+                    raise ModelError(f"parameter {p} does not appear in any stage")
+            undefined = used - inputs - set(found)
+            for symbol, expr in self.stages:
+                bad = sorted(undefined & (symbols_of(expr)["scalars"] | symbols_of(expr)["bases"]),
+                             key=sp.default_sort_key)
+                if bad:
+                    raise ModelError(
+                        f"stage {symbol} = {expr} refers to undefined name {bad[0]}: "
+                        "it is not an input, a parameter or an earlier stage"
+                    )
+        if not found:
+            names = ", ".join(map(str, sorted(used, key=sp.default_sort_key))) or "none"
+            raise ModelError(
+                f"model has no parameters: its free symbols ({names}) are all inputs; "
+                "declare which symbols are parameters with params=[...]"
+            )
+        return tuple(found)
+
+    def _resolve_outputs(self, output) -> tuple:
+        if output is None:
+            return (self.stages[-1][0],)
+        outputs = output if isinstance(output, (list, tuple)) else [output]
+        resolved = []
+        for o in outputs:
+            o = _as_symbol(o, "output")
+            if o not in self._definitions:
+                raise ModelError(f"output {o} is not a stage (stages: {self._stage_names()})")
+            resolved.append(o)
+        return tuple(resolved)
+
+    def _stage_names(self) -> str:
+        return ", ".join(str(s) for s, _ in self.stages)
+
+    # -- alternative constructors --------------------------------------------
+
+    @classmethod
+    def from_expr(cls, expr, inputs: Iterable = (), params: Iterable | None = None,
+                  output="L", name: str | None = None) -> "Model":
+        """Wrap a bare expression as a one-stage model whose output is named ``output``.
+
+        >>> from sympy import symbols
+        >>> w, x, b = symbols('w x b')
+        >>> Model.from_expr(w*x + b, inputs=[x]).params
+        (b, w)
+        """
+        return cls([(_as_symbol(output, "output"), expr)], inputs=inputs, params=params, name=name)
+
+    @classmethod
+    def coerce(cls, model_or_expr, inputs: Iterable = ()) -> "Model":
+        """A Model as it is, or a bare expression wrapped with :meth:`from_expr`."""
+        if isinstance(model_or_expr, Model):
+            return model_or_expr
+        return cls.from_expr(model_or_expr, inputs=inputs)
+
+    def with_loss(self, loss, target=None, name="L", **loss_options) -> "Model":
+        """This model followed by a loss stage ``L = loss(target, output)``; the target becomes an input.
+
+        ``loss`` is a function of ``losses`` (or any ``(y, yhat) -> Expr``);
+        with several outputs it receives them as a list (and ``target`` should
+        be a list of the same length).
+
+        >>> from sympy import symbols
+        >>> from symgrad import losses
+        >>> w, x, y, yhat = symbols('w x y yhat')
+        >>> m = Model([(yhat, w*x)], inputs=[x]).with_loss(losses.half_squared_error, y)
+        >>> m.stages[-1], m.inputs
+        ((L, (y - yhat)**2/2), (x, y))
+        """
+        if len(self.outputs) == 1:
+            prediction = self.outputs[0]
+            target = Symbol("y") if target is None else target
+        else:
+            prediction = list(self.outputs)
+            if target is None:
+                target = [Symbol(f"y_{i}") for i in range(1, len(prediction) + 1)]
+        loss_expr = loss(target, prediction, **loss_options)
+        targets = target if isinstance(target, (list, tuple)) else [target]
+        target_symbols = [t for t in targets if isinstance(t, (Symbol, IndexedBase))]
+        target_symbols += [t.base for t in targets if isinstance(t, Indexed)]
+        new_inputs = list(self.inputs) + [t for t in target_symbols if t not in self.inputs]
+        return Model(list(self.stages) + [(_as_symbol(name, "loss"), loss_expr)],
+                     inputs=new_inputs, params=self.params, name=self.name)
+
+    # -- queries ---------------------------------------------------------------
+
+    @property
+    def output(self) -> Symbol:
+        """The single (scalar) output that gradients are taken of."""
+        if len(self.outputs) != 1:
+            raise ModelError(
+                f"model has {len(self.outputs)} outputs ({', '.join(map(str, self.outputs))}); "
+                "add a loss with model.with_loss(...) to get one scalar to differentiate"
+            )
+        return self.outputs[0]
+
+    @property
+    def stage_symbols(self) -> tuple[Symbol, ...]:
+        return tuple(s for s, _ in self.stages)
+
+    def definition(self, stage) -> sp.Expr:
+        """The expression that defines a stage."""
+        stage = self.symbol(stage)
+        try:
+            return self._definitions[stage]
+        except KeyError:
+            raise ModelError(f"{stage} is not a stage (stages: {self._stage_names()})") from None
+
+    @property
+    def symbols(self) -> dict[str, object]:
+        """Every name the model knows (inputs, parameters, stages), by name."""
+        table = {str(s): s for s in self.inputs + self.params}
+        table.update({str(s): s for s in self.stage_symbols})
+        return table
+
+    def symbol(self, name_or_symbol):
+        """Resolve a name or symbol to the model's own symbol, with a clear error if unknown."""
+        if isinstance(name_or_symbol, Indexed):
+            self.symbol(name_or_symbol.base)
+            return name_or_symbol
+        key = str(name_or_symbol) if isinstance(name_or_symbol, (str, Symbol, IndexedBase)) else None
+        known = self.symbols
+        if key in known:
+            return known[key]
+        listing = ", ".join(sorted(known))
+        raise ModelError(f"{name_or_symbol!r} is not a symbol of this model (it has: {listing})")
+
+    def closed_form(self, stage=None) -> sp.Expr:
+        """The output (or the given stage) with every stage substituted: one expression of inputs and parameters.
+
+        >>> from sympy import symbols
+        >>> a, f, w, x = symbols('a f w x')
+        >>> from symgrad import sigmoid
+        >>> Model([(a, w*x), (f, sigmoid(a))], inputs=[x]).closed_form()
+        sigmoid(w*x)
+        """
+        substituted = self.substitutions()
+        target = self.output if stage is None else self.symbol(stage)
+        return substituted.get(target, target)
+
+    def substitutions(self) -> dict[Symbol, sp.Expr]:
+        """Each stage symbol mapped to its closed form (stages substituted in order)."""
+        closed: dict[Symbol, sp.Expr] = {}
+        for symbol, expr in self.stages:
+            closed[symbol] = expr.xreplace(closed)
+        return closed
+
+    # -- printing ---------------------------------------------------------------
+
+    def __str__(self) -> str:
+        return "\n".join(f"{s} = {e}" for s, e in self.stages)
+
+    def __repr__(self) -> str:
+        name = f"{self.name!r}, " if self.name else ""
+        return (f"Model({name}stages=[{self._stage_names()}], inputs={list(self.inputs)}, "
+                f"params={list(self.params)})")
+
+    def latex(self) -> str:
+        """The stages as one LaTeX ``aligned`` block."""
+        rows = [rf"{sp.latex(s)} &= {sp.latex(e)}" for s, e in self.stages]
+        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.latex()}$"
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, Model) and self.stages == other.stages
+                and self.inputs == other.inputs and self.params == other.params
+                and self.outputs == other.outputs)
+
+    def __hash__(self) -> int:
+        return hash((self.stages, self.inputs, self.params, self.outputs))
+
