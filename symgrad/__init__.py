@@ -7,14 +7,20 @@
 2*x*(b + w*x - y)
 """
 from . import losses, networks
-from .derive import grad, DerivationError
+from .chainrule import ChainRule, ChainRules, Factor, chain_rule
+from .derive import DerivationError, grad
 from .functions import log_softmax, relu, sigmoid, softmax, softplus
 from .model import Model, ModelError
 from .ops import OPS, Op, op
+from .printing import text
+from .solve import StationaryPoint, least_squares, stationary_point
+from .update import UpdateRules, update_rules
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DerivationError", "Model", "ModelError", "OPS", "Op", "grad", "log_softmax",
-    "losses", "networks", "op", "relu", "sigmoid", "softmax", "softplus",
+    "ChainRule", "ChainRules", "DerivationError", "Factor", "Model", "ModelError", "OPS", "Op",
+    "StationaryPoint", "UpdateRules", "chain_rule", "grad", "least_squares", "log_softmax",
+    "losses", "networks", "op", "relu", "sigmoid", "softmax", "softplus", "stationary_point",
+    "text", "update_rules",
 ]

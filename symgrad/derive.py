@@ -10,7 +10,7 @@ from sympy import Indexed, IndexedBase, Symbol
 from .model import Model, ModelError
 from .tidy import tidy
 
-__all__ = ["grad", "adjoints", "local_derivative", "DerivationError", "FORMS"]
+__all__ = ["grad", "adjoints", "component", "local_derivative", "real_model", "DerivationError", "FORMS"]
 
 #: ``"stages"``: in terms of stage symbols (linear in depth, as the slides
 #: write dL/dw3 = (f3 - y) f3 (1 - f3) f2); ``"closed"``: stages substituted.
@@ -39,11 +39,17 @@ def _real_copy(s):
         return s
 
 
-def _realify(model: Model) -> tuple[dict, dict]:
+def real_model(model: Model) -> tuple[Model, dict, dict]:
+    """The model over real copies of its symbols, and the maps to and from them."""
     names = set(model.inputs) | set(model.params) | set(model.stage_symbols)
     forward = {s: _real_copy(s) for s in names}
     forward = {k: v for k, v in forward.items() if k is not v}
-    return forward, {v: k for k, v in forward.items()}
+    backward = {v: k for k, v in forward.items()}
+    real = Model([(s.xreplace(forward), e.xreplace(forward)) for s, e in model.stages],
+                 inputs=[forward.get(s, s) for s in model.inputs],
+                 params=[forward.get(s, s) for s in model.params],
+                 output=[forward.get(s, s) for s in model.outputs], name=model.name)
+    return real, forward, backward
 
 
 # -- stage-by-stage reverse mode ----------------------------------------------
@@ -174,11 +180,7 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
         raise DerivationError(f"unknown form {form!r} (must be one of {list(FORMS)})")
     model = Model.coerce(model_or_expr, inputs=inputs)
     targets, single = _resolve_targets(model, wrt)
-    forward, backward = _realify(model)
-    real = Model([(s.xreplace(forward), e.xreplace(forward)) for s, e in model.stages],
-                 inputs=[forward.get(s, s) for s in model.inputs],
-                 params=[forward.get(s, s) for s in model.params],
-                 output=[forward.get(s, s) for s in model.outputs])
+    real, forward, backward = real_model(model)
     real_targets = [t.xreplace(forward) if isinstance(t, Indexed) else forward.get(t, t)
                     for t in targets]
 
@@ -198,3 +200,17 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
             derivative = _indexed_derivative(closed_output, real_target)
         results[target] = derivative.xreplace(backward)
     return results[targets[0]] if single else results
+
+
+def component(model_or_expr, base: IndexedBase) -> Indexed:
+    """A generic component ``w[j]`` of an array parameter, with indices unused in the model.
+
+    >>> from sympy import IndexedBase, Sum, symbols
+    >>> w, x = IndexedBase('w'), IndexedBase('x')
+    >>> k, m = symbols('k m')
+    >>> component(Sum(w[k] * x[k], (k, 1, m)), w)
+    w[j]
+    """
+    model = Model.coerce(model_or_expr)
+    expr = model.closed_form()
+    return base[tuple(_fresh_indices(expr, _index_rank(expr, base)))]
