@@ -70,8 +70,8 @@ class sigmoid(_Activation):
         return None
 
     def fdiff(self, argindex=1):
-        # σ' = σ(1 - σ); built unevaluated so it prints factor by factor, σ first
-        return sp.Mul(self, 1 - self, evaluate=False)
+        # σ' = σ(1 - σ), in terms of σ itself, as the lectures write it
+        return self * (1 - self)
 
     def _eval_rewrite_as_exp(self, a, **kwargs):
         return 1 / (1 + exp(-a))
