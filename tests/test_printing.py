@@ -1,0 +1,42 @@
+"""Text and LaTeX as a person writes them, and Jupyter's LaTeX display."""
+from __future__ import annotations
+
+import sympy as sp
+from sympy import IndexedBase, symbols
+
+from symgrad import chain_rule, losses, networks, sigmoid, text, update_rules
+
+w, x, b, y, eta = symbols("w x b y eta")
+
+
+def test_text_uses_greek_letters_and_implicit_products():
+    assert text(2 * x * (w * x + b - y)) == "2x(b + w·x - y)"
+    assert text(sigmoid(w) * (1 - sigmoid(w))) == "σ(w)(1 - σ(w))"
+    assert text(symbols("theta0") + eta) == "η + θ0" or text(symbols("theta0") + eta) == "θ0 + η"
+    assert text(IndexedBase("x")[symbols("i"), symbols("j")]) == "x_{ij}"
+    assert text(-x / 2) == "-x/2"
+
+
+def test_update_rule_text_and_latex():
+    rules = update_rules((y - (w * x + b)) ** 2, [w], lr=eta)
+    assert str(rules) == "w ← w - η·2x(b + w·x - y)"
+    latex = rules.latex()
+    assert r"w &\leftarrow w - \eta" in latex and r"\left(b + w x - y\right)" in latex
+    assert rules._repr_latex_().startswith("$")
+
+
+def test_custom_learning_rate_symbol():
+    alpha = symbols("alpha")
+    rules = update_rules(losses.half_squared_error(y, w * x), [w], lr=alpha)
+    assert str(rules) == "w ← w - α·x(w·x - y)"
+    assert sp.simplify(rules[w] - (w - alpha * x * (w * x - y))) == 0
+
+
+def test_chain_rule_latex_and_model_latex():
+    model = networks.chain(2, loss=losses.half_squared_error)
+    rule = chain_rule(model, "w2")
+    latex = rule.latex()
+    assert r"\frac{\partial L}{\partial f_{2}}" in latex
+    assert r"f_{2} \left(1 - f_{2}\right)" in latex
+    assert r"\sigma\left(a_{1}\right)" in model.latex()
+    assert model._repr_latex_().startswith("$")
