@@ -32,8 +32,13 @@ class Factor:
         return rf"\frac{{\partial {sp.latex(self.of)}}}{{\partial {sp.latex(self.wrt)}}}"
 
 
+def _needs_parentheses(value) -> bool:
+    # a sum needs them in a product, unless it prints as 2(yhat - y) already
+    return isinstance(value, sp.Add) and value.primitive()[0] == 1
+
+
 def _product_text(values) -> str:
-    return " · ".join(printing.text(v) if not isinstance(v, sp.Add) else f"({printing.text(v)})"
+    return " · ".join(f"({printing.text(v)})" if _needs_parentheses(v) else printing.text(v)
                       for v in values)
 
 
@@ -68,8 +73,8 @@ class ChainRule:
         head = rf"\frac{{\partial {sp.latex(self.output)}}}{{\partial {sp.latex(self.param)}}}"
         symbolic = " + ".join(" ".join(f.latex() for f in path) for path in self.paths) or "0"
         values = " + ".join(
-            r" \cdot ".join(printing.latex(f.value) if not isinstance(f.value, sp.Add)
-                            else rf"\left({printing.latex(f.value)}\right)" for f in path)
+            r" \cdot ".join(rf"\left({printing.latex(f.value)}\right)" if isinstance(f.value, sp.Add)
+                            else printing.latex(f.value) for f in path)
             for path in self.paths) or "0"
         return rf"\begin{{aligned}}{head} &= {symbolic} \\ &= {values}\end{{aligned}}"
 

@@ -74,6 +74,8 @@ class TextPrinter(StrPrinter):
         if exponent.is_Rational and exponent.is_negative:
             return f"1/{self.parenthesize(base ** -exponent, PRECEDENCE['Mul'])}"
         b = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+        if isinstance(base, Sum):
+            b = f"({b})"  # (Σ x_i)^2, not Σ x_i^2
         e = self.parenthesize(exponent, PRECEDENCE["Pow"], strict=True)
         return f"{b}^{e}"
 
@@ -105,6 +107,9 @@ class TextPrinter(StrPrinter):
     def _join(self, factors) -> str:
         prec = PRECEDENCE["Mul"]
         pieces = [self.parenthesize(f, prec) for f in factors]
+        # a sum sign reaches to the end of the product, so only the last factor may be a bare Σ
+        pieces = [f"({p})" if isinstance(f, Sum) and k < len(factors) - 1 else p
+                  for k, (f, p) in enumerate(zip(factors, pieces))]
         out = pieces[0]
         for previous, piece in zip(factors, pieces[1:]):
             implicit = piece.startswith("(") or (previous.is_Number and not piece[0].isdigit())

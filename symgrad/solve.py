@@ -10,6 +10,7 @@ from sympy.simplify.simplify import factor_sum
 
 from .derive import DerivationError, grad
 from .model import Model
+from .printing import text
 
 __all__ = ["StationaryPoint", "stationary_point", "least_squares", "expand_sums"]
 
@@ -45,8 +46,8 @@ class StationaryPoint:
     solution: dict
 
     def __str__(self) -> str:
-        lines = [f"d/d{p}: 0 = {eq}" for p, eq in self.equations.items()]
-        lines += [f"{p} = {value}" for p, value in self.solution.items()]
+        lines = [f"dL/d{text(p)} = 0 = {text(eq)}" for p, eq in self.equations.items()]
+        lines += [f"{text(p)} = {text(value)}" for p, value in self.solution.items()]
         return "\n".join(lines)
 
     def _repr_latex_(self) -> str:

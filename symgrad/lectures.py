@@ -1,0 +1,129 @@
+"""The lectures' worked examples as a catalog: where each comes from, its model, and what to derive."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sympy import IndexedBase, Max, Sum, symbols
+
+from . import losses, networks
+from .model import Model
+
+__all__ = ["Example", "EXAMPLES", "example", "model"]
+
+LECTURES = {
+    "000": "000_f991bdc97940edcf.txt (CSCI 1470: optimizers, gradient descent, chain rule)",
+    "001": "001_07a59be112b5fe28.txt (CS 4644: gradient descent, neural networks)",
+    "002": "002_33988b191b7f8ffe.txt (MATH80629: perceptrons, backpropagation)",
+    "003": "003_f4019721389b4efd.txt (ICME: loss functions, computational graphs)",
+    "004": "004_d0dd8e63ebee4832.txt (CS60010: linear regression, least squares)",
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    """One worked example of the lectures."""
+
+    name: str
+    lecture: str
+    title: str
+    build: Callable[[], Model] = field(repr=False)
+    #: parameters whose partials the slide derives (all parameters if empty)
+    wrt: tuple[str, ...] = ()
+    #: point at which the slide evaluates the graph numerically, if it does
+    values: dict = field(default_factory=dict)
+
+    @property
+    def source(self) -> str:
+        return LECTURES[self.lecture]
+
+    @property
+    def model(self) -> Model:
+        return self.build()
+
+
+def _mse_linear() -> Model:
+    return networks.linear(loss=losses.squared_error)
+
+
+def _smallest_perceptron() -> Model:
+    w, x, y, L = symbols("w x y L")
+    return Model([(L, losses.half_squared_error(y, w * x))], inputs=[x, y], name="perceptron")
+
+
+def _linear_data_set() -> Model:
+    return networks.perceptron(indexed=True, activation_function=None, loss=losses.squared_error)
+
+
+def _sigmoid_perceptron() -> Model:
+    return networks.perceptron(indexed=True, loss=losses.squared_error)
+
+
+def _chain3() -> Model:
+    return networks.chain(3, loss=losses.half_squared_error)
+
+
+def _least_squares() -> Model:
+    x, y = IndexedBase("x"), IndexedBase("y")
+    i, m, t0, t1, L = symbols("i m theta0 theta1 L")
+    return Model([(L, Sum((y[i] - t0 - t1 * x[i]) ** 2, (i, 1, m)))], inputs=[x, y])
+
+
+def _graph_qzf() -> Model:
+    x, y, r, q, z, f = symbols("x y r q z f")
+    return Model([(q, x + y), (z, q + 1), (f, z * r)], inputs=[], params=[x, y, r])
+
+
+def _max_gate() -> Model:
+    w1, w2, x1, x2, x3, F = symbols("w1 w2 x1 x2 x3 F")
+    return Model([(F, Max(w1 * x1 + w2 * x2, x3))], inputs=[x1, x2, x3])
+
+
+def _fully_connected() -> Model:
+    return networks.fully_connected(3, 2, loss=losses.squared_error)
+
+
+EXAMPLES: dict[str, Example] = {e.name: e for e in [
+    Example("mse-linear", "000", "Gradient of the squared error of w*x + b (one sample)",
+            _mse_linear, ("w", "b")),
+    Example("linear-data-set", "001", "Update rule of the linear model over a data set",
+            _linear_data_set),
+    Example("sigmoid-perceptron", "001", "Update rule of the sigmoid perceptron",
+            _sigmoid_perceptron),
+    Example("perceptron", "002", "The world's smallest perceptron y = w*x, half squared error",
+            _smallest_perceptron),
+    Example("chain3", "002", "Backpropagation through the 3-layer chain f3(w3 f2(w2 f1(w1 x + b)))",
+            _chain3, ("w1", "w2", "w3", "b"),
+            {"x": 1.0, "y": 0.5, "w1": 0.5, "w2": -1.0, "w3": 2.0, "b": 0.1}),
+    Example("graph-qzf", "003", "The computational graph q = x + y, z = q + 1, f = z*r",
+            _graph_qzf, ("x", "y", "r"), {"x": -2.0, "y": 5.0, "r": -4.0}),
+    Example("max-gate", "003", "F = max(w1 x1 + w2 x2, x3): max routes the gradient",
+            _max_gate, ("w1", "w2"),
+            {"w1": 2.0, "x1": 1.0, "w2": -1.0, "x2": 3.0, "x3": -2.0}),
+    Example("fully-connected", "001", "A fully connected layer l_j = sum_k W_jk x_k + b_j with MSE",
+            _fully_connected),
+    Example("least-squares", "004", "Least squares: set dL/dtheta0 = dL/dtheta1 = 0",
+            _least_squares, ("theta0", "theta1")),
+]}
+
+
+def example(name: str) -> Example:
+    """A worked example by name, with an error that lists the names.
+
+    >>> example("chain3").lecture
+    '002'
+    """
+    try:
+        return EXAMPLES[name]
+    except KeyError:
+        raise KeyError(f"no lecture example named {name!r} (known: {', '.join(EXAMPLES)})") from None
+
+
+def model(name: str) -> Model:
+    """The model of a worked example by name.
+
+    >>> print(model("perceptron"))
+    L = (-w*x + y)**2/2
+    """
+    return example(name).model
+

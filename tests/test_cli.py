@@ -1,0 +1,36 @@
+"""The `symgrad` command: output, exit statuses and errors."""
+from __future__ import annotations
+
+import json
+
+from symgrad.cli import main
+
+
+def test_lecture_prints_every_example(capsys):
+    assert main(["lecture"]) == 0
+    out = capsys.readouterr().out
+    assert "dL/dw = 2x(b + w·x - y)" in out  # lecture 000, closed form
+    assert "δ_i = y_i - σ_i" in out  # lecture 001's perceptron rule
+    assert "dL/dw1 = dL/df3 · df3/da3 · da3/df2 · df2/da2 · da2/df1 · df1/da1 · da1/dw1" in out
+
+
+def test_derive_update_rule_and_json(capsys):
+    assert main(["derive", "perceptron", "--update-rule"]) == 0
+    assert capsys.readouterr().out.strip() == "w ← w - η·x(w·x - y)"
+    assert main(["derive", "chain3", "--wrt", "w3", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) == {"w3"}
+
+
+def test_models_lists_names(capsys):
+    assert main(["models", "--json"]) == 0
+    names = {m["name"] for m in json.loads(capsys.readouterr().out)}
+    assert {"mse-linear", "sigmoid-perceptron", "chain3", "max-gate"} <= names
+
+
+def test_bad_input_exits_2_with_message_on_stderr(capsys):
+    assert main(["derive", "no-such-model"]) == 2
+    err = capsys.readouterr().err
+    assert "no lecture example named 'no-such-model'" in err
+    assert main(["derive", "chain3", "--wrt", "w9"]) == 2
+    assert "'w9' is not a symbol of this model" in capsys.readouterr().err
