@@ -15,6 +15,7 @@ from .ops import OPS, Op, op
 from .printing import text
 from .solve import StationaryPoint, least_squares, stationary_point
 from .update import UpdateRules, update_rules
+from .verify import Verdict, verify
 
 __version__ = "0.1.0"
 
@@ -22,5 +23,5 @@ __all__ = [
     "ChainRule", "ChainRules", "DerivationError", "Factor", "Model", "ModelError", "OPS", "Op",
     "StationaryPoint", "UpdateRules", "chain_rule", "grad", "least_squares", "log_softmax",
     "losses", "networks", "op", "relu", "sigmoid", "softmax", "softplus", "stationary_point",
-    "text", "update_rules",
+    "text", "update_rules", "Verdict", "verify",
 ]

@@ -1,0 +1,119 @@
+"""The verifier: right claims pass in any form, wrong ones get the right diagnosis, the lectures' errors are found."""
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+from sympy import Eq, symbols
+
+from symgrad import Model, losses, networks, sigmoid
+from symgrad.claims import CLAIMS, check_all
+from symgrad.verify import verify
+
+w, x, b, y, eta = symbols("w x b y eta")
+MSE = (y - (w * x + b)) ** 2
+CHAIN = networks.chain(3, loss=losses.half_squared_error)
+f1, f2, f3, w1, w3 = symbols("f1 f2 f3 w1 w3")
+
+
+@pytest.mark.parametrize("form", [
+    2 * x * (w * x + b - y),                      # factored, as the slide's last line
+    2 * w * x**2 + 2 * x * b - 2 * y * x,         # expanded, as the slide's first line
+    -2 * x * (y - w * x - b),                     # the chain-rule slide's form
+    Eq(sp.Derivative(symbols("L"), w), 2 * x * (w * x + b - y)),  # a whole equation
+])
+def test_equivalent_forms_all_pass(form):
+    verdict = verify(form, MSE, w)
+    assert verdict.ok and verdict.proved
+    assert verdict.counterexample is None
+
+
+@pytest.mark.parametrize("claim, diagnosis", [
+    (-2 * x * (w * x + b - y), "sign error"),
+    (x * (w * x + b - y), "missing factor 2"),
+    (4 * x * (w * x + b - y), "extra factor 2"),
+    (eta * 2 * x * (w * x + b - y), "learning rate η is written into the gradient"),
+])
+def test_wrong_claims_get_the_right_diagnosis(claim, diagnosis):
+    verdict = verify(claim, MSE, w)
+    assert not verdict.ok
+    assert diagnosis in verdict.diagnosis
+    point = {symbols(k): v for k, v in verdict.counterexample["point"].items()}
+    # the counterexample is real: at that point the claim and the derivative differ
+    claimed = float(claim.subs(point))
+    correct = float(sp.diff(MSE, w).subs(point))
+    assert claimed == pytest.approx(verdict.counterexample["claimed"])
+    assert correct == pytest.approx(verdict.counterexample["correct"])
+    assert abs(claimed - correct) > 1e-6
+
+
+def test_missing_sigma_prime_in_the_chain():
+    # dL/dw3 written without df3/da3 = f3(1 - f3)
+    verdict = verify(-(y - f3) * f2, CHAIN, w3)
+    assert not verdict.ok
+    assert "missing local-derivative factor σ'(a3) = f3(1 - f3)" in verdict.diagnosis
+
+
+def test_missing_term_when_a_variable_is_used_twice():
+    a, L = symbols("a L")
+    model = Model([(a, sigmoid(w * x)), (L, (y - a * w) ** 2)], inputs=[x, y])
+    # only the direct use of w, forgetting the path through a
+    verdict = verify(-2 * (y - a * w) * a, model, w)
+    assert not verdict.ok and "missing term: w is used 2 times" in verdict.diagnosis
+
+
+def test_update_rules_descent_and_ascent():
+    descent = verify(Eq(w3, w3 - eta * (f3 - y) * f3 * (1 - f3) * f2), CHAIN, w3)
+    assert descent.ok and descent.kind == "update rule"
+    ascent = verify(Eq(w3, w3 + eta * (f3 - y) * f3 * (1 - f3) * f2), CHAIN, w3)
+    assert not ascent.ok and "ascent instead of descent" in ascent.diagnosis
+    step = verify(Eq(w, w - eta * x * (w * x + b - y)), MSE, w)
+    assert not step.ok and "missing factor 2" in step.diagnosis
+
+
+def test_claim_in_stage_symbols_and_in_closed_form_agree():
+    staged = verify((f3 - y) * f3 * (1 - f3) * w3 * f2 * (1 - f2) * symbols("w2") * f1 * (1 - f1) * x,
+                    CHAIN, w1)
+    closed = verify(sp.diff((y - sigmoid(w3 * sigmoid(symbols("w2") * sigmoid(w1 * x + b)))) ** 2 / 2, w1),
+                    CHAIN, w1)
+    assert staged.ok and closed.ok
+
+
+def test_verdict_prints_both_values():
+    text = str(verify(x * (w * x + b - y), MSE, w))
+    assert text.startswith("✗ dL/dw is wrong: missing factor 2")
+    assert "claimed:  x(b + w·x - y)" in text and "correct:  2x(b + w·x - y)" in text
+
+
+def test_which_variable_must_be_given_when_ambiguous():
+    with pytest.raises(ValueError, match="say which variable"):
+        verify(x, w * x + b)
+
+
+# -- the lectures' own claims ----------------------------------------------------------
+
+#: the slide claims that are wrong, found and checked by hand (see each claim's `why`)
+WRONG_BY_HAND = {
+    r"\frac{\partial}{\partial x}(wx) + \frac{\partial}{\partial x}(b) = x + 0 = x",  # d/dx(wx) = w
+    r"L = y^2 + f(x)^2 - 2y",  # cross term is -2y f(x)
+    r"w_j \leftarrow w_j + 2\eta \sum_{k=1}^N \delta_i \sigma_i (1-\sigma_i) x_{ij}",  # sums over k, uses i
+    r"\mathcal{L}_i = \frac{1}{2}(y_i - \hat{y})",  # lost the square
+    r"\frac{\partial L}{\partial w_3} = -\eta(y - \hat{y}) f_3(1 - f_3) f_2",  # eta in a gradient
+    r"\theta \leftarrow \theta + \eta \frac{\partial \mathcal{L}}{\partial \theta}",  # ascent
+    r"-\log(0.7) = 0.35",  # -ln 0.7 = 0.3567 -> 0.36
+    r"AB = C: dB = dC \times A^T",  # (2x4)(3x2) does not fit; dB = A^T dC
+}
+
+
+def test_catalog_flags_exactly_the_wrong_slides():
+    results = check_all()
+    assert len(results) == len(CLAIMS)
+    flagged = {r.claim.slide for r in results if not r.ok}
+    max_tie = [c.slide for c in CLAIMS if "at a tie" in c.slide]
+    assert flagged == WRONG_BY_HAND | set(max_tie)
+    reasons = {r.claim.slide: r.reason for r in results}
+    assert "learning rate η is written into the gradient" in reasons[
+        r"\frac{\partial L}{\partial w_3} = -\eta(y - \hat{y}) f_3(1 - f_3) f_2"]
+    assert "ascent instead of descent" in reasons[
+        r"\theta \leftarrow \theta + \eta \frac{\partial \mathcal{L}}{\partial \theta}"]
+    assert "does not use k" in reasons[
+        r"w_j \leftarrow w_j + 2\eta \sum_{k=1}^N \delta_i \sigma_i (1-\sigma_i) x_{ij}"]
