@@ -124,7 +124,7 @@ CLAIMS: list[Claim] = [
     Claim("001", r"w_j \leftarrow w_j + 2\eta \sum_{k=1}^N \delta_i \sigma_i (1-\sigma_i) x_{ij}",
           "update rule", _sigmoid_perceptron_rule_as_written(), "sigmoid-perceptron", W[j],
           why="as written the sum runs over k while its summand is indexed by i"),
-    Claim("001", r"w_j \leftarrow w_j + 2\eta \sum_{i=1}^N \delta_i \sigma_i (1-\sigma_i) x_{ij} (sum over i)",
+    Claim("001", r"w_j \leftarrow w_j + 2\eta \sum_{i=1}^N \delta_i \sigma_i (1-\sigma_i) x_{ij} \quad \text{(summed over } i \text{)}",
           "update rule", _sigmoid_perceptron_rule_corrected(), "sigmoid-perceptron", W[j]),
     # -- lecture 002 ---------------------------------------------------------------
     Claim("002", r"\frac{d\mathcal{L}}{dw} = -(y - \hat{y}) x", "derivative",
@@ -136,7 +136,7 @@ CLAIMS: list[Claim] = [
           why="the loss on this slide lost its square: elsewhere the lecture uses 1/2 (y - yhat)^2"),
     Claim("002", r"\frac{\partial L}{\partial w_3} = -\eta(y - \hat{y}) f_3(1 - f_3) f_2", "derivative",
           -eta * (y - f3) * f3 * (1 - f3) * f2, "chain3", w3),
-    Claim("002", r"\frac{\partial L}{\partial w_3} = -(y - \hat{y}) f_3(1 - f_3) f_2 (without \eta)",
+    Claim("002", r"\frac{\partial L}{\partial w_3} = -(y - \hat{y}) f_3(1 - f_3) f_2 \quad \text{(without } \eta \text{)}",
           "derivative", -(y - f3) * f3 * (1 - f3) * f2, "chain3", w3),
     Claim("002", r"\frac{\partial L}{\partial w_1} = \frac{\partial L}{\partial f_3}\frac{\partial f_3}{\partial a_3}"
           r"\frac{\partial a_3}{\partial f_2}\frac{\partial f_2}{\partial a_2}\frac{\partial a_2}{\partial f_1}"
@@ -150,7 +150,7 @@ CLAIMS: list[Claim] = [
           "derivative", r, "graph-qzf", x),
     Claim("003", r"\frac{\partial f}{\partial r} = z", "derivative", z, "graph-qzf", r),
     Claim("003", r"\frac{\partial f}{\partial x} = \mathbf{1}\{x \geq y\}, \frac{\partial f}{\partial y} = \mathbf{1}\{y \geq x\}"
-          r" for f = \max(x, y), at a tie x = y", "identity",
+          r" \quad \text{for } f = \max(x, y) \text{ at a tie } x = y", "identity",
           Heaviside(x - y, 1) + Heaviside(y - x, 1), truth=sp.Integer(1),
           why="at a tie both indicators are 1, so moving x and y together by t would change max by 2t; "
               "max(x + t, y + t) = max(x, y) + t, so the two partials at a tie must add to 1 "
@@ -165,7 +165,7 @@ CLAIMS: list[Claim] = [
     Claim("003", r"AB = C: dA = dC \times B^T", "shapes", ("dC", "B^T"), truth="A"),
     Claim("003", r"AB = C: dB = dC \times A^T", "shapes", ("dC", "A^T"), truth="B",
           why="the shapes do not fit: dB = A^T dC"),
-    Claim("003", r"(3 \times 4) + (4 \times 2) = 20 weights, 20 + 4 + 2 = 26 parameters", "number",
+    Claim("003", r"(3 \times 4) + (4 \times 2) = 20 \text{ weights}, \; 20 + 4 + 2 = 26 \text{ parameters}", "number",
           (sp.Integer(parameter_count([3, 4, 2])), "26")),
     # -- lecture 004 ---------------------------------------------------------------
     Claim("004", r"\frac{dL}{d\theta_1} = 2\theta_1 \sum x^{(i)2} + 2\theta_0 \sum x^{(i)} - 2\sum x^{(i)} y^{(i)}",

@@ -69,8 +69,35 @@ def lecture_text() -> str:
 
 
 def _cmd_lecture(args) -> int:
-    print("\n".join(line.rstrip() for line in lecture_text().splitlines()))
+    if args.text:
+        print("\n".join(line.rstrip() for line in lecture_text().splitlines()))
+        return EXIT_OK
+    from .claims import check_all
+    from .report import write_report
+
+    results = check_all()
+    if args.json:
+        print(json.dumps([{"lecture": r.claim.lecture, "claim": r.claim.slide, "ok": r.ok,
+                           "reason": r.reason} for r in results], indent=2))
+    else:
+        wrong = [r for r in results if not r.ok]
+        print(f"{len(results)} slide claims checked: {len(results) - len(wrong)} hold, "
+              f"{len(wrong)} are wrong:")
+        for result in wrong:
+            print(result)
+    index = write_report(args.out, extras=_graph_extras())
+    if not args.json:
+        print(f"\nreport with every derivation and drawing: {index}")
     return EXIT_OK
+
+
+def _graph_extras():
+    """The report's drawings, when the graph engine is available."""
+    try:
+        from .report_graphs import graph_section
+    except ImportError:
+        return None
+    return graph_section
 
 
 def _cmd_models(args) -> int:
@@ -113,7 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     lecture = commands.add_parser(
         "lecture", help="derive every worked example of the lectures",
-        description="Derive every worked example of the lectures.", epilog="example: symgrad lecture")
+        description="Derive, draw, verify and compile every worked example of the lectures, "
+                    "and write an HTML report.",
+        epilog="example: symgrad lecture --out lecture-report")
+    lecture.add_argument("--out", default="lecture-report", help="report directory (default: lecture-report)")
+    lecture.add_argument("--text", action="store_true", help="print the derivations as text instead")
+    lecture.add_argument("--json", action="store_true", help="machine-readable claim verdicts")
     lecture.set_defaults(run=_cmd_lecture)
 
     models = commands.add_parser(

@@ -156,8 +156,10 @@ def _index_mistake(claim) -> str | None:
         if isinstance(node, sp.Sum):
             for limit in node.limits:
                 if limit[0] not in node.function.free_symbols:
+                    summand, names = printing.abbreviate(node.function)
+                    where = "".join(f", {printing.text(k)} = {printing.text(v)}" for k, v in names.items())
                     return (f"the sum runs over {limit[0]} but its summand "
-                            f"{printing.text(node.function)} does not use {limit[0]}")
+                            f"{printing.text(summand)} does not use {limit[0]}{where}")
     return None
 
 

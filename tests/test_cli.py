@@ -6,8 +6,18 @@ import json
 from symgrad.cli import main
 
 
-def test_lecture_prints_every_example(capsys):
-    assert main(["lecture"]) == 0
+def test_lecture_writes_the_report_and_lists_wrong_claims(capsys, tmp_path):
+    assert main(["lecture", "--out", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr().out
+    assert "are wrong:" in out and "ascent instead of descent" in out
+    page = (tmp_path / "report" / "index.html").read_text()
+    for example in ("mse-linear", "sigmoid-perceptron", "chain3", "max-gate", "least-squares"):
+        assert f'id="{example}"' in page
+    assert "<math" in page and "Which slide claims hold" in page
+
+
+def test_lecture_text_prints_every_example(capsys):
+    assert main(["lecture", "--text"]) == 0
     out = capsys.readouterr().out
     assert "dL/dw = 2x(b + w·x - y)" in out  # lecture 000, closed form
     assert "δ_i = y_i - σ_i" in out  # lecture 001's perceptron rule

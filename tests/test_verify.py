@@ -109,6 +109,7 @@ def test_catalog_flags_exactly_the_wrong_slides():
     assert len(results) == len(CLAIMS)
     flagged = {r.claim.slide for r in results if not r.ok}
     max_tie = [c.slide for c in CLAIMS if "at a tie" in c.slide]
+    assert len(max_tie) == 1
     assert flagged == WRONG_BY_HAND | set(max_tie)
     reasons = {r.claim.slide: r.reason for r in results}
     assert "learning rate η is written into the gradient" in reasons[
