@@ -6,13 +6,16 @@
 >>> symgrad.grad((y - (w*x + b))**2, w)
 2*x*(b + w*x - y)
 """
-from . import losses, networks
+from . import losses, networks, render
 from .chainrule import ChainRule, ChainRules, Factor, chain_rule
 from .derive import DerivationError, grad
+from .graph import Graph, GraphError, Node
 from .functions import log_softmax, relu, sigmoid, softmax, softplus
 from .model import Model, ModelError
 from .ops import OPS, Op, op
+from .parsing import Equation, ParseError, UpdateRule, parse, parse_latex
 from .printing import text
+from .render import GraphTooLargeError, RenderError
 from .solve import StationaryPoint, least_squares, stationary_point
 from .update import UpdateRules, update_rules
 from .verify import Verdict, verify
@@ -20,7 +23,9 @@ from .verify import Verdict, verify
 __version__ = "0.1.0"
 
 __all__ = [
-    "ChainRule", "ChainRules", "DerivationError", "Factor", "Model", "ModelError", "OPS", "Op",
+    "ChainRule", "ChainRules", "DerivationError", "Equation", "Factor", "Graph", "GraphError",
+    "GraphTooLargeError", "Model", "ModelError", "Node", "OPS", "Op", "ParseError", "RenderError",
+    "UpdateRule", "parse", "parse_latex", "render",
     "StationaryPoint", "UpdateRules", "chain_rule", "grad", "least_squares", "log_softmax",
     "losses", "networks", "op", "relu", "sigmoid", "softmax", "softplus", "stationary_point",
     "text", "update_rules", "Verdict", "verify",

@@ -145,34 +145,34 @@ CLAIMS: list[Claim] = [
     Claim("002", r"\theta \leftarrow \theta + \eta \frac{\partial \mathcal{L}}{\partial \theta}", "update rule",
           Eq(w3, w3 + eta * (f3 - y) * f3 * (1 - f3) * f2), "chain3", w3,
           why="adding the gradient climbs the loss; the earlier slide's theta <- theta - eta grad is right"),
-    # -- lecture 003 ---------------------------------------------------------------
-    Claim("003", r"\frac{\partial f}{\partial x} = \frac{\partial f}{\partial z}\frac{dz}{dq}\frac{\partial q}{\partial x} = r",
+    # -- lecture 004 ---------------------------------------------------------------
+    Claim("004", r"\frac{\partial f}{\partial x} = \frac{\partial f}{\partial z}\frac{dz}{dq}\frac{\partial q}{\partial x} = r",
           "derivative", r, "graph-qzf", x),
-    Claim("003", r"\frac{\partial f}{\partial r} = z", "derivative", z, "graph-qzf", r),
-    Claim("003", r"\frac{\partial f}{\partial x} = \mathbf{1}\{x \geq y\}, \frac{\partial f}{\partial y} = \mathbf{1}\{y \geq x\}"
+    Claim("004", r"\frac{\partial f}{\partial r} = z", "derivative", z, "graph-qzf", r),
+    Claim("004", r"\frac{\partial f}{\partial x} = \mathbf{1}\{x \geq y\}, \frac{\partial f}{\partial y} = \mathbf{1}\{y \geq x\}"
           r" \quad \text{for } f = \max(x, y) \text{ at a tie } x = y", "identity",
           Heaviside(x - y, 1) + Heaviside(y - x, 1), truth=sp.Integer(1),
           why="at a tie both indicators are 1, so moving x and y together by t would change max by 2t; "
               "max(x + t, y + t) = max(x, y) + t, so the two partials at a tie must add to 1 "
               "(symgrad gives 1/2 each)"),
-    Claim("003", r"-\log(0.7) = 0.35", "number", (-sp.log(sp.Rational(7, 10)), "0.35"),
+    Claim("004", r"-\log(0.7) = 0.35", "number", (-sp.log(sp.Rational(7, 10)), "0.35"),
           why="the slide truncates instead of rounding"),
-    Claim("003", r"-\log(0.1) = 2.3", "number", (-sp.log(sp.Rational(1, 10)), "2.3")),
-    Claim("003", r"\operatorname{softmax}\left(\begin{pmatrix} 2 & 1 \\ -1 & 0 \end{pmatrix}\begin{pmatrix} 1 \\ 1 \end{pmatrix}\right) = (0.98, 0.02)",
+    Claim("004", r"-\log(0.1) = 2.3", "number", (-sp.log(sp.Rational(1, 10)), "2.3")),
+    Claim("004", r"\operatorname{softmax}\left(\begin{pmatrix} 2 & 1 \\ -1 & 0 \end{pmatrix}\begin{pmatrix} 1 \\ 1 \end{pmatrix}\right) = (0.98, 0.02)",
           "number", (softmax(sp.Matrix([[2, 1], [-1, 0]]) * sp.Matrix([1, 1]))[0], "0.98")),
-    Claim("003", r"\operatorname{softmax}\left(\begin{pmatrix} 0 & -1 \\ 1 & 0 \end{pmatrix}\begin{pmatrix} 1 \\ 1 \end{pmatrix}\right) = (0.12, 0.88)",
+    Claim("004", r"\operatorname{softmax}\left(\begin{pmatrix} 0 & -1 \\ 1 & 0 \end{pmatrix}\begin{pmatrix} 1 \\ 1 \end{pmatrix}\right) = (0.12, 0.88)",
           "number", (softmax(sp.Matrix([[0, -1], [1, 0]]) * sp.Matrix([1, 1]))[0], "0.12")),
-    Claim("003", r"AB = C: dA = dC \times B^T", "shapes", ("dC", "B^T"), truth="A"),
-    Claim("003", r"AB = C: dB = dC \times A^T", "shapes", ("dC", "A^T"), truth="B",
+    Claim("004", r"AB = C: dA = dC \times B^T", "shapes", ("dC", "B^T"), truth="A"),
+    Claim("004", r"AB = C: dB = dC \times A^T", "shapes", ("dC", "A^T"), truth="B",
           why="the shapes do not fit: dB = A^T dC"),
-    Claim("003", r"(3 \times 4) + (4 \times 2) = 20 \text{ weights}, \; 20 + 4 + 2 = 26 \text{ parameters}", "number",
+    Claim("002", r"(3 \times 4) + (4 \times 2) = 20 \text{ weights}, \; 20 + 4 + 2 = 26 \text{ parameters}", "number",
           (sp.Integer(parameter_count([3, 4, 2])), "26")),
-    # -- lecture 004 ---------------------------------------------------------------
-    Claim("004", r"\frac{dL}{d\theta_1} = 2\theta_1 \sum x^{(i)2} + 2\theta_0 \sum x^{(i)} - 2\sum x^{(i)} y^{(i)}",
+    # -- lecture 003 ---------------------------------------------------------------
+    Claim("003", r"\frac{dL}{d\theta_1} = 2\theta_1 \sum x^{(i)2} + 2\theta_0 \sum x^{(i)} - 2\sum x^{(i)} y^{(i)}",
           "derivative", 2 * symbols("theta1") * Sum(X[i] ** 2, (i, 1, symbols("m")))
           + 2 * symbols("theta0") * Sum(X[i], (i, 1, symbols("m")))
           - 2 * Sum(X[i] * Y[i], (i, 1, symbols("m"))), "least-squares", symbols("theta1")),
-    Claim("004", r"\frac{dL}{d\theta_0} = 2\theta_1 \sum x^{(i)} + 2\theta_0 N - 2\sum y^{(i)}",
+    Claim("003", r"\frac{dL}{d\theta_0} = 2\theta_1 \sum x^{(i)} + 2\theta_0 N - 2\sum y^{(i)}",
           "derivative", 2 * symbols("theta1") * Sum(X[i], (i, 1, symbols("m")))
           + 2 * symbols("theta0") * symbols("m") - 2 * Sum(Y[i], (i, 1, symbols("m"))),
           "least-squares", symbols("theta0")),

@@ -15,8 +15,8 @@ LECTURES = {
     "000": "000_f991bdc97940edcf.txt (CSCI 1470: optimizers, gradient descent, chain rule)",
     "001": "001_07a59be112b5fe28.txt (CS 4644: gradient descent, neural networks)",
     "002": "002_33988b191b7f8ffe.txt (MATH80629: perceptrons, backpropagation)",
-    "003": "003_f4019721389b4efd.txt (ICME: loss functions, computational graphs)",
-    "004": "004_d0dd8e63ebee4832.txt (CS60010: linear regression, least squares)",
+    "003": "003_f4019721389b4efd.txt (CS60010: linear regression, least squares)",
+    "004": "004_d0dd8e63ebee4832.txt (ICME: loss functions, computational graphs)",
 }
 
 
@@ -95,14 +95,14 @@ EXAMPLES: dict[str, Example] = {e.name: e for e in [
     Example("chain3", "002", "Backpropagation through the 3-layer chain f3(w3 f2(w2 f1(w1 x + b)))",
             _chain3, ("w1", "w2", "w3", "b"),
             {"x": 1.0, "y": 0.5, "w1": 0.5, "w2": -1.0, "w3": 2.0, "b": 0.1}),
-    Example("graph-qzf", "003", "The computational graph q = x + y, z = q + 1, f = z*r",
+    Example("graph-qzf", "004", "The computational graph q = x + y, z = q + 1, f = z*r",
             _graph_qzf, ("x", "y", "r"), {"x": -2.0, "y": 5.0, "r": -4.0}),
-    Example("max-gate", "003", "F = max(w1 x1 + w2 x2, x3): max routes the gradient",
+    Example("max-gate", "004", "F = max(w1 x1 + w2 x2, x3): max routes the gradient",
             _max_gate, ("w1", "w2"),
             {"w1": 2.0, "x1": 1.0, "w2": -1.0, "x2": 3.0, "x3": -2.0}),
     Example("fully-connected", "001", "A fully connected layer l_j = sum_k W_jk x_k + b_j with MSE",
             _fully_connected),
-    Example("least-squares", "004", "Least squares: set dL/dtheta0 = dL/dtheta1 = 0",
+    Example("least-squares", "003", "Least squares: set dL/dtheta0 = dL/dtheta1 = 0",
             _least_squares, ("theta0", "theta1")),
 ]}
 

@@ -175,7 +175,7 @@ def test_chain3_partials_in_closed_form():
 
 
 def test_least_squares_closed_form():
-    # lecture 004: theta1 = (m sum yx - sum x sum y) / (m sum x^2 - (sum x)^2),
+    # lecture 003: theta1 = (m sum yx - sum x sum y) / (m sum x^2 - (sum x)^2),
     #              theta0 = (sum y - theta1 sum x) / m
     result = least_squares()
     xs, ys = IndexedBase("x"), IndexedBase("y")
@@ -195,6 +195,6 @@ def test_least_squares_closed_form():
 
 
 def test_parameter_count_of_the_quiz_network():
-    # lecture 003: (3*4) + (4*2) = 20 weights, + 4 + 2 biases = 26
+    # lecture 002: (3*4) + (4*2) = 20 weights, + 4 + 2 biases = 26
     assert networks.parameter_count([3, 4, 2]) == 26
     assert len(networks.fully_connected(3, 4).params) == 3 * 4 + 4

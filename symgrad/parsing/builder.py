@@ -1,0 +1,479 @@
+"""Build SymPy expressions, equations and update rules from the parse tree, directly and without eval."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import sympy as sp
+from lark import Token, Tree
+from sympy import Derivative, Indexed, IndexedBase, Symbol
+
+from ..ops import OPS
+from .errors import ParseError
+from .lexer import FUNCTIONS
+from .results import Equation, UpdateRule
+
+__all__ = ["MAX_DEPTH", "MAX_POWER_BITS", "Builder"]
+
+#: deepest parse tree accepted (each level of parentheses is about two)
+MAX_DEPTH = 250
+#: largest exact number a power of numbers may produce, in bits (about 3,000 digits)
+MAX_POWER_BITS = 10_000
+
+
+@dataclass(frozen=True)
+class _Differential:
+    """``∂`` (or ``∂^n``) at the start of a derivative's numerator or denominator."""
+
+    order: int
+    pos: int
+
+
+@dataclass(frozen=True)
+class _DiffOp:
+    """The operator ``d/dw`` or ``∂/∂w``, waiting for what follows it."""
+
+    variables: tuple
+    pos: int
+
+
+class _Chain:
+    """Factors written side by side, kept apart until derivative operators are applied."""
+
+    def __init__(self, items: list, pos: int):
+        self.items = items
+        self.pos = pos
+
+
+def _pos(node) -> int:
+    if isinstance(node, Token):
+        return node.start_pos
+    return node.meta.start_pos
+
+
+def _check_depth(tree: Tree, text: str) -> None:
+    """Refuse trees deeper than :data:`MAX_DEPTH` before any recursion walks them."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ParseError(f"formula is nested too deeply (more than {MAX_DEPTH} levels)",
+                             text, _pos(node))
+        for child in node.children:
+            if isinstance(child, Tree):
+                # a chain a*b*c*... is a right-leaning spine, walked without recursion
+                flat = node.data == "product" and child.data == "product"
+                stack.append((child, depth if flat else depth + 1))
+
+
+def _is_d(item) -> bool:
+    return isinstance(item, Symbol) and item.name == "d"
+
+
+def _as_variable(item):
+    """``(variable, count)`` for ``w``, ``w_j`` or ``w^2``; ``None`` for anything else."""
+    if isinstance(item, (Symbol, Indexed)):
+        return item, 1
+    if isinstance(item, sp.Pow) and isinstance(item.base, (Symbol, Indexed)) \
+            and item.exp.is_Integer and item.exp > 0:
+        return item.base, int(item.exp)
+    return None
+
+
+def _numerator_order(item) -> int | None:
+    if isinstance(item, _Differential):
+        return item.order
+    if _is_d(item):
+        return 1
+    if isinstance(item, sp.Pow) and _is_d(item.base) and item.exp.is_Integer and item.exp > 0:
+        return int(item.exp)
+    return None
+
+
+def _power_bits(base: sp.Expr, exp: sp.Rational) -> float:
+    """Rough size in bits of the exact number SymPy would compute for ``base**exp``."""
+    if base.is_Rational:
+        biggest = max(abs(base.p), base.q)
+        return abs(exp.p) * math.log2(biggest) if biggest > 1 else 0.0
+    if isinstance(base, sp.Pow) and base.exp.is_Rational:
+        return _power_bits(base.base, base.exp * exp)
+    if isinstance(base, sp.Mul):
+        return sum(_power_bits(f, exp) for f in base.args)
+    return 0.0
+
+
+def _abs(arg: sp.Expr) -> sp.Expr:
+    # SymPy's evaluation of Abs(x + Abs(x + ...)) costs about depth**4; nested bars
+    # are kept as written
+    return sp.Abs(arg, evaluate=not arg.has(sp.Abs))
+
+
+class Builder:
+    """Turns one parse tree into SymPy objects; holds the user's symbols and sum sizes."""
+
+    def __init__(self, text: str, user: dict, sizes: dict, functions: dict | None = None):
+        self.text = text
+        self.user = user
+        self.sizes = sizes
+        #: user-declared function names, each with its SymPy function class
+        self.functions = functions or {}
+
+    def error(self, message: str, node_or_pos):
+        pos = node_or_pos if isinstance(node_or_pos, int) else _pos(node_or_pos)
+        raise ParseError(message, self.text, pos)
+
+    # -- names ------------------------------------------------------------
+    def symbol(self, name: str):
+        obj = self.user.get(name)
+        return obj if obj is not None else Symbol(name)
+
+    def base(self, name: str) -> IndexedBase:
+        obj = self.user.get(name)
+        if isinstance(obj, IndexedBase):
+            return obj
+        if isinstance(obj, Symbol):
+            return IndexedBase(obj)
+        return IndexedBase(name)
+
+    def size(self, index: str):
+        return self.sizes.get(index, Symbol(f"n_{index}"))
+
+    # -- values -----------------------------------------------------------
+    def close(self, value, node=None) -> sp.Expr:
+        """A finished SymPy expression: apply derivative operators, reject stray ∂."""
+        if isinstance(value, _Chain):
+            done: list = []
+            for item in reversed(value.items):
+                if isinstance(item, _DiffOp):
+                    if not done:
+                        self.error("the derivative operator has nothing to act on: write "
+                                   "what it differentiates right after it, as in d/dw (w*x)",
+                                   item.pos)
+                    done = [Derivative(sp.Mul(*done), *item.variables)]
+                else:
+                    done.insert(0, self.close(item))
+            return sp.Mul(*done)
+        if isinstance(value, _DiffOp):
+            self.error("the derivative operator has nothing to act on: write what it "
+                       "differentiates right after it, as in d/dw (w*x)", value.pos)
+        if isinstance(value, _Differential):
+            self.error("∂ must start a derivative, as in \\frac{\\partial L}{\\partial w} "
+                       "or ∂L/∂w", value.pos)
+        return value
+
+    def build(self, node):
+        if isinstance(node, Token):  # pragma: no cover - every token sits inside a rule
+            self.error(f"unexpected {node!s}", node)
+        return getattr(self, "b_" + str(node.data))(node)
+
+    # -- statements -------------------------------------------------------
+    def b_expression(self, node):
+        return self.close(self.build(node.children[0]))
+
+    def b_equation(self, node):
+        sides = [self.close(self.build(c)) for c in node.children if isinstance(c, Tree)]
+        return Equation(sides[0], sides[-1], tuple(sides[1:-1]))
+
+    def b_update(self, node):
+        target, _, value = node.children
+        param = self.close(self.build(target))
+        if not isinstance(param, (Symbol, Indexed, IndexedBase)):
+            self.error(f"the left side of an update rule must be one parameter such as w "
+                       f"or w_j, not {param}", target)
+        return UpdateRule(param, self.close(self.build(value)))
+
+    # -- arithmetic -------------------------------------------------------
+    def b_sum(self, node):
+        children = node.children
+        terms = [self.close(self.build(children[0]))]
+        for op, term in zip(children[1::2], children[2::2]):
+            value = self.close(self.build(term))
+            terms.append(-value if op.type == "MINUS" else value)
+        return sp.Add(*terms)
+
+    def b_product(self, node):
+        # flatten the right-leaning spine a * (b / (c * ...)) into operands and operators
+        operands, ops = [], []
+        while isinstance(node, Tree) and node.data == "product":
+            operands.append(node.children[0])
+            ops.append(node.children[1])
+            node = node.children[2]
+        operands.append(node)
+        factors = [("*", self.build(operands[0]))]
+        for op, operand in zip(ops, operands[1:]):
+            value = self.build(operand)
+            if op.type == "SLASH":
+                # dL/dw, eta * dL/dw: the fraction binds to the operand just before it
+                prev_op, prev = factors[-1]
+                derivative = self.derivative(prev, value, operand, rest_allowed=True)
+                if derivative is not None:
+                    factors[-1] = (prev_op, derivative)
+                    continue
+            factors.append(("*" if op.type == "STAR" else "/", value))
+        result = []
+        for op, value in factors:
+            value = self.close(value)
+            result.append(value if op == "*" else sp.Pow(value, -1))
+        return sp.Mul(*result)
+
+    def b_neg(self, node):
+        value = self.build(node.children[1])
+        if isinstance(value, _Chain):  # keep -dL/dw and -d/dw (...) recognisable
+            return _Chain([sp.S.NegativeOne, *value.items], value.pos)
+        if isinstance(value, (_DiffOp, _Differential)):
+            return _Chain([sp.S.NegativeOne, value], _pos(node))
+        return -value
+
+    def b_pos(self, node):
+        return self.build(node.children[1])
+
+    def b_juxt(self, node):
+        items = []
+        for child in node.children:
+            value = self.build(child)
+            items.extend(value.items if isinstance(value, _Chain) else [value])
+        return _Chain(items, _pos(node))
+
+    def b_power(self, node):
+        base_node, _, exp_node = node.children
+        base = self.build(base_node)
+        exp = self.close(self.build(exp_node))
+        if exp == Symbol("T") and "T" not in self.user:
+            self.error("x^T reads as a transpose, which is not supported: write the sum, "
+                       "as in \\sum_k w_k x_k (pass symbols=['T'] for a power T)", exp_node)
+        if isinstance(base, _Differential):
+            if not (exp.is_Integer and exp > 0):
+                self.error("the order of a derivative must be a positive whole number",
+                           exp_node)
+            return _Differential(base.order * int(exp), base.pos)
+        return self.power(self.close(base), exp, node)
+
+    def power(self, base: sp.Expr, exp: sp.Expr, node) -> sp.Expr:
+        """``base**exp``, refusing powers of numbers too large to compute."""
+        if base.is_number and exp.is_Rational and base is not sp.E:
+            bits = _power_bits(base, exp)
+            if bits == 0.0 and not base.is_Rational and abs(exp) > 10_000:
+                bits = math.inf  # other numeric bases (1+sqrt(2))**n: keep it small
+            if bits > MAX_POWER_BITS:
+                self.error(f"number too large: ({base})**({exp}) would have about "
+                           f"{bits:.3g} bits (at most {MAX_POWER_BITS})", node)
+            if not exp.is_Integer:
+                # SymPy looks for perfect powers in a root's base: slow for huge integers
+                size = max((max(abs(r.p), r.q).bit_length() for r in base.atoms(sp.Rational)),
+                           default=0)
+                if size > MAX_POWER_BITS // 3:
+                    self.error(f"number too large: a root of a number of {size} bits "
+                               f"(at most {MAX_POWER_BITS // 3})", node)
+        return sp.Pow(base, exp)
+
+    # -- atoms ------------------------------------------------------------
+    def b_number(self, node):
+        token = node.children[0]
+        m = re.fullmatch(r"(\d*)(?:\.(\d+))?(?:[eE]([+-]?\d+))?", str(token))
+        whole, frac, exp = m.group(1), m.group(2) or "", m.group(3)
+        value = sp.Rational(int(whole + frac or "0"), 10 ** len(frac))
+        if exp is not None:
+            if len(exp.lstrip("+-")) > 6 or abs(int(exp)) * math.log2(10) > MAX_POWER_BITS:
+                self.error(f"number too large: {token} (the exponent is at most "
+                           f"{int(MAX_POWER_BITS / math.log2(10))})", token)
+            value = value * sp.Rational(10) ** int(exp)
+        return value
+
+    def b_const(self, node):
+        return sp.E if str(node.children[0]) == "e" else sp.pi
+
+    def b_infinity(self, node):
+        return sp.oo
+
+    def b_partial(self, node):
+        return _Differential(1, _pos(node))
+
+    def b_paren(self, node):
+        value = self.build(node.children[1])
+        if isinstance(value, _DiffOp) or (isinstance(value, _Chain) and value.items
+                                          and isinstance(value.items[-1], _DiffOp)):
+            return value  # (d/dw) x: the operator acts on what follows the parentheses
+        return self.close(value)
+
+    def b_abs(self, node):
+        return _abs(self.close(self.build(node.children[1])))
+
+    def b_variable(self, node):
+        name = str(node.children[0])
+        if len(node.children) == 1:
+            return self.symbol(name)
+        groups = [c for c in node.children[3].children if isinstance(c, Tree)]
+        atoms = [self.index_atoms(g) for g in groups]
+        if len(groups) == 1 and atoms[0] and all(kind == "num" for kind, _ in atoms[0]):
+            # w_1, f_3, w_{12}, \theta_0: a numeric subscript is part of the name
+            digits = "".join(text for _, text in atoms[0])
+            joined = f"{name}_{digits}" if name[-1].isdigit() else name + digits
+            return self.symbol(joined)
+        if len(groups) == 1 and atoms[0]:
+            # x_i, x_{ij}, x_{1i}: one index per letter or number
+            indices = [self.symbol(t) if kind == "name" else sp.Integer(t) for kind, t in atoms[0]]
+        else:
+            indices = [self.close(self.build(g)) for g in groups]
+        return self.base(name)[tuple(indices)]
+
+    @staticmethod
+    def index_atoms(group):
+        """``[("name", "i"), ("num", "1")]`` for a subscript of plain letters and numbers."""
+        parts = group.children if group.data == "juxt" else [group]
+        atoms = []
+        for part in parts:
+            if not isinstance(part, Tree):
+                return None
+            if part.data == "number" and str(part.children[0]).isdigit():
+                atoms.append(("num", str(part.children[0])))
+            elif part.data == "variable" and len(part.children) == 1:
+                atoms.append(("name", str(part.children[0])))
+            else:
+                return None
+        return atoms
+
+    # -- functions --------------------------------------------------------
+    def apply(self, name: str, args: list, prime: bool, node):
+        canonical = "sigmoid" if name == "sigma" else FUNCTIONS.get(name, name)
+        if name in self.functions:
+            build, arity = self.functions[name], None
+            if prime and len(args) == 1:
+                if isinstance(args[0], Symbol):
+                    return Derivative(build(args[0]), args[0])
+                t = sp.Dummy("t")
+                return sp.Subs(Derivative(build(t), t), t, args[0])
+            if prime:
+                self.error(f"{name}' is only defined for one-argument functions", node)
+            return build(*args)
+        if canonical == "sqrt":
+            build, arity = (lambda a: sp.sqrt(a)), 1
+        elif canonical == "min":
+            build, arity = (lambda *a: sp.Min(*a)), None
+        else:
+            entry = OPS[canonical]
+            build, arity = entry.sympy, entry.arity
+        if arity is None and len(args) < 2:
+            self.error(f"{name} takes at least two arguments, got {len(args)}", node)
+        if arity is not None and len(args) != arity:
+            self.error(f"{name} takes {arity} argument{'s' * (arity != 1)}, got {len(args)}",
+                       node)
+        if prime:
+            if arity != 1:
+                self.error(f"{name}' is only defined for one-argument functions", node)
+            t = sp.Dummy("t")
+            return sp.diff(build(t), t).xreplace({t: args[0]})
+        if canonical == "sqrt":
+            return self.power(args[0], sp.S.Half, node)
+        if canonical == "abs":
+            return _abs(args[0])
+        return build(*args)
+
+    def b_call(self, node):
+        children = node.children
+        prime = children[1].type == "PRIME"
+        arguments = children[3 if prime else 2]
+        args = [self.close(self.build(c)) for c in arguments.children if isinstance(c, Tree)]
+        return self.apply(str(children[0]), args, prime, node)
+
+    def b_call_bare(self, node):
+        arg = self.close(self.build(node.children[1]))
+        return self.apply(str(node.children[0]), [arg], False, node)
+
+    def b_sqrt(self, node):
+        return self.power(self.close(self.build(node.children[2])), sp.S.Half, node)
+
+    def b_root(self, node):
+        n = self.close(self.build(node.children[2]))
+        x = self.close(self.build(node.children[5]))
+        return self.power(x, 1 / n, node)
+
+    # -- fractions and derivatives ----------------------------------------
+    def b_frac(self, node):
+        num = self.build(node.children[2])
+        den = self.build(node.children[5])
+        derivative = self.derivative(num, den, node.children[5], rest_allowed=False)
+        if derivative is not None:
+            return derivative
+        return self.close(num) * sp.Pow(self.close(den), -1)
+
+    def derivative(self, num, den, den_node, rest_allowed: bool):
+        """``dL/dw`` or ``∂/∂w`` if ``den`` is a differential such as ``dw``; else ``None``."""
+        items = den.items if isinstance(den, _Chain) else [den]
+        first = items[0] if items else None
+        looks_like = isinstance(first, _Differential) or (
+            _is_d(first) and len(items) > 1 and _as_variable(items[1]) is not None)
+        if not looks_like:
+            return None
+        variables, i = [], 0
+        while i < len(items):
+            item = items[i]
+            if isinstance(item, _Differential):
+                if item.order != 1:
+                    self.error("write the order on the variable in a denominator, as in "
+                               "\\partial w^2", item.pos)
+            elif not (_is_d(item) and i + 1 < len(items) and _as_variable(items[i + 1])):
+                break
+            found = _as_variable(items[i + 1]) if i + 1 < len(items) else None
+            if found is None:
+                self.error("∂ in a denominator must be followed by the variable, as in ∂w",
+                           den_node)
+            variables.append(found)
+            i += 2
+        rest = items[i:]
+        if rest and not rest_allowed:
+            self.error("a derivative's denominator holds only the variables, as in "
+                       "\\partial w or dw", den_node)
+        num_items = list(num.items) if isinstance(num, _Chain) else [num]
+        # factors before the differential multiply the derivative: eta ∂L/∂w, -dL/dw
+        start = next((k for k, item in enumerate(num_items)
+                      if _numerator_order(item) is not None), None)
+        coefficient, num_items = num_items[:start], num_items[start:]
+        order = _numerator_order(num_items[0]) if num_items else None
+        if order is None:
+            self.error("this looks like a derivative (the denominator starts with d or ∂) but "
+                       "the numerator does not start with d or ∂; for a product write d*w",
+                       den_node)
+        total = sum(count for _, count in variables)
+        if order != total:
+            self.error(f"the numerator is a derivative of order {order} but the denominator "
+                       f"of order {total}", den_node)
+        body = num_items[1:]
+        variables = tuple(v if n == 1 else (v, n) for v, n in variables)
+        if body:
+            result = Derivative(self.close(_Chain(body, _pos(den_node))), *variables)
+        else:
+            result = _DiffOp(variables, _pos(den_node))
+        if coefficient or rest:
+            return _Chain([*coefficient, result, *rest], _pos(den_node))
+        return result
+
+    # -- sums and products over an index -----------------------------------
+    def b_bigop(self, node):
+        children = node.children
+        prefix = self.build(children[0]).items if len(children) == 3 else []
+        kind, limits = self.build(children[-2])
+        body = self.close(self.build(children[-1]))
+        big = sp.Sum if kind == "sum" else sp.Product
+        return _Chain([*prefix, big(body, *limits)], _pos(node))
+
+    def limits(self, big: Token, limits_node: Tree, upper):
+        if limits_node.data == "index_from":
+            name, _, lower_node = limits_node.children
+            names = [str(name)]
+            lower = self.close(self.build(lower_node))
+        else:
+            names = [str(t) for t in limits_node.children if t.type == "NAME"]
+            lower = sp.S.One
+        return str(big), [(self.symbol(n), lower, upper if upper is not None else self.size(n))
+                          for n in names]
+
+    def b_bighead(self, node):
+        children = node.children
+        upper = self.close(self.build(children[6])) if len(children) > 5 else None
+        return self.limits(children[0], children[3], upper)
+
+    def b_bighead_upper_first(self, node):
+        children = node.children
+        upper = self.close(self.build(children[3]))
+        return self.limits(children[0], children[7], upper)

@@ -1,0 +1,57 @@
+"""The error raised for text that cannot be parsed, with a compiler-style caret under the culprit."""
+from __future__ import annotations
+
+__all__ = ["ParseError"]
+
+#: characters of the offending line shown on each side of the caret
+_WINDOW = 60
+
+
+class ParseError(ValueError):
+    """Text that is not a formula symgrad can read, or that is unsafe to read.
+
+    ``position`` is the 0-based offset of the culprit in ``text`` (``None``
+    when the error concerns the whole input); ``line`` and ``column`` are
+    1-based. ``str(error)`` is the message, the position and a caret line:
+
+    >>> err = ParseError("unexpected ';'", "2*x; 1", 3)
+    >>> err.line, err.column
+    (1, 4)
+    >>> print(err)
+    unexpected ';' (column 4)
+        2*x; 1
+           ^
+    """
+
+    def __init__(self, message: str, text: str = "", position: int | None = None):
+        self.message = message
+        self.text = text
+        self.position = position
+        if position is None:
+            self.line = self.column = None
+        else:
+            position = max(0, min(position, len(text)))
+            self.position = position
+            self.line = text.count("\n", 0, position) + 1
+            self.column = position - (text.rfind("\n", 0, position) + 1) + 1
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if self.position is None:
+            return self.message
+        where = f"column {self.column}"
+        if "\n" in self.text:
+            where = f"line {self.line}, {where}"
+        start = self.text.rfind("\n", 0, self.position) + 1
+        stop = self.text.find("\n", self.position)
+        stop = len(self.text) if stop < 0 else stop
+        col = self.position - start
+        lo = max(start, self.position - _WINDOW)
+        hi = min(stop, self.position + _WINDOW)
+        snippet = self.text[lo:hi]
+        # tabs and other control characters would shift the caret
+        snippet = "".join(c if c.isprintable() else " " for c in snippet)
+        prefix = "..." if lo > start else ""
+        suffix = "..." if hi < stop else ""
+        caret = " " * (len(prefix) + col - (lo - start)) + "^"
+        return f"{self.message} ({where})\n    {prefix}{snippet}{suffix}\n    {caret}"
