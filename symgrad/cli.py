@@ -1,8 +1,14 @@
-"""The ``symgrad`` command: derive, list and report the lectures' gradients from a terminal."""
+"""The ``symgrad`` command: derive, draw, verify and report gradients from a terminal.
+
+Exit status: 0 on success (and when a verified claim holds), 1 when a claim
+does not hold, 2 on bad input. Errors go to stderr; ``--json`` gives output
+for scripts.
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 import sympy as sp
@@ -11,25 +17,50 @@ from . import lectures, printing
 from .chainrule import chain_rule
 from .derive import grad
 from .model import Model, ModelError
+from .parsing import ParseError, parse
 from .solve import least_squares
 from .update import update_rules
 
 EXIT_OK, EXIT_FALSE, EXIT_USAGE = 0, 1, 2
 
 
+class UsageError(ValueError):
+    """Bad input on the command line."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that exits with status 2 and a one-line error (its default, kept explicit)."""
+    """argparse exiting with status 2 and a one-line error on stderr."""
 
     def error(self, message):
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _resolve_model(name: str) -> Model:
+def _names(values) -> list[str]:
+    names = []
+    for value in values or []:
+        for name in value.replace(",", " ").split():
+            if not name.isidentifier() or name.startswith("_"):
+                raise UsageError(f"{name!r} is not a symbol name")
+            names.append(name)
+    return names
+
+
+def resolve_model(text: str, inputs=(), lr: str | None = None) -> Model:
+    """A model by lecture name (``chain3``), or expression text parsed safely (``(y - (w*x + b))^2``)."""
+    if text in lectures.EXAMPLES:
+        return lectures.model(text)
+    inputs = _names(inputs)
     try:
-        return lectures.model(name)
-    except KeyError as error:
-        raise ModelError(error.args[0]) from None
+        parsed = parse(text, symbols=inputs + ([lr] if lr else []))
+    except ParseError as error:
+        if re.fullmatch(r"[A-Za-z][\w-]*", text):  # meant as a model name
+            raise UsageError(f"no model named {text!r} (known: {', '.join(lectures.EXAMPLES)}); "
+                             f"as an expression: {error.message}") from None
+        raise
+    if not isinstance(parsed, sp.Expr):
+        raise UsageError(f"expected a model name or an expression, got a {type(parsed).__name__}: {text!r}")
+    return Model.from_expr(parsed, inputs=[sp.Symbol(n) for n in inputs])
 
 
 def _derive_text(model: Model, wrt, form: str) -> list[str]:
@@ -42,7 +73,7 @@ def _section(title: str) -> str:
 
 
 def lecture_text() -> str:
-    """Every worked example of the lectures: model, partials, update rules, chain rule."""
+    """Every worked example of the lectures as text: model, partials, update rules, chain rule."""
     out = ["symgrad: the lectures' worked examples, derived"]
     for ex in lectures.EXAMPLES.values():
         model = ex.model
@@ -59,45 +90,36 @@ def lecture_text() -> str:
             out += [f"{printing.text(p)} = {printing.text(v)}" for p, v in solution.items()]
             continue
         out.append("gradient descent:")
-        rules = update_rules(model, list(ex.wrt) or None)
-        out += ["  " + line for line in rules.text().splitlines()]
+        out += ["  " + line for line in update_rules(model, list(ex.wrt) or None).text().splitlines()]
         if len(model.stages) > 2:
             out.append("chain rule:")
-            rules = chain_rule(model, list(ex.wrt) or None)
-            out += ["  " + line for line in rules.text().splitlines()]
-    return "\n".join(out)
+            out += ["  " + line for line in chain_rule(model, list(ex.wrt) or None).text().splitlines()]
+    return "\n".join(line.rstrip() for line in out)
 
+
+# -- commands ------------------------------------------------------------------------
 
 def _cmd_lecture(args) -> int:
     if args.text:
-        print("\n".join(line.rstrip() for line in lecture_text().splitlines()))
+        print(lecture_text())
         return EXIT_OK
     from .claims import check_all
     from .report import write_report
+    from .report_graphs import graph_section
 
     results = check_all()
+    index = write_report(args.out, extras=graph_section)
     if args.json:
-        print(json.dumps([{"lecture": r.claim.lecture, "claim": r.claim.slide, "ok": r.ok,
-                           "reason": r.reason} for r in results], indent=2))
-    else:
-        wrong = [r for r in results if not r.ok]
-        print(f"{len(results)} slide claims checked: {len(results) - len(wrong)} hold, "
-              f"{len(wrong)} are wrong:")
-        for result in wrong:
-            print(result)
-    index = write_report(args.out, extras=_graph_extras())
-    if not args.json:
-        print(f"\nreport with every derivation and drawing: {index}")
+        print(json.dumps({"report": str(index), "claims": [
+            {"lecture": r.claim.lecture, "claim": r.claim.slide, "ok": r.ok, "reason": r.reason}
+            for r in results]}, indent=2))
+        return EXIT_OK
+    wrong = [r for r in results if not r.ok]
+    print(f"{len(results)} slide claims checked: {len(results) - len(wrong)} hold, {len(wrong)} are wrong:")
+    for result in wrong:
+        print(result)
+    print(f"\nreport with every derivation and drawing: {index}")
     return EXIT_OK
-
-
-def _graph_extras():
-    """The report's drawings, when the graph engine is available."""
-    try:
-        from .report_graphs import graph_section
-    except ImportError:
-        return None
-    return graph_section
 
 
 def _cmd_models(args) -> int:
@@ -112,54 +134,105 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_derive(args) -> int:
-    model = _resolve_model(args.model)
-    wrt = args.wrt or None
+    model = resolve_model(args.model, args.inputs, args.lr)
+    wrt = _names(args.wrt) or None
     if args.update_rule:
-        rules = update_rules(model, wrt, lr=sp.Symbol(args.lr))
-        print(rules.latex() if args.latex else rules.text())
+        rules = update_rules(model, wrt, lr=sp.Symbol(args.lr), form=args.form)
+        if args.json:
+            print(json.dumps({str(p): str(v) for p, v in rules.items()}, indent=2))
+        else:
+            print(rules.latex() if args.latex else rules.text())
         return EXIT_OK
     if args.chain_rule:
         rules = chain_rule(model, wrt)
         print(rules.latex() if args.latex else rules.text())
         return EXIT_OK
-    grads = grad(model, wrt, form=args.form)
+    grads = grad(model, wrt if wrt is None else list(wrt), form=args.form)
     if args.json:
         print(json.dumps({str(p): str(g) for p, g in grads.items()}, indent=2))
-    elif args.latex:
-        for p, g in grads.items():
+        return EXIT_OK
+    for p, g in grads.items():
+        if args.latex:
             print(rf"\frac{{\partial {sp.latex(model.output)}}}{{\partial {printing.latex(p)}}} = {printing.latex(g)}")
-    else:
-        for p, g in grads.items():
+        else:
             print(f"d{model.output}/d{printing.text(p)} = {printing.text(g)}")
     return EXIT_OK
 
 
+def _cmd_verify(args) -> int:
+    from .verify import verify
+
+    model = resolve_model(args.loss, args.inputs, args.lr)
+    wrt = _names(args.wrt)
+    if len(wrt) > 1:
+        raise UsageError("verify checks one derivative at a time: give one --wrt")
+    verdict = verify(args.claim, model, wrt[0] if wrt else None, lr=sp.Symbol(args.lr))
+    print(json.dumps(verdict.to_dict(), indent=2) if args.json else verdict)
+    return EXIT_OK if verdict.ok else EXIT_FALSE
+
+
+def _values(pairs) -> dict[str, float]:
+    values = {}
+    for pair in pairs or []:
+        name, sep, number = pair.partition("=")
+        if not sep or not name.isidentifier() or name.startswith("_"):
+            raise UsageError(f"--at takes name=value pairs, not {pair!r}")
+        try:
+            values[name] = float(number)
+        except ValueError:
+            raise UsageError(f"--at {pair}: {number!r} is not a number") from None
+    return values
+
+
+def _cmd_graph(args) -> int:
+    from .graph import Graph
+
+    model = resolve_model(args.model, args.inputs)
+    graph = Graph.from_model(model)
+    values = _values(args.at)
+    if values or args.example_values:
+        given = dict(lectures.example(args.model).values) if args.example_values else {}
+        given.update(values)
+        graph.forward(given)
+        graph.backward()
+    graph.render(args.output, format=args.format, highlight=args.highlight,
+                 edge_labels=args.edge_labels, renderer=args.renderer)
+    print(args.output)
+    return EXIT_OK
+
+
+# -- the parser ---------------------------------------------------------------------------
+
+def _command(commands, name, help_text, example):
+    return commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                               epilog=f"example: {example}",
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="symgrad", description="Derive, draw and check the gradients of losses and networks.")
+    parser = _Parser(prog="symgrad",
+                     description="Derive, draw and check the gradients of losses and small networks.",
+                     epilog="A MODEL is a name from `symgrad models` or expression text, "
+                            "e.g. '(y - (w*x + b))^2'.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    lecture = commands.add_parser(
-        "lecture", help="derive every worked example of the lectures",
-        description="Derive, draw, verify and compile every worked example of the lectures, "
-                    "and write an HTML report.",
-        epilog="example: symgrad lecture --out lecture-report")
+    lecture = _command(commands, "lecture",
+                       "derive, draw, verify and check every worked example of the lectures into an HTML report",
+                       "symgrad lecture --out lecture-report")
     lecture.add_argument("--out", default="lecture-report", help="report directory (default: lecture-report)")
     lecture.add_argument("--text", action="store_true", help="print the derivations as text instead")
     lecture.add_argument("--json", action="store_true", help="machine-readable claim verdicts")
     lecture.set_defaults(run=_cmd_lecture)
 
-    models = commands.add_parser(
-        "models", help="list the models known by name",
-        description="List the models known by name.", epilog="example: symgrad models --json")
+    models = _command(commands, "models", "list the models known by name", "symgrad models --json")
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.set_defaults(run=_cmd_models)
 
-    derive = commands.add_parser(
-        "derive", help="partial derivatives of a model",
-        description="Partial derivatives, update rules or the chain rule of a model.",
-        epilog="example: symgrad derive chain3 --wrt w1 --chain-rule")
-    derive.add_argument("model", help="a model name (see `symgrad models`)")
+    derive = _command(commands, "derive", "partial derivatives, update rules or the chain rule of a model",
+                      "symgrad derive '(y - (w*x + b))^2' --wrt w b --update-rule --lr alpha")
+    derive.add_argument("model", help="a model name or expression text")
     derive.add_argument("--wrt", nargs="+", help="parameters (default: all)")
+    derive.add_argument("--inputs", nargs="+", help="data symbols of an expression (not parameters)")
     derive.add_argument("--form", choices=["stages", "closed"], default="stages",
                         help="in stage symbols (default) or fully substituted")
     derive.add_argument("--latex", action="store_true", help="print LaTeX")
@@ -168,6 +241,31 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--lr", default="eta", help="learning-rate symbol (default: eta)")
     derive.add_argument("--chain-rule", action="store_true", help="print the chain rule factor by factor")
     derive.set_defaults(run=_cmd_derive)
+
+    verify = _command(commands, "verify",
+                      "check a claimed derivative or update rule (exit 0: holds, 1: wrong, 2: bad input)",
+                      "symgrad verify --loss '(y - (w*x + b))^2' --wrt w --claim '2x(wx + b - y)'")
+    verify.add_argument("--loss", required=True, help="a model name or expression text")
+    verify.add_argument("--wrt", nargs="+", help="the variable differentiated by (optional for an equation)")
+    verify.add_argument("--claim", required=True,
+                        help="the claim: an expression, 'dL/dw = ...', 'w <- ...', or slide LaTeX")
+    verify.add_argument("--inputs", nargs="+", help="data symbols of an expression")
+    verify.add_argument("--lr", default="eta", help="learning-rate symbol (default: eta)")
+    verify.add_argument("--json", action="store_true", help="machine-readable verdict")
+    verify.set_defaults(run=_cmd_verify)
+
+    graph = _command(commands, "graph", "draw a model's computational graph, with values and gradients",
+                     "symgrad graph chain3 --at x=1 y=0.5 w1=0.5 w2=-1 w3=2 b=0.1 -o chain3.svg --highlight w1")
+    graph.add_argument("model", help="a model name or expression text")
+    graph.add_argument("--at", nargs="+", metavar="NAME=VALUE", help="values of inputs and parameters")
+    graph.add_argument("--example-values", action="store_true", help="use the lecture's own values")
+    graph.add_argument("--inputs", nargs="+", help="data symbols of an expression")
+    graph.add_argument("-o", "--output", required=True, help="image file (.svg, .png, .pdf)")
+    graph.add_argument("--format", help="image format (default: from the file name)")
+    graph.add_argument("--highlight", help="mark the path from the loss to this parameter")
+    graph.add_argument("--edge-labels", choices=["symbolic", "numeric"], help="label edges with local derivatives")
+    graph.add_argument("--renderer", choices=["dot", "embedded"], help="force a renderer (default: dot if installed)")
+    graph.set_defaults(run=_cmd_graph)
     return parser
 
 
@@ -175,8 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ModelError, ValueError) as error:
-        print(f"symgrad {args.command}: error: {error}", file=sys.stderr)
+    except (ModelError, ParseError, UsageError, ValueError, KeyError, RuntimeError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"symgrad {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -118,7 +118,20 @@ class TextPrinter(StrPrinter):
 
 
 class LatexPrinter(_SympyLatexPrinter):
-    """SymPy's LaTeX with ``x_{ij}`` subscripts for indexed data, as slides write them."""
+    """SymPy's LaTeX with ``x_{ij}`` subscripts, positive terms first and common factors outside."""
+
+    def _print_Add(self, expr, order=None):
+        content, rest = expr.primitive()
+        if content != 1 and content.is_Integer and isinstance(rest, sp.Add):
+            return rf"{self._print(content)} \left({self._print_Add(rest, order)}\right)"
+        terms = sorted(self._as_ordered_terms(expr, order=order), key=lambda t: t.could_extract_minus_sign())
+        text = self._print(terms[0])
+        for term in terms[1:]:
+            if term.could_extract_minus_sign():
+                text += " - " + self.parenthesize(-term, PRECEDENCE["Add"])
+            else:
+                text += " + " + self.parenthesize(term, PRECEDENCE["Add"])
+        return text
 
     def _print_Indexed(self, expr):
         indices = [self._print(i) for i in expr.indices]

@@ -37,7 +37,7 @@ table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px soli
 .graph img { max-width: 100%; border: 1px solid #ddd; }
 .summary { font-size: 1.15rem; background: #f4f4f4; padding: 0.8rem 1rem; }
 code, pre { background: #f6f6f6; padding: 0.1rem 0.3rem; }
-.eq { overflow-x: auto; }
+.eq { overflow-x: auto; overflow-y: hidden; }
 """
 
 

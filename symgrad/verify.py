@@ -19,6 +19,7 @@ from .chainrule import chain_rule
 from .derive import DerivationError, component, grad
 from .model import Model, ModelError
 from .numeric import concrete, random_points, values_at
+from .parsing import parse
 
 __all__ = ["Verdict", "verify", "ETA"]
 
@@ -214,18 +215,12 @@ def _diagnose_derivative(claim, truth, model: Model, wrt, lr) -> str | None:
 
 # -- the entry point ---------------------------------------------------------------------
 
-def _parse_text(claim):
-    try:
-        from .parsing import parse
-    except ImportError:  # pragma: no cover - the parser ships with symgrad
-        raise ValueError("text claims need symgrad.parsing") from None
-    return parse(claim)
-
-
 def _unpack(claim, model: Model, wrt, lr):
     """(kind, wrt, claimed expression) from whatever form the claim takes."""
     if isinstance(claim, str):
-        claim = _parse_text(claim)
+        # the model's own symbols keep multi-letter names (w1, yhat, theta0) whole
+        known = list(model.symbols.values()) + ([lr] if isinstance(lr, Symbol) else [])
+        claim = parse(claim, symbols=known)
     kind = "derivative"
     if hasattr(claim, "param") and hasattr(claim, "new_value"):  # a parsed update rule
         return "update rule", claim.param, sp.sympify(claim.new_value)

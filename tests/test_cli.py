@@ -41,6 +41,6 @@ def test_models_lists_names(capsys):
 def test_bad_input_exits_2_with_message_on_stderr(capsys):
     assert main(["derive", "no-such-model"]) == 2
     err = capsys.readouterr().err
-    assert "no lecture example named 'no-such-model'" in err
+    assert "no model named 'no-such-model' (known: mse-linear" in err
     assert main(["derive", "chain3", "--wrt", "w9"]) == 2
     assert "'w9' is not a symbol of this model" in capsys.readouterr().err
