@@ -44,3 +44,36 @@ def test_bad_input_exits_2_with_message_on_stderr(capsys):
     assert "no model named 'no-such-model' (known: mse-linear" in err
     assert main(["derive", "chain3", "--wrt", "w9"]) == 2
     assert "'w9' is not a symbol of this model" in capsys.readouterr().err
+
+
+def test_verify_exit_status_says_whether_the_claim_holds(capsys):
+    loss = "(y - (w*x + b))^2"
+    assert main(["verify", "--loss", loss, "--wrt", "w", "--claim", "2x(wx + b - y)"]) == 0
+    assert "holds" in capsys.readouterr().out
+    assert main(["verify", "--loss", loss, "--wrt", "w", "--claim", "x(wx + b - y)"]) == 1
+    assert "missing factor 2" in capsys.readouterr().out
+    assert main(["verify", "--loss", loss, "--claim", r"\frac{\partial L}{\partial w} = 2x(wx + b - y)",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+    assert main(["verify", "--loss", "chain3", "--claim", "w3 <- w3 + eta*(f3 - y)*f3*(1 - f3)*f2"]) == 1
+    assert "ascent instead of descent" in capsys.readouterr().out
+
+
+def test_graph_command_draws_an_svg(tmp_path, capsys):
+    image = tmp_path / "chain3.svg"
+    assert main(["graph", "chain3", "--example-values", "-o", str(image), "--highlight", "w1",
+                 "--edge-labels", "symbolic", "--renderer", "embedded"]) == 0
+    svg = image.read_text()
+    assert svg.lstrip().startswith(("<?xml", "<svg", "<!DOCTYPE"))
+    assert "w1" in svg and "f3" in svg
+    assert main(["graph", "(y - w*x)^2", "--at", "x=2", "y=1", "-o", str(tmp_path / "g.svg")]) == 2
+    assert "missing value for parameter w" in capsys.readouterr().err
+
+
+def test_every_command_has_help_with_an_example(capsys):
+    for command in ("lecture", "models", "derive", "verify", "graph"):
+        try:
+            main([command, "--help"])
+        except SystemExit as done:
+            assert done.code == 0
+        assert "example: symgrad " + command in capsys.readouterr().out

@@ -519,7 +519,8 @@ def test_hostile_strings_are_parse_errors_quickly(tmp_path):
             start = time.perf_counter()
             with pytest.raises(ParseError):
                 parser(text)
-            assert time.perf_counter() - start < 2.0, text[:60]
+            # a hang guard, not a speed test: hostile input must never make a parse run away
+            assert time.perf_counter() - start < 10.0, text[:60]
     assert not marker.exists()
     assert pwned.exists() == existed
 
