@@ -23,6 +23,11 @@ def _greek(name: str) -> str:
     return name
 
 
+def _positive_first(terms: list) -> list:
+    """Terms of a sum with the positive ones first: yhat - y, not -y + yhat."""
+    return sorted(terms, key=lambda t: t.could_extract_minus_sign())
+
+
 class TextPrinter(StrPrinter):
     """Unicode text with implicit multiplication after numbers and before parentheses."""
 
@@ -34,8 +39,7 @@ class TextPrinter(StrPrinter):
         if content != 1 and content.is_Integer and isinstance(rest, sp.Add):
             # 2b + 2w·x - 2y reads 2(b + w·x - y): SymPy distributes the 2, a person does not
             return f"{self._print(content)}({self._print_Add(rest, order)})"
-        # positive terms first: yhat - y, not -y + yhat
-        terms = sorted(self._as_ordered_terms(expr, order=order), key=lambda t: t.could_extract_minus_sign())
+        terms = _positive_first(self._as_ordered_terms(expr, order=order))
         text = self._print(terms[0])
         for term in terms[1:]:
             printed = self._print(term)
@@ -124,7 +128,7 @@ class LatexPrinter(_SympyLatexPrinter):
         content, rest = expr.primitive()
         if content != 1 and content.is_Integer and isinstance(rest, sp.Add):
             return rf"{self._print(content)} \left({self._print_Add(rest, order)}\right)"
-        terms = sorted(self._as_ordered_terms(expr, order=order), key=lambda t: t.could_extract_minus_sign())
+        terms = _positive_first(self._as_ordered_terms(expr, order=order))
         text = self._print(terms[0])
         for term in terms[1:]:
             if term.could_extract_minus_sign():

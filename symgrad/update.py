@@ -44,6 +44,17 @@ class UpdateRules(Mapping):
             return "+", -g
         return "-", g
 
+    def _steps(self, abbreviate: bool):
+        """``(param, sign, step)`` per rule, and the names that abbreviating introduced."""
+        steps, where = [], {}
+        for p in self:
+            sign, step = self._sign_and_step(p)
+            if abbreviate:
+                step, names = printing.abbreviate(step)
+                where.update(names)
+            steps.append((p, sign, step))
+        return steps, where
+
     def text(self, abbreviate: bool = True) -> str:
         """One line per parameter: ``w ← w - η·2x(b + w·x - y)``.
 
@@ -51,12 +62,9 @@ class UpdateRules(Mapping):
         on the slides (``σ_i``, ``δ_i``) and defined after the rules.
         """
         lr = printing.text(self.lr)
-        lines, where = [], {}
-        for p in self:
-            sign, step = self._sign_and_step(p)
-            if abbreviate:
-                step, names = printing.abbreviate(step)
-                where.update(names)
+        lines = []
+        steps, where = self._steps(abbreviate)
+        for p, sign, step in steps:
             name = printing.text(p)
             body = printing.text(step)
             if isinstance(step, sp.Add) and not body.endswith(")"):
@@ -69,12 +77,9 @@ class UpdateRules(Mapping):
     def latex(self, abbreviate: bool = True) -> str:
         r"""The rules as a LaTeX ``aligned`` block with ``\leftarrow``."""
         lr = printing.latex(self.lr)
-        rows, where = [], {}
-        for p in self:
-            sign, step = self._sign_and_step(p)
-            if abbreviate:
-                step, names = printing.abbreviate(step)
-                where.update(names)
+        rows = []
+        steps, where = self._steps(abbreviate)
+        for p, sign, step in steps:
             name = printing.latex(p)
             body = printing.latex(step)
             if isinstance(step, sp.Add):
