@@ -5,28 +5,37 @@
 >>> w, x, b, y = symbols('w x b y')
 >>> symgrad.grad((y - (w*x + b))**2, w)
 2*x*(b + w*x - y)
+>>> f = symgrad.compile((y - (w*x + b))**2, inputs=[x, y])   # one NumPy function for a batch
+>>> f(x=[1.0, 2.0], y=[3.0, 5.0], w=1.0, b=0.0)
+(6.5, {'b': -5.0, 'w': -8.0})
 """
 from . import losses, networks, render
 from .chainrule import ChainRule, ChainRules, Factor, chain_rule
+from .check import GradientCheck, check_gradients
+from .compiled import ArgumentError, CompiledGradient, compile
 from .derive import DerivationError, grad
-from .graph import Graph, GraphError, Node
 from .functions import log_softmax, relu, sigmoid, softmax, softplus
+from .graph import Graph, GraphError, Node
 from .model import Model, ModelError
+from .numpygen import CompileError, codegen
 from .ops import OPS, Op, op
 from .parsing import Equation, ParseError, UpdateRule, parse, parse_latex
 from .printing import text
 from .render import GraphTooLargeError, RenderError
 from .solve import StationaryPoint, least_squares, stationary_point
+from .training import DivergenceError, History, train
 from .update import UpdateRules, update_rules
 from .verify import Verdict, verify
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ChainRule", "ChainRules", "DerivationError", "Equation", "Factor", "Graph", "GraphError",
-    "GraphTooLargeError", "Model", "ModelError", "Node", "OPS", "Op", "ParseError", "RenderError",
-    "UpdateRule", "parse", "parse_latex", "render",
-    "StationaryPoint", "UpdateRules", "chain_rule", "grad", "least_squares", "log_softmax",
-    "losses", "networks", "op", "relu", "sigmoid", "softmax", "softplus", "stationary_point",
-    "text", "update_rules", "Verdict", "verify",
+    "ArgumentError", "ChainRule", "ChainRules", "CompileError", "CompiledGradient",
+    "DerivationError", "DivergenceError", "Equation", "Factor", "GradientCheck", "Graph",
+    "GraphError", "GraphTooLargeError", "History", "Model", "ModelError", "Node", "OPS", "Op",
+    "ParseError", "RenderError", "StationaryPoint", "UpdateRule", "UpdateRules", "Verdict",
+    "chain_rule", "check_gradients", "codegen", "compile", "grad", "least_squares",
+    "log_softmax", "losses", "networks", "op", "parse", "parse_latex", "relu", "render",
+    "sigmoid", "softmax", "softplus", "stationary_point", "text", "train", "update_rules",
+    "verify",
 ]

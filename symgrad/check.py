@@ -84,7 +84,7 @@ def _random_point(model: Model, seed: int) -> dict:
 
 def _compiled(model: Model, point: dict) -> dict | None:
     try:
-        from .compile import compile as compile_model
+        from .compiled import compile as compile_model
     except ImportError:  # the compiled view is optional in this check
         return None
     _, grads = compile_model(model)(**point)

@@ -9,8 +9,8 @@ import pytest
 from sympy import symbols
 
 from symgrad import Model, losses, networks
-from symgrad.compile import compile
-from symgrad.train import DivergenceError, History, _Progress, train
+from symgrad.compiled import compile
+from symgrad.training import DivergenceError, History, _Progress, train
 
 # the world's smallest perceptron: yhat = w*x with squared error (lecture 2)
 X = np.array([10, 2, 3.5, 1])

@@ -11,8 +11,8 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from .codegen import write_atomically
-from .compile import CompiledGradient, compile
+from .compiled import CompiledGradient, compile
+from .numpygen.standalone import write_atomically
 
 __all__ = ["train", "History", "DivergenceError", "METHODS"]
 

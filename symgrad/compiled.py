@@ -8,7 +8,9 @@ import keyword
 import linecache
 import threading
 
-from .codegen import FUNCTION_NAME, CompileError, _Generator, _resolve
+from .numpygen.names import FUNCTION_NAME
+from .numpygen.standalone import CompileError, module_source, resolve
+from .numpygen.steps import Steps
 
 __all__ = ["compile", "CompiledGradient", "ArgumentError"]
 
@@ -38,7 +40,7 @@ class CompiledGradient:
         self.inputs: tuple[str, ...] = tuple(str(s) for s in model.inputs)
         self.params: tuple[str, ...] = tuple(str(s) for s in model.params)
         self.reduction = reduction
-        #: the generated module's Python source (see :func:`symgrad.codegen.codegen`)
+        #: the generated module's Python source (see :func:`symgrad.codegen`)
         self.source = source
         self._identifiers = identifiers
         self._direct = all(name == identifier for name, identifier in identifiers.items())
@@ -114,10 +116,10 @@ def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
     >>> f(x=2.0, y=5.0, w=1.0)
     Traceback (most recent call last):
     ...
-    symgrad.compile.ArgumentError: missing argument 'b' (parameter); pass all of x, y, b, w
+    symgrad.compiled.ArgumentError: missing argument 'b' (parameter); pass all of x, y, b, w
     """
-    model, targets = _resolve(model_or_expr, wrt, inputs, reduction, block)
-    generator = _Generator(model, targets, reduction, block)
-    source = generator.source()
-    identifiers = {str(s): str(generator.real[s]) for s in model.inputs + model.params}
+    model, targets = resolve(model_or_expr, wrt, inputs, reduction, block)
+    steps = Steps(model, targets)
+    source = module_source(steps, reduction, block)
+    identifiers = {str(s): str(steps.real[s]) for s in model.inputs + model.params}
     return CompiledGradient(model, targets, reduction, source, identifiers)

@@ -1,0 +1,75 @@
+"""The helper functions every generated module carries, as source text: argument checks, sigmoid, logsumexp."""
+
+__all__ = ["HELPER_SOURCE"]
+
+#: source of each helper, by name; a generated module copies the ones its code calls
+HELPER_SOURCE = {
+    "_batch": """
+def _batch(data):
+    \"\"\"The data as float arrays of one length (scalars are broadcast), and that length.\"\"\"
+    arrays, n, first = [], None, None
+    for name, value in data.items():
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"data {name} must be real numbers, not {_describe(value)}")
+        array = array.astype(float, copy=False)
+        if array.ndim == 1:
+            if n is None:
+                n, first = len(array), name
+            elif len(array) != n:
+                raise ValueError(f"data {name} has {len(array)} samples but {first} has {n}")
+        elif array.ndim > 1:
+            raise ValueError(f"data {name} must be a 1-D array (one value per sample), "
+                             f"not an array of shape {array.shape}")
+        arrays.append(array)
+    if n == 0:
+        raise ValueError(f"data {first} is empty: there are no samples")
+    if n is None:
+        return 1, [array.reshape(1) for array in arrays]
+    return n, [array if array.ndim else np.broadcast_to(array, (n,)) for array in arrays]
+""",
+    "_scalars": """
+def _scalars(values):
+    \"\"\"The parameters as floats.\"\"\"
+    out = []
+    for name, value in values.items():
+        if type(value) is not float:
+            array = np.asarray(value)
+            if array.dtype.kind not in "biuf":
+                raise TypeError(f"parameter {name} must be a real number, not {_describe(value)}")
+            if array.ndim != 0:
+                raise ValueError(f"parameter {name} must be a scalar, "
+                                 f"not an array of shape {array.shape}")
+            value = float(array)
+        out.append(value)
+    return out
+""",
+    "_describe": """
+def _describe(value):
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) < 40 else text[:37] + '...'}"
+""",
+    "sigmoid": """
+def sigmoid(a, out=None):
+    \"\"\"1/(1 + e^-a); e^-a overflows to inf for a < -709, where sigmoid(a) is 0 to double precision.\"\"\"
+    with np.errstate(over="ignore"):
+        if out is None:
+            return 1.0 / (1.0 + np.exp(-a))
+        np.negative(a, out=out)
+        np.exp(out, out=out)
+    out += 1.0
+    return np.divide(1.0, out, out=out)
+""",
+    "logsumexp": """
+def logsumexp(*z, out=None):
+    \"\"\"log(e^z1 + ... + e^zn), shifted by the largest argument so that it never overflows.\"\"\"
+    top = z[0]
+    for zi in z[1:]:
+        top = np.maximum(top, zi)
+    top = np.where(np.isfinite(top), top, 0.0)
+    total = 0.0
+    for zi in z:
+        total = total + np.exp(zi - top)
+    return np.add(top, np.log(total), out=out)
+""",
+}
