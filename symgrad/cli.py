@@ -201,6 +201,73 @@ def _cmd_graph(args) -> int:
     return EXIT_OK
 
 
+def _cmd_check(args) -> int:
+    from .check import check_gradients
+
+    model = resolve_model(args.model, args.inputs)
+    given = dict(lectures.example(args.model).values) if args.model in lectures.EXAMPLES else {}
+    given.update(_values(args.at))
+    table = check_gradients(model, given, seed=args.seed)
+    if args.json:
+        print(json.dumps({"point": table.point, "gradients": table.values,
+                          "max_relative_error": table.max_relative_error, "ok": table.ok}, indent=2))
+    else:
+        print(table)
+    return EXIT_OK if table.ok else EXIT_FALSE
+
+
+def _cmd_codegen(args) -> int:
+    from .numpygen import codegen
+
+    model = resolve_model(args.model, args.inputs)
+    print(codegen(model, args.output, reduction=args.reduction))
+    return EXIT_OK
+
+
+def _data_columns(path: str) -> dict:
+    """Columns of a CSV file with a header row, as float arrays by column name."""
+    import numpy as np
+
+    try:
+        table = np.genfromtxt(path, delimiter=",", names=True, dtype=float, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read data file {path!r}: {error}") from None
+    if table.dtype.names is None or np.isnan(table.view((float, len(table.dtype.names)))).any():
+        raise UsageError(f"{path}: expected a header row of names and numbers below it")
+    return {name: np.atleast_1d(table[name]) for name in table.dtype.names}
+
+
+def _cmd_train(args) -> int:
+    from .training import train
+
+    model = resolve_model(args.model, args.inputs)
+    data = _data_columns(args.data) if args.data else {
+        k: [float(v) for v in vs.split(",")] for k, vs in _pairs(args.columns).items()}
+    history = train(model, data, _values(args.init) or None, lr=args.lr_value, epochs=args.epochs,
+                    method=args.method, batch_size=args.batch_size, seed=args.seed)
+    if args.plot:
+        history.plot(args.plot)
+    if args.json:
+        print(json.dumps({"loss": [float(v) for v in history.loss], "final": history.final,
+                          "diverged": history.diverged, "message": history.message}, indent=2))
+    else:
+        final = ", ".join(f"{k} = {v:.6g}" for k, v in history.final.items())
+        if history.message:
+            print(history.message)
+        print(f"final loss {history.loss[-1]:.6g}; {final}")
+    return EXIT_FALSE if history.diverged else EXIT_OK
+
+
+def _pairs(items) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier() or name.startswith("_"):
+            raise UsageError(f"expected name=values, not {item!r}")
+        out[name] = value
+    return out
+
+
 # -- the parser ---------------------------------------------------------------------------
 
 def _command(commands, name, help_text, example):
@@ -266,6 +333,42 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--edge-labels", choices=["symbolic", "numeric"], help="label edges with local derivatives")
     graph.add_argument("--renderer", choices=["dot", "embedded"], help="force a renderer (default: dot if installed)")
     graph.set_defaults(run=_cmd_graph)
+
+    check = _command(commands, "check",
+                     "the gradient check: symbolic, graph, compiled and finite differences side by side",
+                     "symgrad check chain3")
+    check.add_argument("model", help="a model name or expression text")
+    check.add_argument("--at", nargs="+", metavar="NAME=VALUE", help="the point (default: the lecture's, or random)")
+    check.add_argument("--inputs", nargs="+", help="data symbols of an expression")
+    check.add_argument("--seed", type=int, default=0, help="seed of the random point")
+    check.add_argument("--json", action="store_true", help="machine-readable table")
+    check.set_defaults(run=_cmd_check)
+
+    codegen = _command(commands, "codegen", "write a standalone NumPy module computing the loss and its gradients",
+                       "symgrad codegen chain3 -o chain3_grad.py")
+    codegen.add_argument("model", help="a model name or expression text")
+    codegen.add_argument("-o", "--output", required=True, help="the .py file to write")
+    codegen.add_argument("--inputs", nargs="+", help="data symbols of an expression")
+    codegen.add_argument("--reduction", choices=["mean", "sum"], default="mean", help="loss of a batch")
+    codegen.set_defaults(run=_cmd_codegen)
+
+    train = _command(commands, "train", "train a model's parameters by gradient descent",
+                     "symgrad train '(y - w*x)^2' --inputs x y --columns x=10,2,3.5,1 y=10.1,1.9,3.4,1.1 "
+                     "--init w=0 --lr 0.01 --epochs 50")
+    train.add_argument("model", help="a model name or expression text")
+    train.add_argument("--inputs", nargs="+", help="data symbols of an expression")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="CSV file with a header row naming the inputs")
+    source.add_argument("--columns", nargs="+", metavar="NAME=V1,V2,...", help="data given inline")
+    train.add_argument("--init", nargs="+", metavar="NAME=VALUE", help="starting parameters (default 0)")
+    train.add_argument("--lr", dest="lr_value", type=float, default=0.01, help="learning rate (default 0.01)")
+    train.add_argument("--epochs", type=int, default=100)
+    train.add_argument("--method", choices=["gd", "sgd", "minibatch"], default="gd")
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--plot", help="write the loss curve to this SVG file")
+    train.add_argument("--json", action="store_true", help="machine-readable history")
+    train.set_defaults(run=_cmd_train)
     return parser
 
 

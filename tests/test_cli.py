@@ -71,9 +71,29 @@ def test_graph_command_draws_an_svg(tmp_path, capsys):
 
 
 def test_every_command_has_help_with_an_example(capsys):
-    for command in ("lecture", "models", "derive", "verify", "graph"):
+    for command in ("lecture", "models", "derive", "verify", "graph", "check", "codegen", "train"):
         try:
             main([command, "--help"])
         except SystemExit as done:
             assert done.code == 0
         assert "example: symgrad " + command in capsys.readouterr().out
+
+
+def test_check_codegen_and_train_commands(tmp_path, capsys):
+    assert main(["check", "chain3", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table["ok"] and table["max_relative_error"] < 1e-6
+    module = tmp_path / "chain3_grad.py"
+    assert main(["codegen", "chain3", "-o", str(module)]) == 0
+    assert "def loss_and_grad" in module.read_text()
+    data = ["--columns", "x=10,2,3.5,1", "y=10.1,1.9,3.4,1.1"]
+    # lecture 002's smallest perceptron: converges to sum(x*y)/sum(x*x) with a small step
+    assert main(["train", "(y - w*x)^2", "--inputs", "x", "y", *data, "--lr", "0.01",
+                 "--epochs", "60", "--json"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    xs, ys = [10, 2, 3.5, 1], [10.1, 1.9, 3.4, 1.1]
+    least_squares_w = sum(a * b for a, b in zip(xs, ys)) / sum(a * a for a in xs)
+    assert abs(history["final"]["w"] - least_squares_w) < 1e-6
+    # and diverges, reported with exit status 1, with a step ten times larger
+    assert main(["train", "(y - w*x)^2", "--inputs", "x", "y", *data, "--lr", "0.1"]) == 1
+    assert "lower the learning rate" in capsys.readouterr().out
