@@ -86,6 +86,7 @@ def test_check_codegen_and_train_commands(tmp_path, capsys):
     module = tmp_path / "chain3_grad.py"
     assert main(["codegen", "chain3", "-o", str(module)]) == 0
     assert "def loss_and_grad" in module.read_text()
+    assert capsys.readouterr().out.strip() == str(module)
     data = ["--columns", "x=10,2,3.5,1", "y=10.1,1.9,3.4,1.1"]
     # lecture 002's smallest perceptron: converges to sum(x*y)/sum(x*x) with a small step
     assert main(["train", "(y - w*x)^2", "--inputs", "x", "y", *data, "--lr", "0.01",
