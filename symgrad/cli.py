@@ -106,9 +106,10 @@ def _cmd_lecture(args) -> int:
     from .claims import check_all
     from .report import write_report
     from .report_graphs import graph_section
+    from .report_training import training_section
 
     results = check_all()
-    index = write_report(args.out, extras=graph_section)
+    index = write_report(args.out, extras=graph_section, appendix=training_section)
     if args.json:
         print(json.dumps({"report": str(index), "claims": [
             {"lecture": r.claim.lecture, "claim": r.claim.slide, "ok": r.ok, "reason": r.reason}

@@ -132,12 +132,12 @@ def _claims_html(results: list[ClaimResult]) -> str:
             + "".join(rows) + "</table>")
 
 
-def write_report(out_dir: str | os.PathLike = "lecture-report", extras=None) -> Path:
+def write_report(out_dir: str | os.PathLike = "lecture-report", extras=None, appendix=None) -> Path:
     """Derive, verify (and, through ``extras``, draw and check) every example; write ``index.html``.
 
-    ``extras(example, section_dir)`` may return HTML and image paths to add
-    to an example's section (the graph drawings use it). Returns the path
-    of the written page.
+    ``extras(example, images_dir)`` may return HTML and image paths to add
+    to an example's section (the graph drawings use it); ``appendix(images_dir)``
+    HTML and images for a closing section (training). Returns the page's path.
     """
     out = Path(out_dir)
     images = out / "images"
@@ -161,6 +161,8 @@ def write_report(out_dir: str | os.PathLike = "lecture-report", extras=None) -> 
         body.append(f'<h2 id="{section.name}">{html.escape(section.title)}</h2>')
         body.append(f'<p class="source">{html.escape(section.name)} · lecture {html.escape(section.source)}</p>')
         body += section.parts
+    if appendix is not None:
+        body.append(appendix(images)[0])
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<title>symgrad lecture report</title>"
             f"<style>{_STYLE}</style></head><body>" + "\n".join(body) + "</body></html>")

@@ -14,6 +14,12 @@ def test_lecture_writes_the_report_and_lists_wrong_claims(capsys, tmp_path):
     for example in ("mse-linear", "sigmoid-perceptron", "chain3", "max-gate", "least-squares"):
         assert f'id="{example}"' in page
     assert "<math" in page and "Which slide claims hold" in page
+    # every image the page shows was written beside it
+    import re
+    images = re.findall(r'<img src="(images/[^"]+)"', page)
+    assert {"images/chain3.svg", "images/max-gate.svg", "images/training-lr-0.1.svg"} <= set(images)
+    assert all((tmp_path / "report" / image).stat().st_size > 500 for image in images)
+    assert 'id="training"' in page and "lower the learning rate" in page
 
 
 def test_lecture_text_prints_every_example(capsys):
