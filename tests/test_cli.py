@@ -19,7 +19,7 @@ def test_lecture_writes_the_report_and_lists_wrong_claims(capsys, tmp_path):
     images = re.findall(r'<img src="(images/[^"]+)"', page)
     assert {"images/chain3.svg", "images/max-gate.svg", "images/training-lr-0.1.svg"} <= set(images)
     assert all((tmp_path / "report" / image).stat().st_size > 500 for image in images)
-    assert 'id="training"' in page and "lower the learning rate" in page
+    assert "id='training'" in page and "lower the learning rate" in page
 
 
 def test_lecture_text_prints_every_example(capsys):
