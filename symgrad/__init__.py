@@ -9,13 +9,15 @@
 >>> f(x=[1.0, 2.0], y=[3.0, 5.0], w=1.0, b=0.0)
 (6.5, {'b': -5.0, 'w': -8.0})
 """
-from . import losses, networks, render
+from . import losses, matrix, networks, render
 from .chainrule import ChainRule, ChainRules, Factor, chain_rule
 from .check import GradientCheck, check_gradients
 from .compiled import ArgumentError, CompiledGradient, compile
 from .derive import DerivationError, grad
 from .functions import log_softmax, relu, sigmoid, softmax, softplus
 from .graph import Graph, GraphError, Node
+from .matrix import (MatrixModel, ShapeError, backprop, compile_model, matrix_grad,
+                     softmax_classifier, verify_matrix)
 from .model import Model, ModelError
 from .numpygen import CompileError, codegen
 from .ops import OPS, Op, op
@@ -32,7 +34,9 @@ __version__ = "0.1.0"
 __all__ = [
     "ArgumentError", "ChainRule", "ChainRules", "CompileError", "CompiledGradient",
     "DerivationError", "DivergenceError", "Equation", "Factor", "GradientCheck", "Graph",
-    "GraphError", "GraphTooLargeError", "History", "Model", "ModelError", "Node", "OPS", "Op",
+    "GraphError", "GraphTooLargeError", "History", "MatrixModel", "Model", "ModelError", "Node",
+    "OPS", "Op", "ShapeError", "backprop", "compile_model", "matrix", "matrix_grad",
+    "softmax_classifier", "verify_matrix",
     "ParseError", "RenderError", "StationaryPoint", "UpdateRule", "UpdateRules", "Verdict",
     "chain_rule", "check_gradients", "codegen", "compile", "grad", "least_squares",
     "log_softmax", "losses", "networks", "op", "parse", "parse_latex", "relu", "render",

@@ -178,6 +178,11 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
     """
     if form not in FORMS:
         raise DerivationError(f"unknown form {form!r} (must be one of {list(FORMS)})")
+    from .matrix.model import MatrixModel  # here: symgrad.matrix imports this module
+
+    if isinstance(model_or_expr, MatrixModel):  # layers differentiate by the layer rules
+        from .matrix.rules import matrix_grad
+        return matrix_grad(model_or_expr, wrt, form=form)
     model = Model.coerce(model_or_expr, inputs=inputs)
     targets, single = _resolve_targets(model, wrt)
     real, forward, backward = real_model(model)

@@ -25,8 +25,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
-from sympy import Indexed, IndexedBase, Symbol
+from sympy import HadamardProduct, Indexed, IndexedBase, MatAdd, MatMul, MatrixSymbol, OneMatrix, Symbol, Transpose
+from sympy.matrices.expressions import MatrixExpr
 
+from .matrix.expressions import CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm
+from .matrix.model import MatrixModel
+from .matrix.shapes import ShapeError
 from .model import Model
 from .ops import OPS, Op, op_for_function
 
@@ -73,9 +77,16 @@ class Node:
         return str(self.symbol) if self.symbol is not None else None
 
     @property
+    def shape(self) -> tuple:
+        """The node's shape as the model declares it (``(3, 1)``, ``(N, 128)``); ``()`` for a scalar."""
+        return tuple(self.expr.shape) if isinstance(self.expr, MatrixExpr) else ()
+
+    @property
     def reference(self) -> sp.Expr:
         """How consumers refer to this node in SymPy: its stage or leaf symbol, else its expression."""
-        return Symbol(self.names[0]) if self.names else self.expr
+        if self.names:
+            return MatrixSymbol(self.names[0], *self.shape) if self.shape else Symbol(self.names[0])
+        return self.expr
 
     def describe(self) -> str:
         """A short description for messages, e.g. ``stage a1 = b + w1*x (add)``."""
@@ -109,6 +120,8 @@ def _term_order(term: sp.Expr) -> int:
 
 def _decompose(expr: sp.Expr) -> tuple[str, list]:
     """The operation a (non-leaf) SymPy node is drawn as, and the SymPy expressions of its arguments."""
+    if isinstance(expr, (MatrixExpr, *_MATRIX_SCALARS)):
+        return _decompose_matrix(expr)
     if isinstance(expr, sp.Add):
         positive = sorted((t for t in expr.args if not _negative(t)), key=_term_order)
         negated = sorted((-t for t in expr.args if _negative(t)), key=_term_order)
@@ -128,6 +141,68 @@ def _decompose(expr: sp.Expr) -> tuple[str, list]:
             raise GraphError(f"{expr}: {entry.name} takes {entry.arity} argument(s), got {len(expr.args)}")
         return entry.name, list(expr.args)
     raise GraphError(_unsupported_message(expr))
+
+
+# -- matrices: one node per layer operation ----------------------------------------------------
+
+_MATRIX_SCALARS = (CrossEntropy, HalfSquaredError, SquaredNorm)
+_LOSS_OPS = {CrossEntropy: "cross_entropy", HalfSquaredError: "half_squared_error"}
+
+
+def _bias(term):
+    """The column ``b`` of a broadcast ``1·bᵀ`` (a bias added to every row of a batch), else ``None``."""
+    if isinstance(term, MatMul) and len(term.args) == 2 and isinstance(term.args[0], OneMatrix) \
+            and isinstance(term.args[1], Transpose) and term.args[1].arg.shape[1] == 1:
+        return term.args[1].arg
+    return None
+
+
+def _class_axis_last(expr, axis: int, what: str) -> None:
+    # the graph keeps classes on the last axis: a column vector is 1-D, a batch has samples as rows
+    if axis == 0 and expr.shape[1] != 1:
+        raise GraphError(f"{what} over the columns of a {expr.shape[0]}×{expr.shape[1]} matrix: the graph "
+                         "takes a batch with samples as rows (classes along each row)")
+
+
+def _decompose_matrix(expr) -> tuple[str, list]:
+    if isinstance(expr, MatAdd):
+        # NumPy broadcasts a bias over the rows of a batch: 1·bᵀ is drawn as b itself
+        terms = [_bias(t) or t for t in expr.args]
+        negated = [t for t in terms if isinstance(t, MatMul) and t.as_coeff_mmul()[0].is_negative]
+        # W·x + b, as the slides write it: products first, then the leaves
+        positive = sorted((t for t in terms if t not in negated), key=lambda t: isinstance(t, MatrixSymbol))
+        if not negated:
+            return "add", positive
+        rest = [-t for t in negated]
+        if not positive:
+            return "neg", [_join(MatAdd, rest)]
+        return "sub", [_join(MatAdd, positive), _join(MatAdd, rest)]
+    if isinstance(expr, MatMul):
+        coefficient, matrices = expr.as_coeff_mmul()
+        if coefficient == -1:
+            return "neg", [matrices]
+        if coefficient != 1:
+            return "mul", [coefficient, matrices]
+        if _bias(expr) is not None:
+            raise GraphError(f"{expr} (a bias repeated over a batch) is drawn only as a term of a sum")
+        factors = list(matrices.args)
+        return "matmul", [_join(MatMul, factors[:-1]), factors[-1]]
+    if isinstance(expr, Transpose):
+        return "transpose", [expr.arg]
+    if isinstance(expr, HadamardProduct):
+        return "mul", list(expr.args)
+    if isinstance(expr, Elementwise) and expr.order == 0:
+        return expr.name, [expr.arg]
+    if isinstance(expr, Softmax):
+        _class_axis_last(expr, expr.axis, "softmax")
+        return "softmax", [expr.arg]
+    if isinstance(expr, tuple(_LOSS_OPS)):
+        _class_axis_last(expr.args[1], expr.axis, _LOSS_OPS[type(expr)])
+        return _LOSS_OPS[type(expr)], list(expr.args[:2])
+    if isinstance(expr, SquaredNorm):
+        return "squared_norm", [expr.args[0]]
+    raise GraphError(f"cannot build a graph node for {expr} (a SymPy {type(expr).__name__}): the operation "
+                     f"table has no entry for it (known operations: {', '.join(sorted(OPS))})")
 
 
 def _reciprocal(power: sp.Pow) -> bool:
@@ -187,10 +262,13 @@ class Graph:
     div square
     """
 
-    def __init__(self, model: Model):
-        if not isinstance(model, Model):
+    def __init__(self, model: Model | MatrixModel):
+        if not isinstance(model, (Model, MatrixModel)):
             raise TypeError(f"Graph needs a symgrad Model (use Graph.from_expr for an expression), not {model!r}")
         self.model = model
+        #: whether the nodes hold matrices (a MatrixModel): values are arrays of the declared shapes,
+        #: a column vector as a 1-D array
+        self.matrix = isinstance(model, MatrixModel)
         self.nodes: list[Node] = []  # grows in topological order while stages are added
         self._memo: dict[sp.Basic, Node] = {}
         self._structure: dict[tuple, Node] = {}
@@ -267,7 +345,7 @@ class Graph:
         return self._memo[expr]
 
     def _leaf(self, expr: sp.Basic) -> Node | None:
-        if isinstance(expr, Symbol):
+        if isinstance(expr, (Symbol, MatrixSymbol)):
             if expr in self._inputs or expr in self._params:
                 kind = INPUT if expr in self._inputs else PARAMETER
                 node = self._new(Node(len(self.nodes), kind, expr, symbol=expr))
@@ -421,11 +499,16 @@ class Graph:
                 computed[node.index] = result
         self._values, self._grads = computed, None
         self.reduction, self.batch_shape = reduction, batch_shape
-        outputs = [self._reduce(computed[n.index], reduction) for n in self.outputs]
+        # a matrix model's loss is already one number (a mean over its batch); its other outputs are
+        # vectors or matrices, returned whole
+        outputs = [_plain(computed[n.index]) if self.matrix else self._reduce(computed[n.index], reduction)
+                   for n in self.outputs]
         self.loss = outputs[0] if len(outputs) == 1 else tuple(outputs)
         return self.loss
 
     def _leaf_values(self, given: dict) -> tuple[dict, tuple]:
+        if self.matrix:
+            return self._matrix_leaf_values(given), ()
         by_name = {str(k): (k, v) for k, v in given.items()}
         known = {str(s) for s in self.model.inputs + self.model.params}
         for name, (key, _) in by_name.items():
@@ -453,7 +536,30 @@ class Graph:
             )
         return leaves, (distinct[0] if distinct else ())
 
+    def _matrix_leaf_values(self, given: dict) -> dict:
+        try:
+            arrays, _ = self.model.bind(given)
+        except ShapeError as error:
+            raise GraphError(str(error)) from None
+        leaves = {}
+        for node in self.nodes:
+            if node.kind in (INPUT, PARAMETER):
+                value = arrays[str(node.symbol)]
+                # a column vector is a 1-D array: W @ x, a bias broadcast over a batch's rows, softmax
+                # over the last axis all read it the same way
+                if node.shape and node.shape[1] == 1:
+                    value = value.reshape(-1)
+                leaves[node.symbol] = value
+        return leaves
+
     def _non_finite_message(self, node: Node, result, computed: list) -> str:
+        if self.matrix:
+            leaves = sorted((str(n.symbol) for n in self.ancestors(node) if n.symbol is not None))
+            what = "nan" if np.isnan(np.asarray(result)).any() else "inf"
+            shapes = ", ".join(f"{a.reference} ({'×'.join(map(str, np.shape(computed[a.index]))) or 'scalar'})"
+                               for a in node.args)
+            return (f"forward pass produced {what} at {node.describe()} from {shapes}; "
+                    f"check the values of {', '.join(leaves)}")
         bad = np.argwhere(~np.isfinite(np.asarray(result)))
         where = tuple(int(i) for i in bad[0]) if np.ndim(result) else ()
         what = "nan" if np.isnan(np.asarray(result)[where]) else "inf"
@@ -513,6 +619,11 @@ class Graph:
                 parts = node.op.backward(upstream, values[node.index], *(values[a.index] for a in node.args))
                 across_batch = not per_sample and np.ndim(values[node.index]) > 0
                 for arg, part in zip(node.args, parts):
+                    if self.matrix:  # a bias broadcast over rows gets the sum over the rows
+                        part = _unbroadcast(part, np.shape(values[arg.index]))
+                        current = grads[arg.index]
+                        grads[arg.index] = part if current is None else current + part
+                        continue
                     # a scalar used across a batch receives the gradient summed over the batch;
                     # a scalar part stands for the same value at every sample
                     if across_batch and np.ndim(values[arg.index]) == 0:
@@ -588,6 +699,10 @@ class Graph:
         node = self.node(key)
         if node.kind != OPERATION:
             raise GraphError(f"{node.describe()} is not an operation: it has no local derivatives")
+        if node.shape or any(a.shape for a in node.args):
+            raise GraphError(f"{node.describe()} works on matrices: its local derivative is a Jacobian, not "
+                             "a number; its backward rule sends the upstream gradient on (for C = A B, "
+                             "dA = dC Bᵀ and dB = Aᵀ dC)")
         if self._values is None:
             raise GraphError("no values yet: call forward(values) first")
         out = self._values[node.index]
@@ -610,6 +725,20 @@ class Graph:
     def _repr_svg_(self):
         from .render import repr_svg
         return repr_svg(self)
+
+
+def _unbroadcast(part, shape: tuple):
+    """A gradient summed back to the shape of the value it belongs to (undoing NumPy broadcasting)."""
+    if np.shape(part) == shape:
+        return part
+    part = np.asarray(part)
+    extra = part.ndim - len(shape)
+    if extra > 0:
+        part = part.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and part.shape[i] != 1)
+    if stretched:
+        part = part.sum(axis=stretched, keepdims=True)
+    return float(part) if not shape else np.broadcast_to(part, shape)
 
 
 def _all_finite(value) -> bool:

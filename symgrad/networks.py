@@ -158,3 +158,34 @@ def parameter_count(sizes: Sequence[int]) -> int:
     if len(sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in sizes):
         raise ValueError(f"layer sizes must be two or more positive integers, not {sizes!r}")
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes, sizes[1:]))
+
+
+# -- matrix form: the layer as a whole, W x + b, built by symgrad.matrix ----------------------------
+
+__all__ += ["dense", "mlp"]
+
+
+def dense(inputs: int, units: int, activation=None, loss=None, weight_decay=None, batch=None):
+    """One fully connected layer ``act(W x + b)`` in matrix form (see :func:`symgrad.matrix.dense`).
+
+    >>> print(dense(32, 8, 'sigmoid'))
+    z1 = W1·x + b1    (8×1)
+    yhat = σ(z1)      (8×1)
+    """
+    from .matrix.layers import dense as build
+    return build(inputs, units, activation, loss=loss, weight_decay=weight_decay, batch=batch)
+
+
+def mlp(sizes: Sequence[int], activation="sigmoid", output="identity", loss=None, weight_decay=None,
+        batch=None):
+    """A multi-layer perceptron ``[n0, n1, ..., nk]`` in matrix form (see :func:`symgrad.matrix.mlp`).
+
+    >>> print(mlp([3, 4, 2], 'relu', output='softmax', loss='cross_entropy'))
+    z1 = W1·x + b1    (4×1)
+    h1 = ReLU(z1)     (4×1)
+    z2 = W2·h1 + b2   (2×1)
+    p = softmax(z2)   (2×1)
+    L = CE(y, p)
+    """
+    from .matrix.layers import mlp as build
+    return build(sizes, activation, output=output, loss=loss, weight_decay=weight_decay, batch=batch)

@@ -26,7 +26,7 @@ import sympy as sp
 
 from .functions import relu, sigmoid, softmax, softplus
 
-__all__ = ["Op", "OPS", "op", "op_for_function"]
+__all__ = ["Op", "OPS", "MATRIX_OPS", "op", "op_for_function"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,48 @@ def _softmax_backward(g, out, z):
     return (out * (g - np.sum(g * out, axis=-1, keepdims=True)),)
 
 
+def _matmul_backward(g, out, a, b):
+    # C = A B: dA = dC Bᵀ, dB = Aᵀ dC; a 1-D right factor is a column, a 1-D left factor a row
+    a, b = np.asarray(a), np.asarray(b)
+    left = a if a.ndim == 2 else a.reshape(1, -1)
+    right = b if b.ndim == 2 else b.reshape(-1, 1)
+    upstream = np.reshape(g, (left.shape[0], right.shape[1]))
+    return (upstream @ right.T).reshape(a.shape), (left.T @ upstream).reshape(b.shape)
+
+
+def _samples(p) -> int:
+    # the class axis is the last: a 1-D vector is one sample, the rows of a matrix are samples
+    return max(1, np.size(p) // np.shape(p)[-1]) if np.ndim(p) else 1
+
+
+def _cross_entropy_forward(y, p):
+    return -np.sum(np.asarray(y) * np.log(p)) / _samples(p)
+
+
+def _cross_entropy_backward(g, out, y, p):
+    scale = g / _samples(p)
+    return -scale * np.log(p), -scale * np.asarray(y) / p
+
+
+def _half_squared_error_forward(y, yhat):
+    residual = np.asarray(yhat) - y
+    return 0.5 * np.sum(residual * residual) / _samples(yhat)
+
+
+def _half_squared_error_backward(g, out, y, yhat):
+    residual = (np.asarray(yhat) - y) * (g / _samples(yhat))
+    return -residual, residual
+
+
+def _matrix(name):
+    # the matrix expression classes live in symgrad.matrix, which imports this table's package:
+    # look them up when an op is used, not when the table is built
+    def build(*args):
+        from .matrix import expressions
+        return getattr(expressions, name)(*args)
+    return build
+
+
 def _paren(s: str) -> str:
     return rf"\left({s}\right)"
 
@@ -133,7 +175,22 @@ _TABLE = [
        sympy_function=softplus),
     Op("softmax", "softmax", 1, softmax, lambda z: rf"\operatorname{{softmax}}{_paren(z)}",
        _softmax_forward, _softmax_backward),
+    # -- matrices: the class axis is the last, so a batch's rows are its samples ------------------
+    Op("matmul", "@", 2, lambda a, b: a * b, lambda a, b: f"{a} {b}", np.matmul, _matmul_backward),
+    Op("transpose", "ᵀ", 1, sp.transpose, lambda a: f"{{{a}}}^{{T}}",
+       np.transpose, lambda g, out, a: (np.transpose(g),)),
+    Op("cross_entropy", "CE", 2, _matrix("CrossEntropy"),
+       lambda y, p: rf"\operatorname{{CE}}{_paren(f'{y}, {p}')}",
+       _cross_entropy_forward, _cross_entropy_backward),
+    Op("half_squared_error", "½‖·‖²", 2, _matrix("HalfSquaredError"),
+       lambda y, yhat: rf"\tfrac{{1}}{{2}}\left\lVert {yhat} - {y}\right\rVert^{{2}}",
+       _half_squared_error_forward, _half_squared_error_backward),
+    Op("squared_norm", "‖·‖²", 1, _matrix("SquaredNorm"), lambda a: rf"\left\lVert {a}\right\rVert^{{2}}",
+       lambda a: np.sum(np.square(a)), lambda g, out, a: (2 * g * np.asarray(a),)),
 ]
+
+#: the operations on matrices (their arguments are not scalars)
+MATRIX_OPS = frozenset({"matmul", "transpose", "cross_entropy", "half_squared_error", "squared_norm"})
 
 #: every operation by name, in table order
 OPS: dict[str, Op] = {entry.name: entry for entry in _TABLE}

@@ -118,7 +118,8 @@ def symbolic_local_derivative(node: Node, position: int, names: dict | None = No
     return derivative.xreplace({p: names.get(a, a.reference) for p, a in zip(placeholders, node.args)})
 
 
-_CALLS = {"sigmoid", "relu", "tanh", "exp", "log", "softplus", "softmax", "max"}
+_CALLS = {"sigmoid", "relu", "tanh", "exp", "log", "softplus", "softmax", "max", "cross_entropy",
+          "half_squared_error"}
 _LOOSE = {"add", "sub", "neg", "mul", "div"}
 
 
@@ -154,10 +155,82 @@ def _texts(graph: Graph, limit: int = 30) -> list[str]:
                 text = f"{arg(node.args[0])}^2"
             elif name == "abs":
                 text = f"|{arg(node.args[0], False)}|"
+            elif name == "matmul":
+                text = "·".join(arg(a) for a in node.args)
+            elif name == "transpose":
+                text = f"{arg(node.args[0])}ᵀ"
+            elif name == "squared_norm":
+                text = f"‖{arg(node.args[0], False)}‖²"
             else:
                 text = "^".join(arg(a) for a in node.args)
             texts.append(_shorten(text, limit))
     return texts
+
+
+# -- matrices -----------------------------------------------------------------------------------
+
+#: a matrix with at most this many entries is drawn with its values; a larger one by its mean
+SMALL_MATRIX = 9
+
+
+def _shape_text(shape) -> str:
+    return "×".join(map(str, shape))
+
+
+def _array_lines(value, prefix: str = "", summary: str = "mean") -> list[str]:
+    """A value as lines of a label: a scalar, a small vector or matrix entry by entry, else a summary.
+
+    A large value is summarised by its ``"mean"`` or by its ``"norm"`` (a
+    gradient's mean is often near 0 whatever its size).
+
+    >>> _array_lines(np.array([15.0, 24.0, 29.0]))
+    ['[15, 24, 29]']
+    >>> _array_lines(np.eye(2), '∂ ')
+    ['∂ [1, 0]', '   [0, 1]']
+    >>> _array_lines(np.ones((100, 10))), _array_lines(np.ones((100, 10)), '∂ ', 'norm')
+    (['mean 1'], ['∂ norm 31.62'])
+    """
+    if np.ndim(value) == 0:
+        return [f"{prefix}{_number(value)}"]
+    value = np.asarray(value)
+    if value.size > SMALL_MATRIX:
+        number = np.mean(value) if summary == "mean" else np.linalg.norm(value)
+        return [f"{prefix}{summary} {_number(float(number))}"]
+    rows = value.reshape(1, -1) if value.ndim == 1 else value
+    lines = ["[" + ", ".join(_number(v) for v in row) + "]" for row in rows]
+    indent = " " * (len(prefix) + 1)
+    return [f"{prefix}{lines[0]}"] + [f"{indent}{line}" for line in lines[1:]]
+
+
+def _matrix_rule(node: Node, position: int, texts: list) -> str:
+    """The backward rule of a matrix operation for one argument, written with the graph's names."""
+    name = node.op.name
+    args = [texts[a.index] for a in node.args]
+    here, arg = texts[node.index], args[position]
+    d = f"d{here}" if node.name else f"d({here})"
+    if name == "matmul":  # C = A B: dA = dC Bᵀ, dB = Aᵀ dC
+        return f"d{arg} = {d}·{args[1]}ᵀ" if position == 0 else f"d{arg} = {args[0]}ᵀ·{d}"
+    if name == "transpose":
+        return f"d{arg} = {d}ᵀ"
+    if name in ("add", "sub", "neg"):
+        sign = "-" if (name == "sub" and position == 1) or name == "neg" else ""
+        if node.args[position].shape and node.shape and node.args[position].shape[0] != node.shape[0]:
+            return f"d{arg} = {sign}Σ_rows {d}"  # a bias repeated over the rows of a batch
+        return f"d{arg} = {sign}{d}"
+    if name == "mul":
+        others = " ⊙ ".join(a for i, a in enumerate(args) if i != position)
+        return f"d{arg} = {d} ⊙ {others}"
+    if name in ("sigmoid", "relu", "tanh", "softplus", "exp", "log"):
+        return f"d{arg} = {d} ⊙ {node.op.label}'({arg})"
+    if name == "softmax":
+        return f"d{arg} = {here} ⊙ ({d} - ⟨{d}, {here}⟩)"
+    if name == "cross_entropy":
+        return f"d{arg} = -{args[0]}/{args[1]}" if position == 1 else f"d{arg} = -log {args[1]}"
+    if name == "half_squared_error":
+        return f"d{arg} = {args[1]} - {args[0]}" if position == 1 else f"d{arg} = {args[0]} - {args[1]}"
+    if name == "squared_norm":
+        return f"d{arg} = 2{arg}"
+    return f"d{arg} = {d}·∂{here}/∂{arg}"
 
 
 # -- the drawing ----------------------------------------------------------------------------
@@ -259,8 +332,11 @@ def _draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highli
     show_gradients = _wanted(gradients, graph.has_gradients, "gradients")
     if edge_labels == "numeric" and not graph.has_values:
         raise ValueError("numeric edge labels need values: run graph.forward(...) first")
+    if edge_labels == "numeric" and graph.matrix:
+        raise ValueError("numeric edge labels are numbers, but a matrix operation's local derivative is a "
+                         "Jacobian; use edge_labels='symbolic' to write each edge's backward rule")
     marked = _highlighted(graph, highlight)
-    texts = _texts(graph) if edge_labels == "symbolic" else []
+    texts = _texts(graph) if edge_labels == "symbolic" or graph.matrix else []
 
     drawing = _Drawing(title or graph.model.name or "graph", html_labels)
     dot = drawing.dot
@@ -271,6 +347,12 @@ def _draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highli
 
     def numbers(node: Node) -> list:
         lines = []
+        if graph.matrix:  # vectors and matrices: small ones entry by entry
+            if show_values:
+                lines += [(line, VALUE_COLOUR) for line in _array_lines(graph.value(node))]
+            if show_gradients:
+                lines += [(line, GRADIENT_COLOUR) for line in _array_lines(graph.grad(node), "∂ ", "norm")]
+            return lines
         if show_values:
             lines.append((_number(graph.value(node)), VALUE_COLOUR))
         if show_gradients:
@@ -284,6 +366,8 @@ def _draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highli
 
     def derivative(node: Node, position: int) -> str:
         arg = node.args[position]
+        if graph.matrix and (node.shape or any(a.shape for a in node.args)):
+            return _matrix_rule(node, position, texts)
         if edge_labels == "numeric":
             text = _number(graph.local_derivatives(node)[position])
         else:
@@ -301,12 +385,16 @@ def _draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highli
                               fontsize="14")
             if node.names and node not in graph.outputs:
                 attributes["xlabel"] = " = ".join(node.names)
+            if node.shape:  # a matrix node shows its shape beside its name
+                shape = _shape_text(node.shape)
+                attributes["xlabel"] = f"{attributes['xlabel']} {shape}" if "xlabel" in attributes else shape
             dot.node(ident, **mark(node in marked, **attributes))
         elif node.kind == CONSTANT:
             dot.node(ident, label=_number(node.constant), shape="plaintext", fontsize="11")
         else:
             fill = PARAMETER_FILL if node.kind == "parameter" else INPUT_FILL
-            drawing.node(ident, [(str(node.symbol), None), *numbers(node)],
+            title = f"{node.symbol}  {_shape_text(node.shape)}" if node.shape else str(node.symbol)
+            drawing.node(ident, [(title, None), *numbers(node)],
                          **mark(node in marked, shape="box", style="rounded,filled", fillcolor=fill))
 
     for node in graph.nodes:

@@ -265,6 +265,10 @@ def verify(claim, model_or_expr, wrt=None, *, lr=ETA, points: int = 200, seed: i
     >>> print(verify(x*(w*x + b - y), (y - (w*x + b))**2, w).diagnosis)
     missing factor 2 (the 2 that differentiating the square brings down)
     """
+    from .matrix import MatrixModel, verify_matrix  # here: symgrad.matrix imports this module
+
+    if isinstance(model_or_expr, MatrixModel):
+        return verify_matrix(claim, model_or_expr, wrt)
     model = Model.coerce(model_or_expr, inputs=inputs)
     lr = sp.sympify(lr, strict=True)
     kind, wrt, claimed = _unpack(claim, model, wrt, lr)
