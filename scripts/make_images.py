@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import sympy as sp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,19 @@ def max_example(x3: float = 1.0) -> Graph:
     return graph
 
 
+def mlp_example() -> Graph:
+    """A [3, 4, 2] sigmoid MLP with softmax and cross-entropy: one node per layer operation."""
+    from symgrad.matrix import mlp
+
+    rng = np.random.default_rng(0)
+    graph = Graph.from_model(mlp([3, 4, 2], "sigmoid", output="softmax", loss="cross_entropy"))
+    graph.forward(x=[1.0, 3.0, 2.0], y=[1.0, 0.0],
+                  W1=rng.normal(size=(4, 3)).round(2), b1=np.zeros(4),
+                  W2=rng.normal(size=(2, 4)).round(2), b2=np.zeros(2))
+    graph.backward()
+    return graph
+
+
 def main() -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
     drawings = {
@@ -50,6 +64,7 @@ def main() -> None:
         "lecture_qzf": (lecture_example(), dict(edge_labels="symbolic")),
         "max": (max_example(), dict(highlight="w1")),
         "max_tie": (max_example(x3=4.0), dict(edge_labels="numeric")),
+        "mlp": (mlp_example(), dict(highlight="W1", edge_labels="symbolic")),
     }
     formats = ["svg", "png"] if dot_available() else ["svg"]
     for name, (graph, options) in drawings.items():
