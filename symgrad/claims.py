@@ -19,6 +19,7 @@ from . import lectures, losses
 from .networks import parameter_count
 from .functions import sigmoid, softmax
 from .numeric import concrete, random_points, values_at
+from .matrix import verify_matrix
 from .verify import Verdict, verify
 
 __all__ = ["Claim", "CLAIMS", "ClaimResult", "check", "check_all"]
@@ -37,8 +38,8 @@ class Claim:
     ``kind`` is ``"derivative"`` or ``"update rule"`` (checked by
     :func:`symgrad.verify` against ``example``'s model), ``"identity"``
     (``expr`` equals ``truth``), ``"number"`` (a value the slide prints,
-    to the digits it prints) or ``"shapes"`` (a matrix product whose
-    dimensions must fit).
+    to the digits it prints) or ``"matrix"`` (a backprop rule for a matrix
+    product, checked by :func:`symgrad.verify_matrix`, shapes first).
     """
 
     lecture: str
@@ -162,8 +163,8 @@ CLAIMS: list[Claim] = [
           "number", (softmax(sp.Matrix([[2, 1], [-1, 0]]) * sp.Matrix([1, 1]))[0], "0.98")),
     Claim("004", r"\operatorname{softmax}\left(\begin{pmatrix} 0 & -1 \\ 1 & 0 \end{pmatrix}\begin{pmatrix} 1 \\ 1 \end{pmatrix}\right) = (0.12, 0.88)",
           "number", (softmax(sp.Matrix([[0, -1], [1, 0]]) * sp.Matrix([1, 1]))[0], "0.12")),
-    Claim("004", r"AB = C: dA = dC \times B^T", "shapes", ("dC", "B^T"), truth="A"),
-    Claim("004", r"AB = C: dB = dC \times A^T", "shapes", ("dC", "A^T"), truth="B",
+    Claim("004", r"AB = C: dA = dC \times B^T", "matrix", "dA = dC B^T", truth="C = A B"),
+    Claim("004", r"AB = C: dB = dC \times A^T", "matrix", "dB = dC A^T", truth="C = A B",
           why="the shapes do not fit: dB = A^T dC"),
     Claim("002", r"(3 \times 4) + (4 \times 2) = 20 \text{ weights}, \; 20 + 4 + 2 = 26 \text{ parameters}", "number",
           (sp.Integer(parameter_count([3, 4, 2])), "26")),
@@ -177,10 +178,6 @@ CLAIMS: list[Claim] = [
           + 2 * symbols("theta0") * symbols("m") - 2 * Sum(Y[i], (i, 1, symbols("m"))),
           "least-squares", symbols("theta0")),
 ]
-
-# shapes of the matrix-product claim: A is 2x3, B is 3x4, so C and dC are 2x4
-_SHAPES = {"A": (2, 3), "B": (3, 4), "dC": (2, 4), "A^T": (3, 2), "B^T": (4, 3)}
-
 
 def _models() -> dict:
     models = {name: ex.model for name, ex in lectures.EXAMPLES.items()}
@@ -217,16 +214,9 @@ def _check_number(claim: Claim) -> tuple[bool, str]:
     return ok, f"the value is {exact:.6g}, which to {decimals} decimals is {rounded}"
 
 
-def _check_shapes(claim: Claim) -> tuple[bool, str]:
-    left, right = (_SHAPES[n] for n in claim.expr)
-    target = _SHAPES[claim.truth]
-    if left[1] != right[0]:
-        return False, (f"{claim.expr[0]} is {left[0]}×{left[1]} and {claim.expr[1]} is "
-                       f"{right[0]}×{right[1]}: the product is undefined "
-                       f"(for A 2×3, B 3×4); {claim.truth} needs a {target[0]}×{target[1]} gradient")
-    product = (left[0], right[1])
-    ok = product == target
-    return ok, f"{claim.expr[0]}·{claim.expr[1]} is {product[0]}×{product[1]}, the shape of {claim.truth}"
+def _check_matrix(claim: Claim) -> tuple[bool, str]:
+    verdict = verify_matrix(claim.expr, claim.truth)
+    return verdict.ok, verdict.summary()[2:]
 
 
 def check(claim: Claim, models: dict | None = None) -> ClaimResult:
@@ -240,7 +230,7 @@ def check(claim: Claim, models: dict | None = None) -> ClaimResult:
             reason += f" (at one sampled point the claim gives {c['claimed']:.6g}, the truth {c['correct']:.6g})"
         return ClaimResult(claim, verdict.ok, reason, verdict)
     checker: Callable[[Claim], tuple[bool, str]] = {
-        "identity": _check_identity, "number": _check_number, "shapes": _check_shapes}[claim.kind]
+        "identity": _check_identity, "number": _check_number, "matrix": _check_matrix}[claim.kind]
     ok, reason = checker(claim)
     if not ok and claim.why:
         reason = f"{reason}; {claim.why}"
