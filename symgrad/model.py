@@ -74,7 +74,50 @@ def _as_expr(value, stage_name) -> sp.Expr:
         raise ModelError(f"stage {stage_name}: {value!r} is not a SymPy expression") from None
 
 
-class Model:
+class StagedModel:
+    """What every model of named stages shares: its listing, LaTeX display and equality.
+
+    Subclasses set ``stages``, ``inputs``, ``params``, ``outputs`` and ``name``
+    and say how one expression is typeset (:meth:`_latex_of`).
+    """
+
+    stages: tuple
+    inputs: tuple
+    params: tuple
+    outputs: tuple
+    name: str | None
+
+    @staticmethod
+    def _latex_of(expr) -> str:
+        return sp.latex(expr)
+
+    def _stage_names(self) -> str:
+        return ", ".join(str(s) for s, _ in self.stages)
+
+    def latex(self) -> str:
+        """The stages as one LaTeX ``aligned`` block."""
+        rows = [rf"{self._latex_of(s)} &= {self._latex_of(e)}" for s, e in self.stages]
+        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.latex()}$"
+
+    def __repr__(self) -> str:
+        name = f"{self.name!r}, " if self.name else ""
+        return (f"{type(self).__name__}({name}stages=[{self._stage_names()}], "
+                f"inputs={list(self.inputs)}, params={list(self.params)})")
+
+    def _key(self) -> tuple:
+        return self.stages, self.inputs, self.params, self.outputs
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+class Model(StagedModel):
     """A model as the lectures write a network: ordered named stages, inputs and parameters.
 
     ``stages`` is a sequence of ``(symbol, expression)`` pairs (or a dict);
@@ -193,9 +236,6 @@ class Model:
             resolved.append(o)
         return tuple(resolved)
 
-    def _stage_names(self) -> str:
-        return ", ".join(str(s) for s, _ in self.stages)
-
     # -- alternative constructors --------------------------------------------
 
     @classmethod
@@ -313,25 +353,3 @@ class Model:
 
     def __str__(self) -> str:
         return "\n".join(f"{s} = {e}" for s, e in self.stages)
-
-    def __repr__(self) -> str:
-        name = f"{self.name!r}, " if self.name else ""
-        return (f"Model({name}stages=[{self._stage_names()}], inputs={list(self.inputs)}, "
-                f"params={list(self.params)})")
-
-    def latex(self) -> str:
-        """The stages as one LaTeX ``aligned`` block."""
-        rows = [rf"{sp.latex(s)} &= {sp.latex(e)}" for s, e in self.stages]
-        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
-
-    def _repr_latex_(self) -> str:
-        return f"$\\displaystyle {self.latex()}$"
-
-    def __eq__(self, other) -> bool:
-        return (isinstance(other, Model) and self.stages == other.stages
-                and self.inputs == other.inputs and self.params == other.params
-                and self.outputs == other.outputs)
-
-    def __hash__(self) -> int:
-        return hash((self.stages, self.inputs, self.params, self.outputs))
-

@@ -151,6 +151,19 @@ def _constant_ratio(sample: _Sample):
     return None
 
 
+def constant_factor_diagnosis(ratio: float, what: str = "derivative") -> str:
+    """The mistake that a constant ratio claim / truth points to."""
+    if np.isclose(ratio, -1):
+        return f"sign error: the claim is the negative of the {what}"
+    if np.isclose(ratio, 0.5):
+        return "missing factor 2 (the 2 that differentiating the square brings down)"
+    if np.isclose(ratio, 2):
+        return "extra factor 2"
+    if np.isclose(ratio, 0):
+        return f"the claim is zero but the {what} is not"
+    return f"off by a constant factor: the claim is {ratio:.6g} times the {what}"
+
+
 def _index_mistake(claim) -> str | None:
     """A sum whose summand does not use its index (Σ_k δ_i x_ij) is a slip of the pen."""
     for node in sp.preorder_traversal(claim):
@@ -189,15 +202,7 @@ def _diagnose_derivative(claim, truth, model: Model, wrt, lr) -> str | None:
                 return (f"the learning rate {printing.text(lr)} is written into the gradient{word}; "
                         f"dL/d{printing.text(wrt)} has no {printing.text(lr)}, it belongs in the update rule")
     if ratio is not None:
-        if np.isclose(ratio, -1):
-            return "sign error: the claim is the negative of the derivative"
-        if np.isclose(ratio, 0.5):
-            return "missing factor 2 (the 2 that differentiating the square brings down)"
-        if np.isclose(ratio, 2):
-            return "extra factor 2"
-        if np.isclose(ratio, 0):
-            return "the claim is zero but the derivative is not"
-        return f"off by a constant factor: the claim is {ratio:.6g} times the derivative"
+        return constant_factor_diagnosis(ratio)
     closed_truth = truth
     for node in sp.preorder_traversal(closed_truth):
         name = type(node).__name__

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import MatrixSymbol, Symbol
 
-from ..model import ModelError
+from ..model import ModelError, StagedModel
 from .expressions import is_matrix, latex, text
 from .shapes import ShapeError, bind_values, shape_text, size_symbols
 
@@ -48,7 +48,7 @@ def aligned(rows) -> str:
                      for s, e, shape in rows)
 
 
-class MatrixModel:
+class MatrixModel(StagedModel):
     """A network at the level of matrices: ordered named stages whose values are matrices (or the scalar loss).
 
     Stages are ``(symbol, expression)`` pairs; a stage's symbol is a
@@ -171,9 +171,6 @@ class MatrixModel:
             resolved.append(o)
         return tuple(resolved)
 
-    def _stage_names(self) -> str:
-        return ", ".join(str(s) for s, _ in self.stages)
-
     # -- queries ---------------------------------------------------------------------
 
     @property
@@ -277,23 +274,6 @@ class MatrixModel:
     def __str__(self) -> str:
         return aligned([(text(s), text(e), getattr(s, "shape", None)) for s, e in self.stages])
 
-    def __repr__(self) -> str:
-        name = f"{self.name!r}, " if self.name else ""
-        return (f"MatrixModel({name}stages=[{self._stage_names()}], inputs={list(self.inputs)}, "
-                f"params={list(self.params)})")
-
-    def latex(self) -> str:
-        """The stages as one LaTeX ``aligned`` block."""
-        rows = [rf"{latex(s)} &= {latex(e)}" for s, e in self.stages]
-        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
-
-    def _repr_latex_(self) -> str:
-        return f"$\\displaystyle {self.latex()}$"
-
-    def __eq__(self, other) -> bool:
-        return (isinstance(other, MatrixModel) and self.stages == other.stages
-                and self.inputs == other.inputs and self.params == other.params
-                and self.outputs == other.outputs)
-
-    def __hash__(self) -> int:
-        return hash((self.stages, self.inputs, self.params, self.outputs))
+    @staticmethod
+    def _latex_of(expr) -> str:
+        return latex(expr)
