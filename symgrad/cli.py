@@ -16,6 +16,9 @@ import sympy as sp
 from . import lectures, printing
 from .chainrule import chain_rule
 from .derive import grad
+from .matrix import MatrixModel, backprop
+from .matrix import text as matrix_text
+from .matrix.updates import matrix_update_rules
 from .model import Model, ModelError
 from .parsing import ParseError, parse
 from .solve import least_squares
@@ -46,8 +49,8 @@ def _names(values) -> list[str]:
     return names
 
 
-def resolve_model(text: str, inputs=(), lr: str | None = None) -> Model:
-    """A model by lecture name (``chain3``), or expression text parsed safely (``(y - (w*x + b))^2``)."""
+def resolve_model(text: str, inputs=(), lr: str | None = None) -> Model | MatrixModel:
+    """A model by lecture name (``chain3``, ``mlp``), or expression text parsed safely (``(y - (w*x + b))^2``)."""
     if text in lectures.EXAMPLES:
         return lectures.model(text)
     inputs = _names(inputs)
@@ -72,6 +75,23 @@ def _section(title: str) -> str:
     return f"\n{title}\n{'=' * len(title)}"
 
 
+def _matrix_closed_text(model: MatrixModel, wrt) -> list[str]:
+    derivation = backprop(model, wrt)
+    return [f"d{model.output}/d{matrix_text(p)} = {matrix_text(derivation.gradient(p, 'closed'))}"
+            for p in derivation.gradients]
+
+
+def _matrix_lecture_text(ex, model: MatrixModel) -> list[str]:
+    wrt = list(ex.wrt) or None
+    out = ["backprop, by the layer rules:"]
+    out += ["  " + line for line in str(backprop(model, wrt)).splitlines()]
+    out.append("closed form:")
+    out += ["  " + line for line in _matrix_closed_text(model, wrt)]
+    out.append("gradient descent:")
+    out += ["  " + line for line in matrix_update_rules(model, wrt).text().splitlines()]
+    return out
+
+
 def lecture_text() -> str:
     """Every worked example of the lectures as text: model, partials, update rules, chain rule."""
     out = ["symgrad: the lectures' worked examples, derived"]
@@ -81,6 +101,9 @@ def lecture_text() -> str:
         out.append(f"source: lecture {ex.source}")
         out.append(str(model))
         out.append("")
+        if isinstance(model, MatrixModel):
+            out += _matrix_lecture_text(ex, model)
+            continue
         out += _derive_text(model, ex.wrt, "stages")
         if len(model.stages) > 1:
             out.append("closed form:")
@@ -124,19 +147,52 @@ def _cmd_lecture(args) -> int:
 
 
 def _cmd_models(args) -> int:
+    kinds = {e.name: "matrix" if e.matrix else "scalar" for e in lectures.EXAMPLES.values()}
     if args.json:
-        print(json.dumps([{"name": e.name, "lecture": e.lecture, "title": e.title}
+        print(json.dumps([{"name": e.name, "lecture": e.lecture, "title": e.title, "kind": kinds[e.name]}
                           for e in lectures.EXAMPLES.values()], indent=2))
         return EXIT_OK
     width = max(map(len, lectures.EXAMPLES))
     for ex in lectures.EXAMPLES.values():
-        print(f"{ex.name:<{width}}  {ex.title} (lecture {ex.lecture})")
+        tag = " [matrices]" if kinds[ex.name] == "matrix" else ""
+        print(f"{ex.name:<{width}}  {ex.title} (lecture {ex.lecture}){tag}")
+    return EXIT_OK
+
+
+def _derive_matrix(args, model: MatrixModel, wrt) -> int:
+    """A matrix model's backward pass by the layer rules: the deltas, then each gradient."""
+    if args.chain_rule:
+        raise UsageError(f"--chain-rule writes a scalar model's derivatives factor by factor; {args.model} is a "
+                         "network of matrices, whose chain rule is its backward pass by the layer rules: "
+                         f"run `symgrad derive {args.model}` to see the deltas and the gradients")
+    if args.update_rule:
+        rules = matrix_update_rules(model, wrt, lr=args.lr, form=args.form)
+        if args.json:
+            print(json.dumps(rules.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            print(rules.latex() if args.latex else rules.text())
+        return EXIT_OK
+    derivation = backprop(model, wrt)
+    if args.json:
+        payload = {str(p): matrix_text(derivation.gradient(p, args.form)) for p in derivation.gradients}
+        if args.form == "stages":
+            payload = {"deltas": {matrix_text(d): matrix_text(e) for d, e, _ in derivation.deltas},
+                       "gradients": payload}
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    elif args.latex:
+        print(derivation.latex())
+    elif args.form == "closed":
+        print("\n".join(_matrix_closed_text(model, wrt)))
+    else:
+        print(derivation)
     return EXIT_OK
 
 
 def _cmd_derive(args) -> int:
     model = resolve_model(args.model, args.inputs, args.lr)
     wrt = _names(args.wrt) or None
+    if isinstance(model, MatrixModel):
+        return _derive_matrix(args, model, wrt)
     if args.update_rule:
         rules = update_rules(model, wrt, lr=sp.Symbol(args.lr), form=args.form)
         if args.json:
@@ -172,16 +228,29 @@ def _cmd_verify(args) -> int:
     return EXIT_OK if verdict.ok else EXIT_FALSE
 
 
-def _values(pairs) -> dict[str, float]:
+def _numbers(text: str, where: str, arrays: bool):
+    """A number, or (with ``arrays``) a vector ``1,3,2`` or a matrix written row by row ``2,4,2;1,3,7``."""
+    wanted = "a number, a vector 1,3,2 or a matrix 2,4;1,3" if arrays else "a number"
+    try:
+        rows = [[float(v) for v in row.split(",")] for row in text.split(";")]
+    except ValueError:
+        raise UsageError(f"{where}: {text!r} is not {wanted}") from None
+    if not arrays and (len(rows) > 1 or len(rows[0]) > 1):
+        raise UsageError(f"{where}: {text!r} is not {wanted}")
+    if len({len(row) for row in rows}) != 1:
+        raise UsageError(f"{where}: the rows of a matrix must all have the same length")
+    if ";" in text:
+        return rows
+    return rows[0] if "," in text else rows[0][0]
+
+
+def _values(pairs, option: str = "--at", arrays: bool = True) -> dict:
     values = {}
     for pair in pairs or []:
         name, sep, number = pair.partition("=")
         if not sep or not name.isidentifier() or name.startswith("_"):
-            raise UsageError(f"--at takes name=value pairs, not {pair!r}")
-        try:
-            values[name] = float(number)
-        except ValueError:
-            raise UsageError(f"--at {pair}: {number!r} is not a number") from None
+            raise UsageError(f"{option} takes name=value pairs, not {pair!r}")
+        values[name] = _numbers(number, f"{option} {pair}", arrays)
     return values
 
 
@@ -210,8 +279,7 @@ def _cmd_check(args) -> int:
     given.update(_values(args.at))
     table = check_gradients(model, given, seed=args.seed)
     if args.json:
-        print(json.dumps({"point": table.point, "gradients": table.values,
-                          "max_relative_error": table.max_relative_error, "ok": table.ok}, indent=2))
+        print(json.dumps(table.to_dict(), indent=2))
     else:
         print(table)
     return EXIT_OK if table.ok else EXIT_FALSE
@@ -221,6 +289,15 @@ def _cmd_codegen(args) -> int:
     from .numpygen import codegen
 
     model = resolve_model(args.model, args.inputs)
+    if isinstance(model, MatrixModel):  # the compiled layer rules are already a standalone NumPy module
+        from .matrix import compile_model
+        from .numpygen.standalone import write_atomically
+
+        if args.reduction != "mean":
+            raise UsageError(f"{args.model} is a network of matrices, whose compiled loss is the mean over "
+                             "the batch; --reduction sum is for scalar models")
+        print(write_atomically(args.output, compile_model(model).source))
+        return EXIT_OK
     print(codegen(model, args.output, reduction=args.reduction))
     return EXIT_OK
 
@@ -242,9 +319,13 @@ def _cmd_train(args) -> int:
     from .training import train
 
     model = resolve_model(args.model, args.inputs)
+    if isinstance(model, MatrixModel):
+        raise UsageError(f"train fits scalar models to data columns; {args.model} is a network of matrices: "
+                         "train it in Python with symgrad.matrix.compile_model (see examples/digits_mlp.py)")
     data = _data_columns(args.data) if args.data else {
         k: [float(v) for v in vs.split(",")] for k, vs in _pairs(args.columns).items()}
-    history = train(model, data, _values(args.init) or None, lr=args.lr_value, epochs=args.epochs,
+    init = _values(args.init, "--init", arrays=False) or None
+    history = train(model, data, init, lr=args.lr_value, epochs=args.epochs,
                     method=args.method, batch_size=args.batch_size, seed=args.seed)
     if args.plot:
         history.plot(args.plot)
@@ -296,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.set_defaults(run=_cmd_models)
 
-    derive = _command(commands, "derive", "partial derivatives, update rules or the chain rule of a model",
+    derive = _command(commands, "derive", "partial derivatives, update rules or the chain rule of a model "
+                      "(of a network of matrices: its backprop by the layer rules)",
                       "symgrad derive '(y - (w*x + b))^2' --wrt w b --update-rule --lr alpha")
     derive.add_argument("model", help="a model name or expression text")
     derive.add_argument("--wrt", nargs="+", help="parameters (default: all)")
@@ -325,7 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     graph = _command(commands, "graph", "draw a model's computational graph, with values and gradients",
                      "symgrad graph chain3 --at x=1 y=0.5 w1=0.5 w2=-1 w3=2 b=0.1 -o chain3.svg --highlight w1")
     graph.add_argument("model", help="a model name or expression text")
-    graph.add_argument("--at", nargs="+", metavar="NAME=VALUE", help="values of inputs and parameters")
+    graph.add_argument("--at", nargs="+", metavar="NAME=VALUE",
+                       help="values of inputs and parameters (a vector 1,3,2; a matrix row by row 2,4;1,3)")
     graph.add_argument("--example-values", action="store_true", help="use the lecture's own values")
     graph.add_argument("--inputs", nargs="+", help="data symbols of an expression")
     graph.add_argument("-o", "--output", required=True, help="image file (.svg, .png, .pdf)")
@@ -339,7 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "the gradient check: symbolic, graph, compiled and finite differences side by side",
                      "symgrad check chain3")
     check.add_argument("model", help="a model name or expression text")
-    check.add_argument("--at", nargs="+", metavar="NAME=VALUE", help="the point (default: the lecture's, or random)")
+    check.add_argument("--at", nargs="+", metavar="NAME=VALUE",
+                       help="the point (default: the lecture's, or random); a vector 1,3,2; a matrix 2,4;1,3")
     check.add_argument("--inputs", nargs="+", help="data symbols of an expression")
     check.add_argument("--seed", type=int, default=0, help="seed of the random point")
     check.add_argument("--json", action="store_true", help="machine-readable table")

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from sympy import IndexedBase, Max, Sum, symbols
 
-from . import losses, networks
+from . import losses, matrix, networks
+from .matrix import MatrixModel
 from .model import Model
 
 __all__ = ["Example", "EXAMPLES", "example", "model"]
@@ -27,10 +28,10 @@ class Example:
     name: str
     lecture: str
     title: str
-    build: Callable[[], Model] = field(repr=False)
+    build: Callable[[], Model | MatrixModel] = field(repr=False)
     #: parameters whose partials the slide derives (all parameters if empty)
     wrt: tuple[str, ...] = ()
-    #: point at which the slide evaluates the graph numerically, if it does
+    #: point at which the slide evaluates the graph numerically, if it does (arrays for a matrix model)
     values: dict = field(default_factory=dict)
 
     @property
@@ -38,8 +39,13 @@ class Example:
         return LECTURES[self.lecture]
 
     @property
-    def model(self) -> Model:
+    def model(self) -> Model | MatrixModel:
         return self.build()
+
+    @property
+    def matrix(self) -> bool:
+        """Whether the example is a network of matrices (a :class:`~symgrad.matrix.MatrixModel`)."""
+        return isinstance(self.model, MatrixModel)
 
 
 def _mse_linear() -> Model:
@@ -83,6 +89,39 @@ def _fully_connected() -> Model:
     return networks.fully_connected(3, 2, loss=losses.squared_error)
 
 
+# -- the matrix examples ------------------------------------------------------------------------
+
+def _dense_3x3() -> MatrixModel:
+    """Lecture 004's layer g(W x + b), with g the sigmoid of lecture 001's f(x, W) = σ(W x + b).
+
+    The slide computes no loss; half the squared error to lecture 004's own
+    three-class label y = (0, 1, 0) gives a scalar to differentiate. With the
+    slide's numbers W x + b = (15, 24, 29): the sigmoid saturates and the
+    gradients vanish (about 1e-7 and smaller), which the example shows.
+    """
+    return matrix.dense(3, 3, "sigmoid", loss="squared_error")
+
+
+def _softmax_classifier() -> MatrixModel:
+    return matrix.softmax_classifier(2, 2)
+
+
+def _mlp() -> MatrixModel:
+    return matrix.mlp([3, 4, 2], "sigmoid", output="softmax", loss="cross_entropy")
+
+
+#: lecture 004's slide numbers: W, x, b of g(W x + b); the three-class label y = (0, 1, 0)
+_DENSE_VALUES = {"x": (1.0, 3.0, 2.0), "W1": ((2.0, 4.0, 2.0), (1.0, 3.0, 7.0), (0.0, 7.0, 3.0)),
+                 "b1": (-3.0, 0.0, 2.0), "y": (0.0, 1.0, 0.0)}
+#: lecture 004's neural network #1 (the slide has no bias: b = 0) and its true label
+_NETWORK_1_VALUES = {"x": (1.0, 1.0), "W1": ((2.0, 1.0), (-1.0, 0.0)), "b1": (0.0, 0.0), "y": (1.0, 0.0)}
+#: the slides give no numbers for the [3, 4, 2] network: a fixed point with readable entries
+_MLP_VALUES = {"x": (1.0, 0.5, -1.0), "y": (0.0, 1.0),
+               "W1": ((0.5, -0.3, 0.8), (-0.6, 0.2, 0.1), (0.3, 0.7, -0.5), (-0.2, -0.4, 0.6)),
+               "b1": (0.1, -0.1, 0.2, 0.0),
+               "W2": ((0.4, -0.7, 0.5, 0.3), (-0.5, 0.6, -0.2, 0.8)), "b2": (0.0, 0.1)}
+
+
 EXAMPLES: dict[str, Example] = {e.name: e for e in [
     Example("mse-linear", "000", "Gradient of the squared error of w*x + b (one sample)",
             _mse_linear, ("w", "b")),
@@ -104,6 +143,12 @@ EXAMPLES: dict[str, Example] = {e.name: e for e in [
             _fully_connected),
     Example("least-squares", "003", "Least squares: set dL/dtheta0 = dL/dtheta1 = 0",
             _least_squares, ("theta0", "theta1")),
+    Example("dense-3x3", "004", "The layer σ(W x + b) with the slide's 3×3 W, x and b, half squared error "
+            "to y = (0, 1, 0): the sigmoid saturates", _dense_3x3, (), _DENSE_VALUES),
+    Example("softmax-classifier", "004", "Neural network #1: p = softmax(W x + b), cross-entropy with "
+            "the true label y = (1, 0)", _softmax_classifier, (), _NETWORK_1_VALUES),
+    Example("mlp", "002", "The [3, 4, 2] network of the parameter count: stacked layers, sigmoid, softmax, "
+            "cross-entropy", _mlp, (), _MLP_VALUES),
 ]}
 
 
@@ -119,11 +164,15 @@ def example(name: str) -> Example:
         raise KeyError(f"no lecture example named {name!r} (known: {', '.join(EXAMPLES)})") from None
 
 
-def model(name: str) -> Model:
+def model(name: str) -> Model | MatrixModel:
     """The model of a worked example by name.
 
     >>> print(model("perceptron"))
     L = (-w*x + y)**2/2
+    >>> print(model("softmax-classifier"))
+    z1 = W1·x + b1    (2×1)
+    p = softmax(z1)   (2×1)
+    L = CE(y, p)
     """
     return example(name).model
 

@@ -21,6 +21,10 @@ from . import lectures, printing
 from .chainrule import chain_rule
 from .claims import ClaimResult, check_all
 from .derive import grad
+from .matrix import MatrixModel, backprop, matrix_grad
+from .matrix import latex as matrix_latex
+from .matrix.shapes import shape_text
+from .matrix.updates import matrix_update_rules
 from .model import Model
 from .update import update_rules
 
@@ -34,7 +38,8 @@ h1 { border-bottom: 2px solid #444; } h2 { margin-top: 2.5rem; border-bottom: 1p
 math[display="block"] { margin: 0.35rem 0; font-size: 1.1rem; }
 table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px solid #ccc; padding: 0.3rem 0.6rem; }
 .ok { color: #14713d; font-weight: bold; } .wrong { color: #b3261e; font-weight: bold; }
-.graph img { max-width: 100%; border: 1px solid #ddd; }
+.graph { overflow-x: auto; } .graph img { max-width: 100%; border: 1px solid #ddd; }
+.graph img.wide { max-width: none; height: auto; }
 .summary { font-size: 1.15rem; background: #f4f4f4; padding: 0.8rem 1rem; }
 code, pre { background: #f6f6f6; padding: 0.1rem 0.3rem; }
 .eq { overflow-x: auto; overflow-y: hidden; }
@@ -99,8 +104,42 @@ def _gradient_latex(model: Model, wrt, form: str) -> str:
     return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 
 
+def _aligned(rows: list[str], shapes=None) -> str:
+    # each row of a matrix derivation carries the shape of what it computes, as the text form does
+    if shapes is not None:
+        times = r" \times "
+        rows = [rf"{row} \qquad ({shape_text(shape).replace('×', times)})" if shape else row
+                for row, shape in zip(rows, shapes)]
+    return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+
+
+def _matrix_derivation(example: lectures.Example, model: MatrixModel) -> _Section:
+    """A network of matrices: its stages, the layer rules of backprop, the closed form and the update steps."""
+    section = _Section(example.name, example.title, example.source)
+    shapes = [getattr(s, "shape", None) for s, _ in model.stages]
+    section.parts.append("<h3>Model</h3>" + math_html(_aligned(_rows(model.latex()), shapes)))
+    derivation = backprop(model, list(example.wrt) or None)
+    shapes = [shape for *_, shape in derivation.rows()]
+    notes = "".join(f"<p class='source'>{html.escape(note[0].upper() + note[1:])}.</p>" for note in derivation.notes)
+    section.parts.append(
+        "<h3>Backpropagation by the layer rules</h3>"
+        "<p>From the loss backwards: <code>C = A B</code> sends <code>dA = dC Bᵀ</code> and "
+        "<code>dB = Aᵀ dC</code>, <code>H = σ(Z)</code> sends <code>dZ = dH ⊙ σ'(Z)</code>; "
+        "an adjoint that feeds several gradients is named δ.</p>"
+        + math_html(_aligned(_rows(derivation.latex()), shapes)) + notes)
+    closed = matrix_grad(model, list(example.wrt) or None, form="closed")
+    rows = [rf"\frac{{\partial {sp.latex(model.output)}}}{{\partial {matrix_latex(p)}}} &= {matrix_latex(g)}"
+            for p, g in closed.items()]
+    section.parts.append("<h4>Closed form</h4>" + math_html(_aligned(rows)))
+    steps = matrix_update_rules(model, list(example.wrt) or None)
+    section.parts.append("<h3>Gradient descent</h3>" + math_html(steps.latex()))
+    return section
+
+
 def _derivation(example: lectures.Example) -> _Section:
     model = example.model
+    if isinstance(model, MatrixModel):
+        return _matrix_derivation(example, model)
     section = _Section(example.name, example.title, example.source)
     section.parts.append("<h3>Model</h3>" + math_html(model.latex()))
     section.parts.append("<h3>Partial derivatives</h3>" + math_html(_gradient_latex(model, example.wrt, "stages")))
@@ -151,7 +190,7 @@ def write_report(out_dir: str | os.PathLike = "lecture-report", extras=None, app
         sections.append(section)
     results = check_all()
     wrong = [r for r in results if not r.ok]
-    body = [f"<h1>symgrad: the lectures' worked examples</h1>",
+    body = ["<h1>symgrad: the lectures' worked examples</h1>",
             f'<p class="summary">{len(results)} slide claims checked: '
             f'<span class="ok">{len(results) - len(wrong)} hold</span>, '
             f'<span class="wrong">{len(wrong)} are wrong</span>. '
