@@ -91,6 +91,27 @@ class StagedModel:
     def _latex_of(expr) -> str:
         return sp.latex(expr)
 
+    @staticmethod
+    def _text_of(expr) -> str:
+        return str(expr)
+
+    def _check_stage_order(self) -> None:
+        """Each stage is defined once, is not an input, and uses only earlier stages."""
+        position = {}
+        for i, (symbol, _) in enumerate(self.stages):
+            if symbol in position:
+                raise ModelError(f"stage {symbol} is defined twice (stages {position[symbol] + 1} and {i + 1})")
+            if symbol in self.inputs:
+                raise ModelError(f"{symbol} is both an input and a stage")
+            position[symbol] = i
+        for i, (symbol, expr) in enumerate(self.stages):
+            for name in expr.free_symbols:
+                later = position.get(name)
+                if later is not None and later >= i:
+                    where = "itself" if later == i else f"stage {name}, which is defined later"
+                    raise ModelError(
+                        f"stage {symbol} = {self._text_of(expr)} uses {where}; stages must come in order")
+
     def _stage_names(self) -> str:
         return ", ".join(str(s) for s, _ in self.stages)
 
@@ -169,23 +190,6 @@ class Model(StagedModel):
             yield symbol, expr
 
     # -- construction checks -------------------------------------------------
-
-    def _check_stage_order(self) -> None:
-        position = {}
-        for i, (symbol, expr) in enumerate(self.stages):
-            if symbol in position:
-                raise ModelError(f"stage {symbol} is defined twice (stages {position[symbol] + 1} and {i + 1})")
-            if symbol in self.inputs:
-                raise ModelError(f"{symbol} is both an input and a stage")
-            position[symbol] = i
-        for i, (symbol, expr) in enumerate(self.stages):
-            for name in expr.free_symbols:
-                later = position.get(name)
-                if later is not None and later >= i:
-                    where = "itself" if later == i else f"stage {name}, which is defined later"
-                    raise ModelError(
-                        f"stage {symbol} = {expr} uses {where}; stages must come in order"
-                    )
 
     def _used_names(self) -> set:
         used: set = set()

@@ -239,19 +239,17 @@ def _same_shape(what: str, target, prediction) -> None:
                          f"{prediction} is {shape_text(prediction.shape)}; they must have one shape")
 
 
-class CrossEntropy(_MatrixScalar):
-    """Cross-entropy ``-Σ y ⊙ log p``, averaged over the samples (``axis`` is the class axis).
+class _TargetLoss(_MatrixScalar):
+    """A loss of a target and a prediction of one shape, averaged over the samples along ``axis``."""
 
-    >>> y, p = MatrixSymbol('y', 2, 1), MatrixSymbol('p', 2, 1)
-    >>> CrossEntropy(y, p).explicit()
-    -log(p[0, 0])*y[0, 0] - log(p[1, 0])*y[1, 0]
-    """
+    #: how error messages name the loss
+    _name = "the loss"
 
     def __new__(cls, target, prediction, axis=0):
         target, prediction = sp.sympify(target, strict=True), sp.sympify(prediction, strict=True)
         if not (is_matrix(target) and is_matrix(prediction)):
-            raise TypeError("cross-entropy takes a target matrix and a prediction matrix")
-        _same_shape("cross-entropy", target, prediction)
+            raise TypeError(f"{cls._name} takes a target matrix and a prediction matrix")
+        _same_shape(cls._name, target, prediction)
         return super().__new__(cls, target, prediction, Integer(axis))
 
     @property
@@ -261,6 +259,17 @@ class CrossEntropy(_MatrixScalar):
     @property
     def samples(self):
         return samples_of(self.args[1].shape, self.axis)
+
+
+class CrossEntropy(_TargetLoss):
+    """Cross-entropy ``-Σ y ⊙ log p``, averaged over the samples (``axis`` is the class axis).
+
+    >>> y, p = MatrixSymbol('y', 2, 1), MatrixSymbol('p', 2, 1)
+    >>> CrossEntropy(y, p).explicit()
+    -log(p[0, 0])*y[0, 0] - log(p[1, 0])*y[1, 0]
+    """
+
+    _name = "cross-entropy"
 
     def explicit(self):
         y, p = (a.as_explicit() for a in self.args[:2])
@@ -276,7 +285,7 @@ class CrossEntropy(_MatrixScalar):
         return f"CE({printer._print(self.args[0])}, {printer._print(self.args[1])})"
 
 
-class HalfSquaredError(_MatrixScalar):
+class HalfSquaredError(_TargetLoss):
     """Half the squared error ``½‖ŷ - y‖²``, averaged over the samples (``axis`` is the output axis).
 
     >>> y, yhat = MatrixSymbol('y', 2, 1), MatrixSymbol('yhat', 2, 1)
@@ -284,20 +293,7 @@ class HalfSquaredError(_MatrixScalar):
     (-y[0, 0] + yhat[0, 0])**2/2 + (-y[1, 0] + yhat[1, 0])**2/2
     """
 
-    def __new__(cls, target, prediction, axis=0):
-        target, prediction = sp.sympify(target, strict=True), sp.sympify(prediction, strict=True)
-        if not (is_matrix(target) and is_matrix(prediction)):
-            raise TypeError("the squared error takes a target matrix and a prediction matrix")
-        _same_shape("the squared error", target, prediction)
-        return super().__new__(cls, target, prediction, Integer(axis))
-
-    @property
-    def axis(self) -> int:
-        return int(self.args[2])
-
-    @property
-    def samples(self):
-        return samples_of(self.args[1].shape, self.axis)
+    _name = "the squared error"
 
     def explicit(self):
         y, yhat = (a.as_explicit() for a in self.args[:2])

@@ -86,7 +86,7 @@ class MatrixModel(StagedModel):
         self.name = name
         self.inputs: tuple = tuple(_named(s, "an input") for s in inputs)
         self._definitions = dict(self.stages)
-        self._check_order()
+        self._check_stage_order()
         used = self._used()
         self.params: tuple = self._resolve_params(params, used)
         self.outputs: tuple = self._resolve_outputs(output)
@@ -115,21 +115,6 @@ class MatrixModel(StagedModel):
             raise ShapeError(f"stage {symbol} is a scalar but {text(expr)} is {shape_text(expr.shape)}; "
                              f"name it MatrixSymbol('{symbol}', {', '.join(map(str, expr.shape))})")
         return symbol, expr
-
-    def _check_order(self) -> None:
-        position = {}
-        for i, (symbol, _) in enumerate(self.stages):
-            if symbol in position:
-                raise ModelError(f"stage {symbol} is defined twice (stages {position[symbol] + 1} and {i + 1})")
-            if symbol in self.inputs:
-                raise ModelError(f"{symbol} is both an input and a stage")
-            position[symbol] = i
-        for i, (symbol, expr) in enumerate(self.stages):
-            for used in expr.free_symbols:
-                later = position.get(used)
-                if later is not None and later >= i:
-                    where = "itself" if later == i else f"stage {used}, which is defined later"
-                    raise ModelError(f"stage {symbol} = {text(expr)} uses {where}; stages must come in order")
 
     def _used(self) -> set:
         used: set = set()
@@ -277,3 +262,7 @@ class MatrixModel(StagedModel):
     @staticmethod
     def _latex_of(expr) -> str:
         return latex(expr)
+
+    @staticmethod
+    def _text_of(expr) -> str:
+        return text(expr)
