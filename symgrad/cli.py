@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 
@@ -120,6 +121,21 @@ def lecture_text() -> str:
     return "\n".join(line.rstrip() for line in out)
 
 
+def _strict(value):
+    """Data for strict JSON: NaN and infinities (a failed check's errors) become strings."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
+def _print_json(payload) -> None:
+    print(json.dumps(_strict(payload), indent=2, ensure_ascii=False, allow_nan=False))
+
+
 # -- commands ------------------------------------------------------------------------
 
 def _cmd_lecture(args) -> int:
@@ -134,9 +150,9 @@ def _cmd_lecture(args) -> int:
     results = check_all()
     index = write_report(args.out, extras=graph_section, appendix=training_section)
     if args.json:
-        print(json.dumps({"report": str(index), "claims": [
+        _print_json({"report": str(index), "claims": [
             {"lecture": r.claim.lecture, "claim": r.claim.slide, "ok": r.ok, "reason": r.reason}
-            for r in results]}, indent=2))
+            for r in results]})
         return EXIT_OK
     wrong = [r for r in results if not r.ok]
     print(f"{len(results)} slide claims checked: {len(results) - len(wrong)} hold, {len(wrong)} are wrong:")
@@ -149,8 +165,8 @@ def _cmd_lecture(args) -> int:
 def _cmd_models(args) -> int:
     kinds = {e.name: "matrix" if e.matrix else "scalar" for e in lectures.EXAMPLES.values()}
     if args.json:
-        print(json.dumps([{"name": e.name, "lecture": e.lecture, "title": e.title, "kind": kinds[e.name]}
-                          for e in lectures.EXAMPLES.values()], indent=2))
+        _print_json([{"name": e.name, "lecture": e.lecture, "title": e.title, "kind": kinds[e.name]}
+                     for e in lectures.EXAMPLES.values()])
         return EXIT_OK
     width = max(map(len, lectures.EXAMPLES))
     for ex in lectures.EXAMPLES.values():
@@ -168,7 +184,7 @@ def _derive_matrix(args, model: MatrixModel, wrt) -> int:
     if args.update_rule:
         rules = matrix_update_rules(model, wrt, lr=args.lr, form=args.form)
         if args.json:
-            print(json.dumps(rules.to_dict(), indent=2, ensure_ascii=False))
+            _print_json(rules.to_dict())
         else:
             print(rules.latex() if args.latex else rules.text())
         return EXIT_OK
@@ -178,7 +194,7 @@ def _derive_matrix(args, model: MatrixModel, wrt) -> int:
         if args.form == "stages":
             payload = {"deltas": {matrix_text(d): matrix_text(e) for d, e, _ in derivation.deltas},
                        "gradients": payload}
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        _print_json(payload)
     elif args.latex:
         print(derivation.latex())
     elif args.form == "closed":
@@ -196,7 +212,7 @@ def _cmd_derive(args) -> int:
     if args.update_rule:
         rules = update_rules(model, wrt, lr=sp.Symbol(args.lr), form=args.form)
         if args.json:
-            print(json.dumps({str(p): str(v) for p, v in rules.items()}, indent=2))
+            _print_json({str(p): str(v) for p, v in rules.items()})
         else:
             print(rules.latex() if args.latex else rules.text())
         return EXIT_OK
@@ -206,7 +222,7 @@ def _cmd_derive(args) -> int:
         return EXIT_OK
     grads = grad(model, wrt if wrt is None else list(wrt), form=args.form)
     if args.json:
-        print(json.dumps({str(p): str(g) for p, g in grads.items()}, indent=2))
+        _print_json({str(p): str(g) for p, g in grads.items()})
         return EXIT_OK
     for p, g in grads.items():
         if args.latex:
@@ -224,7 +240,10 @@ def _cmd_verify(args) -> int:
     if len(wrt) > 1:
         raise UsageError("verify checks one derivative at a time: give one --wrt")
     verdict = verify(args.claim, model, wrt[0] if wrt else None, lr=sp.Symbol(args.lr))
-    print(json.dumps(verdict.to_dict(), indent=2) if args.json else verdict)
+    if args.json:
+        _print_json(verdict.to_dict())
+    else:
+        print(verdict)
     return EXIT_OK if verdict.ok else EXIT_FALSE
 
 
@@ -279,7 +298,7 @@ def _cmd_check(args) -> int:
     given.update(_values(args.at))
     table = check_gradients(model, given, seed=args.seed)
     if args.json:
-        print(json.dumps(table.to_dict(), indent=2))
+        _print_json(table.to_dict())
     else:
         print(table)
     return EXIT_OK if table.ok else EXIT_FALSE
@@ -330,8 +349,8 @@ def _cmd_train(args) -> int:
     if args.plot:
         history.plot(args.plot)
     if args.json:
-        print(json.dumps({"loss": [float(v) for v in history.loss], "final": history.final,
-                          "diverged": history.diverged, "message": history.message}, indent=2))
+        _print_json({"loss": [float(v) for v in history.loss], "final": history.final,
+                     "diverged": history.diverged, "message": history.message})
     else:
         final = ", ".join(f"{k} = {v:.6g}" for k, v in history.final.items())
         if history.message:

@@ -225,3 +225,13 @@ def test_train_init_takes_numbers_only(capsys):
     data = ["--columns", "x=1,2", "y=1,2"]
     assert main(["train", "(y - w*x)^2", "--inputs", "x", "y", *data, "--init", "w=1,2"]) == 2
     assert "--init w=1,2: '1,2' is not a number" in capsys.readouterr().err
+
+
+def test_json_output_is_strict_even_when_training_overflows(capsys):
+    def refuse(name):
+        raise AssertionError(f"non-standard JSON literal {name}")
+    # a learning rate this large overflows within a few epochs
+    assert main(["train", "(y - w*x)^2", "--inputs", "x", "y", "--columns", "x=10,2,3.5,1",
+                 "y=10.1,1.9,3.4,1.1", "--lr", "10", "--epochs", "400", "--json"]) == 1
+    history = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert history["diverged"] is True
