@@ -141,11 +141,18 @@ def _indexed_derivative(expr: sp.Expr, target) -> sp.Expr:
 
 # -- the public entry point ------------------------------------------------------
 
-def _resolve_targets(model: Model, wrt) -> tuple[list, bool]:
+def split_wrt(model, wrt) -> tuple[list, bool]:
+    """The names ``wrt`` asks for (every parameter for ``None``), and whether it asked for one."""
     if wrt is None:
         return list(model.params), False
     single = not isinstance(wrt, (list, tuple, set, frozenset))
-    items = [wrt] if single else list(wrt)
+    return ([wrt] if single else list(wrt)), single
+
+
+def _resolve_targets(model: Model, wrt) -> tuple[list, bool]:
+    items, single = split_wrt(model, wrt)
+    if wrt is None:
+        return items, single
     targets = []
     for item in items:
         if isinstance(item, sp.Basic) and not isinstance(item, (Symbol, Indexed, IndexedBase)):

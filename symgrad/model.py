@@ -95,6 +95,21 @@ class StagedModel:
     def _text_of(expr) -> str:
         return str(expr)
 
+    def _output_symbol(self, output):
+        raise NotImplementedError
+
+    def _resolve_outputs(self, output) -> tuple:
+        """The output stages: the last stage unless ``output`` names others."""
+        if output is None:
+            return (self.stages[-1][0],)
+        resolved = []
+        for o in output if isinstance(output, (list, tuple)) else [output]:
+            o = self._output_symbol(o)
+            if o not in self._definitions:
+                raise ModelError(f"output {o} is not a stage (stages: {self._stage_names()})")
+            resolved.append(o)
+        return tuple(resolved)
+
     def _check_stage_order(self) -> None:
         """Each stage is defined once, is not an input, and uses only earlier stages."""
         position = {}
@@ -228,17 +243,8 @@ class Model(StagedModel):
             )
         return tuple(found)
 
-    def _resolve_outputs(self, output) -> tuple:
-        if output is None:
-            return (self.stages[-1][0],)
-        outputs = output if isinstance(output, (list, tuple)) else [output]
-        resolved = []
-        for o in outputs:
-            o = _as_symbol(o, "output")
-            if o not in self._definitions:
-                raise ModelError(f"output {o} is not a stage (stages: {self._stage_names()})")
-            resolved.append(o)
-        return tuple(resolved)
+    def _output_symbol(self, output):
+        return _as_symbol(output, "output")
 
     # -- alternative constructors --------------------------------------------
 

@@ -144,17 +144,8 @@ class MatrixModel(StagedModel):
             raise ModelError("model has no parameters: declare which symbols are parameters with params=[...]")
         return tuple(found)
 
-    def _resolve_outputs(self, output) -> tuple:
-        if output is None:
-            return (self.stages[-1][0],)
-        outputs = output if isinstance(output, (list, tuple)) else [output]
-        resolved = []
-        for o in outputs:
-            o = self.symbol(o)
-            if o not in self._definitions:
-                raise ModelError(f"output {o} is not a stage (stages: {self._stage_names()})")
-            resolved.append(o)
-        return tuple(resolved)
+    def _output_symbol(self, output):
+        return self.symbol(output)
 
     # -- queries ---------------------------------------------------------------------
 

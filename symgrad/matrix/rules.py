@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, OneMatrix, Transpose, ZeroMatrix
 
-from ..derive import FORMS, DerivationError
+from ..derive import FORMS, DerivationError, split_wrt
 from ..model import ModelError
 from .expressions import (CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm, _transpose,
                           hadamard, is_matrix, latex, text)
@@ -205,10 +205,9 @@ class Backprop:
 
 
 def _targets(model: MatrixModel, wrt) -> tuple[list, bool]:
+    items, single = split_wrt(model, wrt)
     if wrt is None:
-        return list(model.params), False
-    single = not isinstance(wrt, (list, tuple, set, frozenset))
-    items = [wrt] if single else list(wrt)
+        return items, single
     targets = []
     for item in items:
         try:
