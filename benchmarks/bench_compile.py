@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import symgrad  # noqa: E402
 from symgrad import losses, networks  # noqa: E402
-from symgrad.compiled import compile as compile_gradient  # noqa: E402
+from symgrad.compiler.compiled import compile as compile_gradient  # noqa: E402
 
 FEATURES = 16
 

@@ -31,7 +31,7 @@ import sympy as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from symgrad import losses, networks  # noqa: E402
-from symgrad.compiled import compile as compile_gradient  # noqa: E402
+from symgrad.compiler.compiled import compile as compile_gradient  # noqa: E402
 
 DEPTHS = (1, 2, 4, 8, 16, 32)
 EVALUATION_N = 10_000

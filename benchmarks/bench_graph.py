@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 from symgrad import losses, networks  # noqa: E402
-from symgrad.graph import Graph  # noqa: E402
+from symgrad.graph.engine import Graph  # noqa: E402
 
 PARAMS = {"w1": 0.5, "w2": -1.0, "w3": 2.0, "b": 0.1}
 

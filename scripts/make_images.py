@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from symgrad import losses, networks  # noqa: E402
-from symgrad.graph import Graph  # noqa: E402
-from symgrad.model import Model  # noqa: E402
-from symgrad.render import dot_available, render  # noqa: E402
+from symgrad.graph.engine import Graph  # noqa: E402
+from symgrad.core.model import Model  # noqa: E402
+from symgrad.graph.render import dot_available, render  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"
 

@@ -9,25 +9,27 @@
 >>> f(x=[1.0, 2.0], y=[3.0, 5.0], w=1.0, b=0.0)
 (6.5, {'b': -5.0, 'w': -8.0})
 """
-from . import losses, matrix, networks, render
-from .chainrule import ChainRule, ChainRules, Factor, chain_rule
+from .builders import losses, networks
+from . import matrix
+from .graph import render
+from .symbolic.chainrule import ChainRule, ChainRules, Factor, chain_rule
 from .check import GradientCheck, check_gradients
-from .compiled import ArgumentError, CompiledGradient, compile
-from .derive import DerivationError, grad
-from .functions import log_softmax, relu, sigmoid, softmax, softplus
-from .graph import Graph, GraphError, Node
+from .compiler.compiled import ArgumentError, CompiledGradient, compile
+from .symbolic.derive import DerivationError, grad
+from .core.functions import log_softmax, relu, sigmoid, softmax, softplus
+from .graph.engine import Graph, GraphError, Node
 from .matrix import (MatrixModel, ShapeError, backprop, compile_model, matrix_grad,
                      softmax_classifier, verify_matrix)
-from .model import Model, ModelError
-from .numpygen import CompileError, codegen
-from .ops import OPS, Op, op
+from .core.model import Model, ModelError
+from .compiler import CompileError, codegen
+from .core.ops import OPS, Op, op
 from .parsing import Equation, ParseError, UpdateRule, parse, parse_latex
 from .printing import text
-from .render import GraphTooLargeError, RenderError
-from .solve import StationaryPoint, least_squares, stationary_point
+from .graph.render import GraphTooLargeError, RenderError
+from .symbolic.solve import StationaryPoint, least_squares, stationary_point
 from .training import DivergenceError, History, train
-from .update import UpdateRules, update_rules
-from .verify import Verdict, verify
+from .symbolic.update import UpdateRules, update_rules
+from .verification.verdict import Verdict, verify
 
 __version__ = "0.1.0"
 

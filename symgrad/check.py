@@ -10,14 +10,14 @@ import numpy as np
 import sympy as sp
 from sympy import MatrixSymbol
 
-from .derive import grad
-from .graph import Graph
-from .matrix.expressions import CrossEntropy
-from .matrix.model import MatrixModel
-from .matrix.numeric import evaluate, random_values
-from .matrix.shapes import shape_text
-from .model import Model
-from .numeric import evaluator
+from .symbolic.derive import grad
+from .graph.engine import Graph
+from .core.expressions import CrossEntropy
+from .core.matrix_model import MatrixModel
+from .numeric.matrices import evaluate, random_values
+from .core.shapes import shape_text
+from .core.model import Model
+from .numeric.points import evaluator
 
 __all__ = ["GradientCheck", "check_gradients"]
 
@@ -230,7 +230,7 @@ def _number(name, value) -> float:
 
 def _compiled(model: Model, point: dict) -> dict | None:
     try:
-        from .compiled import compile as compile_model
+        from .compiler.compiled import compile as compile_model
     except ImportError:  # the compiled view is optional in this check
         return None
     _, grads = compile_model(model)(**point)
@@ -366,7 +366,7 @@ def _graph_matrix(model: MatrixModel, point: dict) -> dict:
 
 
 def _compiled_matrix(model: MatrixModel, point: dict) -> tuple[dict | None, str | None]:
-    from .matrix.compile import CompileError, compile_model
+    from .compiler.matrix import CompileError, compile_model
 
     try:
         compiled = compile_model(model)
@@ -404,7 +404,7 @@ def _finite_differences_matrix(model: MatrixModel, point: dict, step: float) -> 
 
 
 def _check_matrix(model: MatrixModel, values: Mapping | None, seed: int, step: float) -> GradientCheck:
-    from .matrix.rules import backprop
+    from .symbolic.matrix_rules import backprop
 
     derivation = backprop(model)
     point = matrix_point(model, values, seed)

@@ -14,16 +14,18 @@ import sys
 
 import sympy as sp
 
-from . import lectures, printing
-from .chainrule import chain_rule
-from .derive import grad
-from .matrix import MatrixModel, backprop
-from .matrix import text as matrix_text
-from .matrix.updates import matrix_update_rules
-from .model import Model, ModelError
+from . import lectures
+from . import printing
+from .symbolic.chainrule import chain_rule
+from .symbolic.derive import grad
+from .core.matrix_model import MatrixModel
+from .symbolic.matrix_rules import backprop
+from .core.expressions import text as matrix_text
+from .symbolic.matrix_updates import matrix_update_rules
+from .core.model import Model, ModelError
 from .parsing import ParseError, parse
-from .solve import least_squares
-from .update import update_rules
+from .symbolic.solve import least_squares
+from .symbolic.update import update_rules
 
 EXIT_OK, EXIT_FALSE, EXIT_USAGE = 0, 1, 2
 
@@ -142,10 +144,10 @@ def _cmd_lecture(args) -> int:
     if args.text:
         print(lecture_text())
         return EXIT_OK
-    from .claims import check_all
-    from .report import write_report
-    from .report_graphs import graph_section
-    from .report_training import training_section
+    from .lectures.claims import check_all
+    from .lectures.report import write_report
+    from .lectures.report_graphs import graph_section
+    from .lectures.report_training import training_section
 
     results = check_all()
     index = write_report(args.out, extras=graph_section, appendix=training_section)
@@ -233,7 +235,7 @@ def _cmd_derive(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from .verify import verify
+    from .verification.verdict import verify
 
     model = resolve_model(args.loss, args.inputs, args.lr)
     wrt = _names(args.wrt)
@@ -274,7 +276,7 @@ def _values(pairs, option: str = "--at", arrays: bool = True) -> dict:
 
 
 def _cmd_graph(args) -> int:
-    from .graph import Graph
+    from .graph.engine import Graph
 
     model = resolve_model(args.model, args.inputs)
     graph = Graph.from_model(model)
@@ -305,12 +307,12 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_codegen(args) -> int:
-    from .numpygen import codegen
+    from .compiler import codegen
 
     model = resolve_model(args.model, args.inputs)
     if isinstance(model, MatrixModel):  # the compiled layer rules are already a standalone NumPy module
-        from .matrix import compile_model
-        from .numpygen.standalone import write_atomically
+        from .compiler.matrix import compile_model
+        from .compiler.standalone import write_atomically
 
         if args.reduction != "mean":
             raise UsageError(f"{args.model} is a network of matrices, whose compiled loss is the mean over "

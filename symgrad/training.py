@@ -11,8 +11,8 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from .compiled import CompiledGradient, compile
-from .numpygen.standalone import write_atomically
+from .compiler.compiled import CompiledGradient, compile
+from .compiler.standalone import write_atomically
 
 __all__ = ["train", "History", "DivergenceError", "METHODS"]
 

@@ -208,8 +208,8 @@ def test_lecture_text_and_report_sections_of_the_matrix_examples(capsys, tmp_pat
     assert main(["lecture", "--text"]) == 0
     out = capsys.readouterr().out
     assert "mlp: The [3, 4, 2] network" in out and "W1 ← W1 - η·δ1·xᵀ" in out
-    from symgrad.report import _derivation
-    from symgrad.report_graphs import graph_section
+    from symgrad.lectures.report import _derivation
+    from symgrad.lectures.report_graphs import graph_section
 
     for name in MATRIX_EXAMPLES:
         example = lectures.example(name)

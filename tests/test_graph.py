@@ -12,11 +12,11 @@ import sympy as sp
 from sympy import Max, Symbol, symbols
 
 from symgrad import losses, networks
-from symgrad.derive import grad as symbolic_grad
-from symgrad.functions import log_softmax, relu, sigmoid, softmax, softplus
-from symgrad.graph import Graph, GraphError
-from symgrad.model import Model
-from symgrad.ops import MATRIX_OPS, OPS
+from symgrad.symbolic.derive import grad as symbolic_grad
+from symgrad.core.functions import log_softmax, relu, sigmoid, softmax, softplus
+from symgrad.graph.engine import Graph, GraphError
+from symgrad.core.model import Model
+from symgrad.core.ops import MATRIX_OPS, OPS
 
 RNG_SEED = 20230118
 

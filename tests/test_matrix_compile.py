@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symgrad.graph import Graph
+from symgrad.graph.engine import Graph
 from symgrad.matrix import ShapeError, compile_model, mlp, softmax_classifier
-from symgrad.matrix.compile import CompileError
+from symgrad.compiler.matrix import CompileError
 
 
 @pytest.fixture

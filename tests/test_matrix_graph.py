@@ -13,11 +13,11 @@ import pytest
 import sympy as sp
 from sympy import MatrixSymbol
 
-from symgrad.graph import Graph, GraphError
+from symgrad.graph.engine import Graph, GraphError
 from symgrad.matrix import (CrossEntropy, HalfSquaredError, SquaredNorm, compile_model, mlp, softmax_classifier,
                             stack, dense)
-from symgrad.ops import MATRIX_OPS, OPS
-from symgrad.render import render, to_dot
+from symgrad.core.ops import MATRIX_OPS, OPS
+from symgrad.graph.render import render, to_dot
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot program")
 
@@ -52,7 +52,7 @@ def matrix_op_cases(rng):
 
 def sympy_value(expr, symbols, arrays):
     from symgrad.matrix import explicit
-    from symgrad.matrix.components import component_symbols
+    from symgrad.symbolic.components import component_symbols
     point = {}
     for s, v in zip(symbols, arrays):
         point.update({c: sp.Float(x, 30) for c, x in zip(component_symbols(s), v.ravel())})

@@ -8,7 +8,7 @@ from sympy import MatrixSymbol, Symbol
 from symgrad import networks
 from symgrad.matrix import (Elementwise, MatrixModel, ShapeError, batched, dense, mlp, softmax_classifier,
                             stack)
-from symgrad.model import ModelError
+from symgrad.core.model import ModelError
 
 
 def shapes(model) -> dict:

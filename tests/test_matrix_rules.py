@@ -16,8 +16,8 @@ from sympy import MatrixSymbol, Symbol
 
 from helpers import same
 from symgrad import losses, networks
-from symgrad.derive import grad as scalar_grad
-from symgrad.functions import sigmoid
+from symgrad.symbolic.derive import grad as scalar_grad
+from symgrad.core.functions import sigmoid
 from symgrad.matrix import (backprop, backward_rule, component_symbols, componentwise, dense, explicit,
                             matrix_grad, mlp, softmax_classifier, text)
 

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 from symgrad import OPS, op, relu, sigmoid, softplus
-from symgrad.ops import MATRIX_OPS, op_for_function
+from symgrad.core.ops import MATRIX_OPS, op_for_function
 
 # the matrix operations have their own tests, over matrices (tests/test_matrix_ops.py)
 SCALAR_OPS = [o for o in OPS.values() if o.name != "softmax" and o.name not in MATRIX_OPS]

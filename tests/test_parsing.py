@@ -17,7 +17,7 @@ import sympy as sp
 from sympy import (Abs, Derivative, E, Heaviside, IndexedBase, Max, Min, Product, Rational,
                    Subs, Sum, Symbol, exp, log, oo, pi, sqrt, symbols, tanh)
 
-from symgrad.functions import relu, sigmoid, softplus
+from symgrad.core.functions import relu, sigmoid, softplus
 from symgrad.parsing import (MAX_LENGTH, MAX_NESTING, Equation, ParseError, UpdateRule, parse,
                              parse_latex)
 

@@ -18,15 +18,15 @@ import sympy as sp
 from sympy import Symbol, symbols
 
 from symgrad import losses, networks
-from symgrad.graph import Graph
-from symgrad.model import Model
-from symgrad.render import (
+from symgrad.graph.engine import Graph
+from symgrad.core.model import Model
+from symgrad.graph.render import (
     GRADIENT_COLOUR, HIGHLIGHT_COLOUR, RENDERER_VARIABLE, VALUE_COLOUR, GraphTooLargeError,
     RenderError, to_dot,
 )
 
 # the module itself, even if the package exports a function of the same name
-render = importlib.import_module("symgrad.render")
+render = importlib.import_module("symgrad.graph.render")
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz's dot program is not installed (apt-get install graphviz)")

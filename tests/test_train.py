@@ -9,7 +9,7 @@ import pytest
 from sympy import symbols
 
 from symgrad import Model, losses, networks
-from symgrad.compiled import compile
+from symgrad.compiler.compiled import compile
 from symgrad.training import DivergenceError, History, _Progress, train
 
 # the world's smallest perceptron: yhat = w*x with squared error (lecture 2)

@@ -6,8 +6,8 @@ import sympy as sp
 from sympy import Eq, symbols
 
 from symgrad import Model, losses, networks, sigmoid
-from symgrad.claims import CLAIMS, check_all
-from symgrad.verify import verify
+from symgrad.lectures.claims import CLAIMS, check_all
+from symgrad.verification.verdict import verify
 
 w, x, b, y, eta = symbols("w x b y eta")
 MSE = (y - (w * x + b)) ** 2

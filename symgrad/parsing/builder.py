@@ -9,7 +9,7 @@ import sympy as sp
 from lark import Token, Tree
 from sympy import Derivative, Indexed, IndexedBase, Symbol
 
-from ..ops import OPS
+from ..core.ops import OPS
 from .errors import ParseError
 from .lexer import FUNCTIONS
 from .results import Equation, UpdateRule

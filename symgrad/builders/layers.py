@@ -1,0 +1,222 @@
+"""Builders of matrix models: a dense layer, a multi-layer perceptron, the softmax classifier, stacked layers."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sympy as sp
+from sympy import MatrixSymbol, Symbol
+
+from ..core.model import ModelError
+from ..core.expressions import ACTIVATIONS, CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm, broadcast
+from ..core.matrix_model import Layer, MatrixModel
+from ..core.shapes import ShapeError, product_error
+
+__all__ = ["dense", "mlp", "softmax_classifier", "stack", "batched", "LOSSES", "OUTPUTS"]
+
+#: the losses a builder can end with
+LOSSES = ("cross_entropy", "squared_error")
+#: activations a layer can have: the element-wise ones, ``"softmax"`` and ``"identity"``
+OUTPUTS = ("identity", "softmax", "sigmoid", "relu", "tanh", "softplus")
+_ALIASES = {None: "identity", "linear": "identity"}
+
+
+def _activation(name, where: str) -> str:
+    if callable(name) and not isinstance(name, str):
+        reverse = {f: n for n, f in ACTIVATIONS.items()}
+        if name in reverse:
+            return reverse[name]
+    name = _ALIASES.get(name, name)
+    if name not in OUTPUTS:
+        raise ValueError(f"unknown {where} {name!r} (must be one of {list(OUTPUTS)})")
+    return name
+
+
+def _size(n, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what} must be a positive integer, not {n!r}")
+    return n
+
+
+def _batch_size(batch):
+    if batch is None or batch is False:
+        return None
+    if batch is True:
+        return Symbol("N", integer=True, positive=True)
+    if isinstance(batch, str):
+        return Symbol(batch, integer=True, positive=True)
+    if isinstance(batch, int):
+        return _size(batch, "batch")
+    if isinstance(batch, Symbol):
+        return batch
+    raise ValueError(f"batch must be None, True, a size or a symbol, not {batch!r}")
+
+
+def _build(specs: list[tuple[int, int, str]], loss, weight_decay, batch, name: str) -> MatrixModel:
+    """The model of layers ``(inputs, units, activation)`` in order, with an optional loss."""
+    batch = _batch_size(batch)
+    batched = batch is not None
+    # one sample: column vectors x, z1, h1 (the lectures' W x + b); a batch: rows X, Z1, H1 (samples × features)
+    upper = str.upper if batched else (lambda s: s)
+
+    def data(label: str, width: int) -> MatrixSymbol:
+        return MatrixSymbol(upper(label), batch, width) if batched else MatrixSymbol(label, width, 1)
+
+    x = data("x", specs[0][0])
+    roles = {x: (f"the batch of inputs ({batch} samples × {specs[0][0]} features)" if batched
+                 else f"the input ({specs[0][0]} features)")}
+    stages, layers, previous = [], [], x
+    for k, (n_in, n_out, act) in enumerate(specs, start=1):
+        W, b = MatrixSymbol(f"W{k}", n_out, n_in), MatrixSymbol(f"b{k}", n_out, 1)
+        roles[W] = f"the weights of layer {k} ({n_in} inputs → {n_out} units)"
+        roles[b] = f"the biases of layer {k} ({n_out} units)"
+        z = data(f"z{k}", n_out)
+        # W·x + b for a column; X·Wᵀ + 1·bᵀ for a batch, whose rows are the samples
+        stages.append((z, previous * W.T + broadcast(b, batch) if batched else W * previous + b))
+        last = k == len(specs)
+        post = None
+        if act == "softmax":
+            post = data("p", n_out)
+            stages.append((post, Softmax(z, 1 if batched else 0)))
+        elif act != "identity":
+            post = data("yhat" if last else f"h{k}", n_out)
+            stages.append((post, Elementwise(act, z)))
+        layers.append(Layer(k, W, b, z, post, act, n_in, n_out))
+        previous = z if post is None else post
+    inputs = [x]
+    if loss is not None:
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r} (must be one of {list(LOSSES)} or None)")
+        y = data("y", specs[-1][1])
+        roles[y] = f"the target{'s' if batched else ''} ({specs[-1][1]} outputs)"
+        inputs.append(y)
+        axis = 1 if batched else 0
+        if loss == "cross_entropy":
+            if specs[-1][2] != "softmax":
+                raise ModelError(f"cross-entropy needs probabilities: give the last layer output='softmax', "
+                                 f"not {specs[-1][2]!r}")
+            value = CrossEntropy(y, previous, axis)
+        else:
+            value = HalfSquaredError(y, previous, axis)
+        if weight_decay is not None:
+            strength = Symbol(weight_decay) if isinstance(weight_decay, str) else sp.sympify(weight_decay)
+            if isinstance(strength, Symbol):
+                inputs.append(strength)
+                roles[strength] = "the weight-decay strength"
+            value = value + strength * sp.Add(*[SquaredNorm(layer.weight) for layer in layers])
+        stages.append((Symbol("L"), value))
+    elif weight_decay is not None:
+        raise ModelError("weight decay is added to a loss: give loss='cross_entropy' or loss='squared_error'")
+    params = [p for layer in layers for p in (layer.weight, layer.bias)]
+    return MatrixModel(stages, inputs=inputs, params=params, name=name, roles=roles, layers=layers,
+                       specs=tuple(specs), loss=loss, weight_decay=weight_decay, batch=batch)
+
+
+def mlp(sizes: Sequence[int], activation="sigmoid", output="identity", loss=None, weight_decay=None,
+        batch=None) -> MatrixModel:
+    """A multi-layer perceptron ``[n0, n1, ..., nk]`` in matrix form: ``h_k = act(W_k h_(k-1) + b_k)``.
+
+    Layer k has weights ``Wk`` (n_k × n_(k-1)) and biases ``bk`` (n_k × 1);
+    hidden layers use ``activation``, the last one ``output``
+    (``"identity"``, ``"softmax"``, ``"sigmoid"``, ...). ``loss`` is
+    ``None``, ``"cross_entropy"`` (after a softmax) or ``"squared_error"``
+    (half the squared error); ``weight_decay`` (a number or a symbol name
+    such as ``"lambda"``) adds ``λ·Σ‖Wk‖²``. With ``batch`` (``True`` for a
+    symbol ``N``, or a size) the input is a batch matrix ``X`` of samples ×
+    features, the loss the mean over its rows.
+
+    >>> print(mlp([4, 3, 2], 'sigmoid', output='softmax', loss='cross_entropy'))
+    z1 = W1·x + b1     (3×1)
+    h1 = σ(z1)         (3×1)
+    z2 = W2·h1 + b2    (2×1)
+    p = softmax(z2)    (2×1)
+    L = CE(y, p)
+    >>> print(mlp([4, 3, 2], 'relu', loss='squared_error', batch=True))
+    Z1 = X·W1ᵀ + 1·b1ᵀ     (N×3)
+    H1 = ReLU(Z1)          (N×3)
+    Z2 = H1·W2ᵀ + 1·b2ᵀ    (N×2)
+    L = ½‖Z2 - Y‖²
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"an MLP needs at least two sizes (inputs and outputs), not {sizes!r}")
+    sizes = [_size(n, f"layer size {i}") for i, n in enumerate(sizes)]
+    hidden = _activation(activation, "activation")
+    last = _activation(output, "output")
+    if hidden == "softmax":
+        raise ValueError("softmax is an output, not a hidden activation")
+    specs = [(a, b, hidden) for a, b in zip(sizes, sizes[1:])]
+    specs[-1] = (specs[-1][0], specs[-1][1], last)
+    return _build(specs, loss, weight_decay, batch, name=f"mlp{sizes}")
+
+
+def dense(inputs: int, units: int, activation=None, loss=None, weight_decay=None, batch=None) -> MatrixModel:
+    """One fully connected layer ``f(x, W) = act(W x + b)`` in matrix form (W is units × inputs).
+
+    >>> m = dense(3, 3, 'sigmoid')
+    >>> print(m)
+    z1 = W1·x + b1    (3×1)
+    yhat = σ(z1)      (3×1)
+    >>> m.shapes[m.params[0]]
+    (3, 3)
+    """
+    last = _activation(activation, "activation")
+    return _build([(_size(inputs, "inputs"), _size(units, "units"), last)], loss, weight_decay, batch,
+                  name=f"dense({inputs}, {units})")
+
+
+def softmax_classifier(inputs: int, classes: int, hidden: Sequence[int] = (), activation="sigmoid",
+                       weight_decay=None, batch=None) -> MatrixModel:
+    """The softmax classifier ``p = softmax(W x + b)`` with cross-entropy, optionally after hidden layers.
+
+    >>> m = softmax_classifier(32, 8)   # 32 inputs, 8 classes: W is 8×32
+    >>> m.shapes[m.symbol('W1')]
+    (8, 32)
+    >>> print(m)
+    z1 = W1·x + b1     (8×1)
+    p = softmax(z1)    (8×1)
+    L = CE(y, p)
+    """
+    return mlp([inputs, *hidden, classes], activation, output="softmax", loss="cross_entropy",
+               weight_decay=weight_decay, batch=batch)
+
+
+def stack(*layers: MatrixModel, loss=None, weight_decay=None, batch=None) -> MatrixModel:
+    """Layers made with :func:`dense` stacked in order; each must take as many inputs as the last gives.
+
+    >>> print(stack(dense(4, 3, 'tanh'), dense(3, 2)))
+    z1 = W1·x + b1     (3×1)
+    h1 = tanh(z1)      (3×1)
+    z2 = W2·h1 + b2    (2×1)
+    >>> stack(dense(4, 3, 'tanh'), dense(5, 2))
+    Traceback (most recent call last):
+    ...
+    symgrad.core.shapes.ShapeError: layer 2 takes 5 inputs but layer 1 gives 3 units: W2·h1 is undefined: W2 is 2×5 and h1 is 3×1, and the 5 columns of W2 do not match the 3 rows of h1
+    """
+    if not layers:
+        raise ValueError("stack needs at least one layer")
+    specs = []
+    for k, model in enumerate(layers, start=1):
+        if not isinstance(model, MatrixModel) or len(model.layers) != 1:
+            raise TypeError(f"stack takes layers made with dense(...); argument {k} is {model!r}")
+        layer = model.layers[0]
+        if specs and specs[-1][1] != layer.inputs:
+            n_out = specs[-1][1]
+            previous = f"h{k - 1}" if specs[-1][2] != "identity" else f"z{k - 1}"
+            raise ShapeError(f"layer {k} takes {layer.inputs} inputs but layer {k - 1} gives {n_out} units: "
+                             + product_error(f"W{k}", (layer.units, layer.inputs), previous, (n_out, 1)))
+        if layer.activation == "softmax" and k < len(layers):
+            raise ValueError(f"layer {k} is a softmax: only the last layer can be")
+        specs.append((layer.inputs, layer.units, layer.activation))
+    return _build(specs, loss, weight_decay, batch, name="stack")
+
+
+def batched(model: MatrixModel, batch=True) -> MatrixModel:
+    """The same network over a batch matrix (samples × features): ``X·W1ᵀ + 1·b1ᵀ``; the loss is the mean.
+
+    >>> print(batched(dense(2, 1, loss='squared_error')).stages[0][1])
+    X*W1.T + 1*b1.T
+    """
+    if "specs" not in model.spec:
+        raise ModelError("only a model built by dense, mlp, softmax_classifier or stack can be batched")
+    return _build(list(model.spec["specs"]), model.spec["loss"], model.spec["weight_decay"],
+                  batch, name=model.name)

@@ -1,0 +1,427 @@
+"""Compiled loss and gradients of a matrix model on a batch: NumPy source generated from the layer rules.
+
+The source is the backward pass of :func:`symgrad.matrix.backprop` written
+in NumPy, one statement per stage and per delta, as a person writes
+backprop by hand: the forward pass keeps each layer's activation and the
+backward pass reuses it (``σ'(Z1)`` is ``H1*(1 - H1)``); an activation
+overwrites its pre-activation when nothing else needs it; softmax and
+cross-entropy share one log-sum-exp; the input's own gradient, which no
+parameter needs, is never computed.
+"""
+from __future__ import annotations
+
+import builtins
+import itertools
+import keyword
+import linecache
+import threading
+from collections.abc import Mapping
+
+import numpy as np
+import sympy as sp
+from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, OneMatrix, Symbol, Transpose
+
+from ..core.model import ModelError
+from ..core.expressions import CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm, is_matrix
+from ..builders.layers import batched
+from ..core.matrix_model import MatrixModel
+from ..symbolic.matrix_rules import backprop
+from ..core.shapes import ShapeError
+
+__all__ = ["compile_model", "CompiledModel", "HELPERS"]
+
+_counter = itertools.count(1)
+_lock = threading.Lock()
+
+#: NumPy helpers the generated code calls; the ``_`` forms work in place
+HELPERS = '''\
+import numpy as np
+
+
+def sigmoid(a):
+    with np.errstate(over="ignore"):  # e^-a overflows only where sigmoid is 0 anyway
+        return 1.0 / (1.0 + np.exp(-a))
+
+
+def sigmoid_(a):
+    with np.errstate(over="ignore"):
+        np.negative(a, out=a)
+        np.exp(a, out=a)
+        a += 1.0
+        return np.reciprocal(a, out=a)
+
+
+def relu(a):
+    return np.maximum(a, 0.0)
+
+
+def relu_(a):
+    return np.maximum(a, 0.0, out=a)
+
+
+def tanh_(a):
+    return np.tanh(a, out=a)
+
+
+def softplus(a):
+    return np.logaddexp(0.0, a)
+
+
+def softplus_(a):
+    return np.logaddexp(0.0, a, out=a)
+
+
+def exp_(a):
+    return np.exp(a, out=a)
+
+
+def log_softmax_(a):
+    # log p = z - logsumexp(z), row by row, without overflow
+    a -= a.max(axis=1, keepdims=True)
+    a -= np.log(np.exp(a).sum(axis=1, keepdims=True))
+    return a
+
+
+def softmax(a):
+    return np.exp(log_softmax_(np.array(a, dtype=float)))
+'''
+
+_IN_PLACE = {"sigmoid": "sigmoid_", "relu": "relu_", "tanh": "tanh_", "softplus": "softplus_", "exp": "exp_"}
+_FUNCTION = {"sigmoid": "sigmoid", "relu": "relu", "tanh": "np.tanh", "softplus": "softplus", "exp": "np.exp",
+             "log": "np.log"}
+# f'(z) from the layer's output h = f(z): the forward value is reused, as backprop by hand does
+_FROM_OUTPUT = {"sigmoid": "{h} * (1.0 - {h})", "relu": "({h} > 0)", "tanh": "1.0 - {h} * {h}",
+                "softplus": "-np.expm1(-{h})", "exp": "{h}"}
+_FROM_INPUT = {"sigmoid": "sigmoid({z}) * (1.0 - sigmoid({z}))", "relu": "({z} > 0)",
+               "tanh": "1.0 - np.tanh({z}) ** 2", "softplus": "sigmoid({z})", "exp": "np.exp({z})",
+               "log": "1.0 / {z}"}
+
+
+class CompileError(ModelError):
+    """A matrix model that cannot be compiled; the message says which part and why."""
+
+
+def _split(expr: MatMul) -> tuple:
+    """A product's scalar coefficient and its matrix factors."""
+    coefficient, matrices = expr.as_coeff_mmul()
+    return coefficient, list(matrices.args) if isinstance(matrices, MatMul) else [matrices]
+
+
+def _fresh(expr) -> bool:
+    """Whether the code of ``expr`` makes a new array that a statement may then update in place."""
+    if isinstance(expr, MatMul):
+        coefficient, factors = _split(expr)
+        if coefficient == 1 and len(factors) == 1:
+            return _fresh(factors[0])
+        return coefficient == 1 and len(factors) > 1 and not any(isinstance(f, OneMatrix) for f in factors)
+    return isinstance(expr, (MatAdd, HadamardProduct))
+
+
+class _Generator:
+    def __init__(self, model: MatrixModel):
+        self.model = model
+        self.derivation = backprop(model)
+        taken = set(dir(builtins)) | set(keyword.kwlist) | {"np", "loss"} | {
+            name for name in HELPERS.split() if name.isidentifier()}
+        self.ids: dict = {}
+        for s in (*model.inputs, *model.params, *model.stage_symbols, *model.sizes,
+                  *(d for d, _, _ in self.derivation.deltas)):
+            name = str(s) if str(s).isidentifier() else "v"
+            while name in taken or name in self.ids.values():
+                name += "_"
+            self.ids[s] = name
+        self.definitions = dict(model.stages)
+        # the stage holding f(z) for each pre-activation z, so f'(z) can be read off the forward value
+        self.activation = {e.arg: s for s, e in model.stages if isinstance(e, Elementwise) and e.order == 0}
+        self.log_of: dict = {}
+        self.lines: list[str] = []
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def code(self, expr) -> str:
+        if isinstance(expr, (MatrixSymbol, Symbol)):
+            if expr not in self.ids:
+                raise CompileError(f"{expr} is not an input, a parameter, a stage or a size of the model")
+            return self.ids[expr]
+        if isinstance(expr, sp.Number):
+            return repr(float(expr)) if not expr.is_Integer else str(int(expr))
+        if isinstance(expr, Transpose):
+            return f"{self.atom(expr.arg)}.T"
+        if isinstance(expr, MatMul):
+            return self._product(expr)
+        if isinstance(expr, (MatAdd, sp.Add)):
+            # p - y, as written: positive terms first, a negated term subtracted
+            terms = sorted(expr.args, key=lambda t: t.could_extract_minus_sign())
+            text = self.code(terms[0])
+            for term in terms[1:]:
+                text += f" - {self.atom(-term)}" if term.could_extract_minus_sign() else f" + {self.code(term)}"
+            return text
+        if isinstance(expr, HadamardProduct):
+            return " * ".join(self.atom(a) for a in expr.args)
+        if isinstance(expr, HadamardPower):
+            return f"1.0 / {self.atom(expr.base)}" if expr.exp == -1 else f"{self.atom(expr.base)} ** {self.code(expr.exp)}"
+        if isinstance(expr, Elementwise):
+            return self._elementwise(expr)
+        if isinstance(expr, Softmax):
+            if expr.axis != 1:
+                raise CompileError("a compiled batch has its samples as rows: softmax must run along each row")
+            return f"softmax({self.code(expr.arg)})"
+        if isinstance(expr, sp.Mul):
+            return " * ".join(self.atom(a) for a in expr.args)
+        if isinstance(expr, sp.Pow):
+            return f"{self.atom(expr.base)} ** {self.atom(expr.exp)}"
+        if isinstance(expr, CrossEntropy):
+            y, p = expr.args[:2]
+            log_p = self.log_of.get(p) or f"np.log({self.code(p)})"
+            return f"(-np.vdot({self.code(y)}, {log_p}) / {self.code(sp.sympify(expr.samples))})"
+        if isinstance(expr, HalfSquaredError):
+            y, yhat = (self.code(a) for a in expr.args[:2])
+            return f"(0.5 * np.sum(np.square({yhat} - {y})) / {self.code(sp.sympify(expr.samples))})"
+        if isinstance(expr, SquaredNorm):
+            w = self.code(expr.args[0])
+            return f"np.vdot({w}, {w})"
+        raise CompileError(f"cannot compile {expr} (a {type(expr).__name__})")
+
+    def atom(self, expr) -> str:
+        text = self.code(expr)
+        simple = isinstance(expr, (MatrixSymbol, Symbol, Transpose, Elementwise, Softmax)) or (
+            isinstance(expr, sp.Number) and expr >= 0)
+        return text if simple else f"({text})"
+
+    def _product(self, expr: MatMul) -> str:
+        coefficient, factors = _split(expr)
+        if (len(factors) == 2 and isinstance(factors[0], OneMatrix) and isinstance(factors[1], Transpose)
+                and factors[1].arg.shape[1] == 1):
+            body = self.code(factors[1].arg)  # 1·bᵀ: NumPy broadcasts the bias over the rows
+        elif len(factors) == 2 and isinstance(factors[1], OneMatrix) and factors[1].shape[1] == 1:
+            if isinstance(factors[0], Transpose):
+                body = f"{self.atom(factors[0].arg)}.sum(axis=0)"  # Dᵀ·1: the sum over the rows of D
+            else:
+                body = f"{self.atom(factors[0])}.sum(axis=1)"
+        elif isinstance(factors[-1], OneMatrix) and not isinstance(factors[0], OneMatrix):
+            # M·1 (k×m): each row's sum of M, broadcast along the row (the softmax rule's <G, P>)
+            ones = [f for f in factors if isinstance(f, OneMatrix)]
+            rest = factors[:len(factors) - len(ones)]
+            if not all(isinstance(f, OneMatrix) for f in factors[len(rest):]):
+                raise CompileError(f"cannot compile {expr}: ones in the middle of a product")
+            scale = sp.Mul(*[f.shape[1] for f in ones[:-1]])
+            body = f"{self.atom(rest[0] if len(rest) == 1 else MatMul(*rest))}.sum(axis=1, keepdims=True)"
+            if scale != 1:
+                body = f"{self.code(scale)} * {body}"
+        elif any(isinstance(f, OneMatrix) for f in factors):
+            raise CompileError(f"cannot compile {expr}: a compiled batch has its samples as rows")
+        else:
+            body = " @ ".join(self.atom(f) for f in factors)
+        if coefficient == 1:
+            return body
+        numerator, denominator = coefficient.as_numer_denom()
+        text = f"({body})" if " " in body else body
+        if numerator != 1:
+            text = f"{self.atom(numerator)} * {text}"
+        if denominator != 1:
+            text = f"{text} / {self.atom(denominator)}"
+        return text
+
+    def _elementwise(self, expr: Elementwise) -> str:
+        if expr.order == 0:
+            return f"{_FUNCTION[expr.name]}({self.code(expr.arg)})"
+        output = self.activation.get(expr.arg)
+        if output is not None and self.definitions[output].name == expr.name and expr.name in _FROM_OUTPUT:
+            return _FROM_OUTPUT[expr.name].format(h=self.ids[output])
+        return _FROM_INPUT[expr.name].format(z=self.atom(expr.arg))
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def assign(self, name: str, expr) -> None:
+        """``name = expr``, computed in place where a first fresh array allows it."""
+        if isinstance(expr, HadamardProduct) and _fresh(expr.args[0]):
+            self.assign(name, expr.args[0])
+            for factor in expr.args[1:]:
+                self.lines.append(f"{name} *= {self.code(factor)}")
+            return
+        if isinstance(expr, MatMul) and is_matrix(expr):
+            coefficient, factors = _split(expr)
+            matrices = factors[0] if len(factors) == 1 else MatMul(*factors)
+            if coefficient != 1 and _fresh(matrices):
+                self.assign(name, matrices)
+                numerator, denominator = coefficient.as_numer_denom()
+                if numerator != 1:
+                    self.lines.append(f"{name} *= {self.code(numerator)}")
+                if denominator != 1:
+                    self.lines.append(f"{name} /= {self.code(denominator)}")
+                return
+        if isinstance(expr, MatAdd):
+            terms = sorted(expr.args, key=lambda t: not _fresh(t))
+            if _fresh(terms[0]):
+                self.assign(name, terms[0])
+                for term in terms[1:]:
+                    if term.could_extract_minus_sign():
+                        self.lines.append(f"{name} -= {self.code(-term)}")
+                    else:
+                        self.lines.append(f"{name} += {self.code(term)}")
+                return
+        self.lines.append(f"{name} = {self.code(expr)}")
+
+    def _used_elsewhere(self, stage, exclude) -> bool:
+        """Whether ``stage`` is read anywhere but in ``exclude`` and in f'(stage) read off f(stage)."""
+        places = [e for s, e in self.model.stages if s != exclude]
+        places += [e for _, e, _ in self.derivation.deltas] + list(self.derivation.gradients.values())
+        for place in places:
+            stripped = place.replace(lambda e: isinstance(e, Elementwise) and e.order == 1 and e.arg == stage
+                                     and e.name in _FROM_OUTPUT, lambda e: sp.ZeroMatrix(*e.shape))
+            if stage in stripped.free_symbols:
+                return True
+        return False
+
+    def forward(self) -> None:
+        for stage, expr in self.model.stages:
+            name = self.ids[stage]
+            if stage == self.model.output:
+                self.lines.append(f"loss = float({self.code(expr)})")
+            elif isinstance(expr, Elementwise) and expr.order == 0 and expr.name in _IN_PLACE \
+                    and isinstance(expr.arg, MatrixSymbol) and expr.arg in self.definitions \
+                    and not self._used_elsewhere(expr.arg, stage):
+                # the activation overwrites its pre-activation, which nothing else reads
+                self.lines.append(f"{name} = {_IN_PLACE[expr.name]}({self.ids[expr.arg]})")
+            elif isinstance(expr, Softmax) and isinstance(expr.arg, MatrixSymbol):
+                if expr.axis != 1:
+                    raise CompileError("a compiled batch has its samples as rows: softmax must run along each row")
+                scores = self.ids[expr.arg]
+                if self._used_elsewhere(expr.arg, stage):
+                    scores = f"{scores}.copy()"
+                log_name = f"log_{name}"
+                self.lines.append(f"{log_name} = log_softmax_({scores})")
+                self.lines.append(f"{name} = np.exp({log_name})")
+                self.log_of[stage] = log_name
+            else:
+                self.assign(name, expr)
+
+    def backward(self) -> None:
+        pending = dict(self.derivation.gradients)
+        done: set = set()
+
+        def flush():
+            # each gradient as soon as the deltas it reads are known, as backprop goes layer by layer
+            for param, gradient in list(pending.items()):
+                deltas = {d for d, _, _ in self.derivation.deltas} & gradient.free_symbols
+                if deltas <= done:
+                    self.assign(f"grad_{self.ids[param]}", gradient)
+                    del pending[param]
+
+        flush()
+        for delta, definition, stage in self.derivation.deltas:
+            self.assign(self.ids[delta], definition)
+            done.add(delta)
+            flush()
+
+    def source(self, function_name: str) -> str:
+        model = self.model
+        arguments = ", ".join(self.ids[s] for s in (*model.inputs, *model.params))
+        self.lines = []
+        data = model.inputs[0]
+        for size in model.sizes:
+            self.lines.append(f"{self.ids[size]} = {self.ids[data]}.shape[0]")
+        self.lines.append("# forward: each stage once")
+        self.forward()
+        self.lines.append("# backward: the deltas from the loss down, each layer's gradients as soon as they are known")
+        self.backward()
+        gradients = ", ".join(f"{str(p)!r}: grad_{self.ids[p]}" for p in model.params)
+        self.lines.append(f"return loss, {{{gradients}}}")
+        body = "\n".join(f"    {line}" for line in self.lines)
+        header = f'"""Loss and gradients of {model.name or "a matrix model"}, generated by symgrad from its backward pass."""'
+        return f"{header}\n{HELPERS}\n\ndef {function_name}({arguments}):\n{body}\n"
+
+
+class CompiledModel:
+    """A matrix model's loss and gradients on a batch as one NumPy function: ``loss, grads = f(X=..., ...)``.
+
+    Data are batch matrices with samples as rows (``X``: samples ×
+    features; ``Y``: samples × outputs, or integer class labels for a
+    classifier); weights are matrices and biases 1-D arrays (or columns).
+    The loss is the mean over the batch; ``grads`` maps each parameter's
+    name to its gradient, biases as 1-D arrays. ``source`` is the generated
+    code; tracebacks show its lines.
+    """
+
+    def __init__(self, model: MatrixModel, source: str, function_name: str):
+        self.model = model
+        self.source = source
+        self.inputs = tuple(str(s) for s in model.inputs)
+        self.params = tuple(str(s) for s in model.params)
+        self._shapes = {str(s): model.shapes[s] for s in (*model.inputs, *model.params)}
+        with _lock:
+            number = next(_counter)
+        filename = f"<symgrad compiled {model.name or 'matrix model'} #{number}>"
+        code = builtins.compile(source, filename, "exec")
+        # as lambdify does: tracebacks and inspect show the generated lines
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        namespace: dict = {"__name__": f"symgrad_matrix_compiled_{number}"}
+        exec(code, namespace)
+        self._function = namespace[function_name]
+        self._order = [*self.inputs, *self.params]
+        self._classes = {name: shape[1] for name, shape in self._shapes.items() if name in self.inputs
+                         and shape and model.spec.get("loss") == "cross_entropy" and name == self.inputs[1]}
+
+    def _arguments(self, values: Mapping) -> list:
+        values = {str(k): v for k, v in values.items()}
+        for name, classes in self._classes.items():  # class labels become one-hot rows
+            labels = values.get(name)
+            if isinstance(labels, np.ndarray) and labels.ndim == 1 and labels.dtype.kind in "iu":
+                if labels.size and (labels.min() < 0 or labels.max() >= classes):
+                    raise ShapeError(f"{name} holds class labels from {labels.min()} to {labels.max()}, "
+                                     f"but the model has classes 0 to {classes - 1}")
+                one_hot = np.zeros((labels.size, classes))
+                one_hot[np.arange(labels.size), labels] = 1.0
+                values[name] = one_hot
+        arrays, _ = self.model.bind(values, check_finite=False)
+        # a column vector (a bias) is a 1-D array in the generated code
+        return [arrays[n].reshape(-1) if self._shapes[n] and self._shapes[n][1] == 1 else arrays[n]
+                for n in self._order]
+
+    def __call__(self, values: Mapping | None = None, /, **named):
+        given = {**dict(values or {}), **named}
+        return self._function(*self._arguments(given))
+
+    def __repr__(self) -> str:
+        return (f"<CompiledModel of {self.model.name or 'a matrix model'}: mean loss over a batch of "
+                f"({', '.join(self.inputs)}), gradients for ({', '.join(self.params)})>")
+
+
+def compile_model(model: MatrixModel) -> CompiledModel:
+    """Compile a matrix model's loss and gradients for a batch (samples as rows) into NumPy code.
+
+    A model for one sample (``x`` a column) is compiled as its batched twin
+    (:func:`~symgrad.matrix.batched`): the same parameters, a batch ``X``.
+
+    >>> from symgrad.matrix import softmax_classifier
+    >>> f = compile_model(softmax_classifier(2, 2))
+    >>> loss, grads = f(X=[[1.0, 1.0]], Y=[[1.0, 0.0]], W1=[[2.0, 1.0], [-1.0, 0.0]], b1=[0.0, 0.0])
+    >>> round(loss, 4), grads['b1'].round(4)    # -log 0.98; p - y
+    (0.0181, array([-0.018,  0.018]))
+    >>> print(f.source.split('def loss_and_grad')[1])  # doctest: +ELLIPSIS
+    (X, Y, W1, b1):
+        N = X.shape[0]
+        # forward: each stage once
+        Z1 = X @ W1.T
+        Z1 += b1
+        log_P = log_softmax_(Z1)
+        P = np.exp(log_P)
+        loss = float((-np.vdot(Y, log_P) / N))
+        # backward: ...
+        delta1 = P - Y
+        delta1 /= N
+        grad_W1 = delta1.T @ X
+        grad_b1 = delta1.sum(axis=0)
+        return loss, {'W1': grad_W1, 'b1': grad_b1}
+    """
+    if not isinstance(model, MatrixModel):
+        raise TypeError(f"compile_model needs a MatrixModel, not {type(model).__name__}")
+    if model.batch is None and "specs" in model.spec:
+        model = batched(model)
+    model.output  # a scalar loss is needed: this says so if there is none
+    if model.batch is None:
+        raise CompileError("compile a model whose data are a batch with samples as rows "
+                           "(build it with batch=True)")
+    generator = _Generator(model)
+    source = generator.source("loss_and_grad")
+    return CompiledModel(model, source, "loss_and_grad")

@@ -1,0 +1,236 @@
+"""The generated module, which needs only NumPy: its source, and writing it to a file."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import sympy as sp
+from sympy import Indexed, IndexedBase
+
+from ..core.model import Model, ModelError
+from .emit import BLOCK_RANGE, block_loop, target_list
+from .helpers import HELPER_SOURCE
+from .names import FUNCTION_NAME
+from .steps import Steps
+
+__all__ = ["REDUCTIONS", "CompileError", "codegen", "generate_source", "module_source", "resolve",
+           "write_atomically"]
+
+#: how the per-sample losses of a batch are combined
+REDUCTIONS = ("mean", "sum")
+
+
+class CompileError(ModelError):
+    """A model that cannot be compiled, or a compiled function called with wrong arguments."""
+
+
+# -- what to compile -------------------------------------------------------------------------
+
+def resolve(model_or_expr, wrt, inputs, reduction, block=None) -> tuple[Model, list]:
+    """The model to compile and the parameters to differentiate by, checked: a CompileError names the problem."""
+    if block is not None and (not isinstance(block, int) or block < 1):
+        raise CompileError(f"block must be a positive number of rows or None, not {block!r}")
+    if reduction not in REDUCTIONS:
+        raise CompileError(f"unknown reduction {reduction!r} (must be one of {list(REDUCTIONS)})")
+    if isinstance(model_or_expr, Model):
+        if tuple(inputs):
+            raise CompileError("inputs= is for a bare expression; a Model declares its own inputs")
+        model = model_or_expr
+    else:
+        model = Model.coerce(model_or_expr, inputs=inputs)
+    model.output  # one scalar output, or a ModelError saying how to get one
+    if wrt is None:
+        targets = list(model.params)
+    else:
+        items = [wrt] if isinstance(wrt, (str, sp.Basic)) else list(wrt)
+        targets = []
+        for item in items:
+            symbol = model.symbol(item)
+            if symbol not in model.params:
+                role = "data (an input)" if symbol in model.inputs else "a stage"
+                raise CompileError(f"cannot differentiate with respect to {item}: it is {role}; "
+                                   f"compiled gradients are taken with respect to parameters "
+                                   f"({', '.join(map(str, model.params))})")
+            targets.append(symbol)
+    _check_scalar(model)
+    return model, targets
+
+
+def _check_scalar(model: Model) -> None:
+    for symbol, expr in model.stages:
+        if expr.has(Indexed, IndexedBase, sp.Sum, sp.Product):
+            raise CompileError(
+                f"stage {symbol} = {expr} is written over a data set (Sum or indexed "
+                "symbols); compile needs one sample's loss in scalar symbols, e.g. "
+                "networks.perceptron(m) rather than perceptron(indexed=True)")
+    for s in model.inputs + model.params:
+        if isinstance(s, IndexedBase):
+            raise CompileError(f"{s} is an IndexedBase; compile needs scalar symbols")
+
+
+# -- the module's source ----------------------------------------------------------------------
+
+def module_source(steps: Steps, reduction: str, block: int | None) -> str:
+    """The source of the module computing a model's loss and gradients from its steps."""
+    body, block = _function_body(steps, reduction, block)
+    return _module(steps, reduction, block, body)
+
+
+def _function_body(steps: Steps, reduction: str, block: int | None) -> tuple[list[str], int | None]:
+    looped = steps.output in steps.arrays
+    body = []
+    if steps.data:
+        full = [steps.names.fresh(f"{s}_data") for s in steps.data] if looped else ["_"] * len(steps.data)
+        mapping = ", ".join(f'"{steps.model.inputs[i]}": {s}' for i, s in enumerate(steps.data))
+        body.append(f"n, ({', '.join(full)}{',' if len(full) == 1 else ''}) = _batch({{{mapping}}})")
+    else:
+        body.append("n = 1")
+    mapping = ", ".join(f'"{steps.model.params[i]}": {s}' for i, s in enumerate(steps.params))
+    body.append(f"{target_list([str(p) for p in steps.params])} = _scalars({{{mapping}}})")
+    if steps.before:
+        body.append("# stages without data, computed once")
+        body += steps.before
+    gradients = [steps.gradient_names[p] for p in steps.wrt]
+    others = [a for a in dict.fromkeys(steps.accumulators) if a not in gradients]
+    accumulators = (["loss"] if looped else []) + others + gradients
+    body += [f"{name} = 0.0" for name in accumulators]
+    if looped:
+        loop, block = block_loop(steps, full, block)
+        body += loop
+    if steps.after:
+        body.append("# backward through the stages without data")
+        body += steps.after
+    if looped:
+        body.append("scale = 1/n" if reduction == "mean" else "scale = 1.0")
+    else:
+        body.append("scale = 1.0" if reduction == "mean" else "scale = float(n)")
+    body.append("return float(loss*scale), {")
+    body += [f'    "{steps.user_name(p)}": float({steps.gradient_names[p]}*scale),' for p in steps.wrt]
+    body.append("}")
+    return body, block
+
+
+def _module(steps: Steps, reduction: str, block: int | None, body: list[str]) -> str:
+    from .. import __version__  # not at the top: symgrad sets it after importing this package
+
+    model = steps.model
+    label = model.name or "a model"
+    stages = "\n".join(f"    {s} = {e}" for s, e in model.stages).replace("\\", "\\\\")
+    names = [str(s) for s in steps.data + steps.params]
+    call = ", ".join(f"{a}=..." for a in names)
+    reduced = "mean" if reduction == "mean" else "sum"
+    gradients = ", ".join(steps.user_name(p) for p in steps.wrt)
+    helpers = ["_batch", "_scalars", "_describe"] + sorted(steps.printer.helpers)
+    lines = [
+        f'"""Loss and gradients of {label}, generated by symgrad {__version__}; needs only NumPy.',
+        "",
+        "The model, one stage a line:",
+        "",
+        stages,
+        "",
+        f"{FUNCTION_NAME}({call}) returns (loss, grads): the {reduced} of",
+        f"{model.output} over the samples and its gradient with respect to {gradients},",
+        "as floats. Data are 1-D arrays of one length (or scalars); parameters are scalars.",
+        '"""',
+        "import numpy as np",
+        "",
+        f"DATA = {tuple(str(s) for s in model.inputs)!r}",
+        f"PARAMETERS = {tuple(str(s) for s in model.params)!r}",
+        f"GRADIENTS = {tuple(steps.user_name(p) for p in steps.wrt)!r}",
+        f"REDUCTION = {reduction!r}",
+        "#: rows per block: the arrays of a block stay in the CPU cache",
+        f"BLOCK = {block or BLOCK_RANGE[1]}",
+    ]
+    for helper in helpers:
+        lines += ["", HELPER_SOURCE[helper].strip("\n"), ""]
+    lines += [
+        "",
+        f"def {FUNCTION_NAME}(*, {', '.join(names)}):",
+        f'    """The {reduced} loss over the samples and its gradient; see the module docstring."""',
+    ]
+    lines += ["    " + line for line in body]
+    return "\n".join(lines) + "\n"
+
+
+# -- the public entry points ---------------------------------------------------------------
+
+def generate_source(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
+                    block: int | None = None) -> str:
+    """The Python source of a standalone module computing a model's loss and gradients with NumPy.
+
+    >>> from symgrad import losses, networks
+    >>> source = generate_source(networks.linear(loss=losses.squared_error))
+    >>> print(source[source.index("def loss_and_grad"):].rstrip())
+    def loss_and_grad(*, x, y, b, w):
+        \"\"\"The mean loss over the samples and its gradient; see the module docstring.\"\"\"
+        n, (x_data, y_data) = _batch({"x": x, "y": y})
+        b, w = _scalars({"b": b, "w": w})
+        loss = 0.0
+        grad_b = 0.0
+        grad_w = 0.0
+        # every per-sample value of a block lives in one of these rows
+        size = min(BLOCK, n)
+        work = np.empty((2, size))
+        buf0, buf1 = work
+        for lo in range(0, n, BLOCK):
+            m = min(BLOCK, n - lo)
+            if m < size:  # the last, shorter block
+                buf0, buf1 = work[:, :m]
+            x = x_data[lo:lo + m]
+            y = y_data[lo:lo + m]
+            # forward
+            # yhat = b + w*x
+            yhat = np.multiply(x, w, out=buf0)
+            yhat += b
+            t1 = np.subtract(y, yhat, out=buf1)  # t1 = y - yhat
+            loss += t1 @ t1  # L = t1**2
+            # backward
+            grad_b += -2*t1.sum()
+            grad_w += -2*(t1 @ x)
+        scale = 1/n
+        return float(loss*scale), {
+            "b": float(grad_b*scale),
+            "w": float(grad_w*scale),
+        }
+    """
+    model, targets = resolve(model_or_expr, wrt, inputs, reduction, block)
+    return module_source(Steps(model, targets), reduction, block)
+
+
+def write_atomically(path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never a half-written file."""
+    path = Path(path)
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent or ".",
+                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        try:
+            os.unlink(handle.name)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def codegen(model_or_expr, path, wrt=None, inputs=(), reduction: str = "mean") -> Path:
+    """Write a standalone Python module (needing only NumPy) with ``loss_and_grad`` for the model.
+
+    >>> import os, tempfile
+    >>> from symgrad import networks, losses
+    >>> path = os.path.join(tempfile.mkdtemp(), "linear_mse.py")
+    >>> codegen(networks.linear(loss=losses.squared_error), path).name
+    'linear_mse.py'
+    >>> namespace = {}
+    >>> from pathlib import Path
+    >>> exec(Path(path).read_text(), namespace)
+    >>> namespace["loss_and_grad"](x=[1.0, 2.0], y=[3.0, 5.0], w=2.0, b=1.0)
+    (0.0, {'b': 0.0, 'w': 0.0})
+    """
+    return write_atomically(path, generate_source(model_or_expr, wrt=wrt, inputs=inputs,
+                                                  reduction=reduction))

@@ -1,0 +1,121 @@
+"""Shapes of matrix models: how they read (``3×4``, ``N×128``), and the errors that name the culprit."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import sympy as sp
+
+from .model import ModelError
+
+__all__ = ["ShapeError", "shape_text", "product_error", "bind_values", "size_symbols"]
+
+
+class ShapeError(ModelError):
+    """Matrices whose shapes do not fit; the message names the layer, the matrices and their shapes."""
+
+
+def shape_text(shape) -> str:
+    """A shape as a slide writes it.
+
+    >>> shape_text((3, 4)), shape_text((sp.Symbol('N'), 128)), shape_text(())
+    ('3×4', 'N×128', 'scalar')
+    """
+    if not shape:
+        return "scalar"
+    return "×".join(str(n) for n in shape)
+
+
+def product_error(left: str, left_shape, right: str, right_shape, where: str = "") -> str:
+    """The message for a product ``left·right`` whose inner sizes differ.
+
+    >>> print(product_error("dC", (2, 4), "Aᵀ", (3, 2)))
+    dC·Aᵀ is undefined: dC is 2×4 and Aᵀ is 3×2, and the 4 columns of dC do not match the 3 rows of Aᵀ
+    """
+    prefix = f"{where}: " if where else ""
+    return (f"{prefix}{left}·{right} is undefined: {left} is {shape_text(left_shape)} and {right} is "
+            f"{shape_text(right_shape)}, and the {left_shape[1]} columns of {left} do not match the "
+            f"{right_shape[0]} rows of {right}")
+
+
+def size_symbols(shapes) -> set:
+    """The free size symbols (such as the batch size ``N``) in a collection of shapes."""
+    found: set = set()
+    for shape in shapes:
+        for n in shape:
+            found |= sp.sympify(n).free_symbols
+    return found
+
+
+def bind_values(declared: Mapping, values: Mapping, roles: Mapping | None = None,
+                check_finite: bool = True) -> tuple[dict, dict]:
+    """Numeric values checked against declared shapes; returns the arrays (as declared) and the sizes.
+
+    ``declared`` maps names to shapes (``()`` for a scalar, symbols such as
+    ``N`` for sizes fixed by the data). A column vector may be given flat.
+    ``roles`` says what each name is, for the messages. ``check_finite``
+    rejects NaN and infinity (a pass over every entry, skipped in the hot
+    loop of training).
+
+    >>> N = sp.Symbol('N')
+    >>> arrays, sizes = bind_values({'X': (N, 2), 'W': (3, 2), 'b': (3, 1)},
+    ...                             {'X': np.ones((5, 2)), 'W': np.ones((3, 2)), 'b': [1, 2, 3]})
+    >>> arrays['b'].shape, sizes
+    ((3, 1), {N: 5})
+    >>> bind_values({'W': (3, 2)}, {'W': np.ones((2, 3))}, {'W': 'the weights of layer 1 (2 inputs → 3 units)'})
+    Traceback (most recent call last):
+    ...
+    symgrad.core.shapes.ShapeError: W has shape 2×3 but the weights of layer 1 (2 inputs → 3 units) must be 3×2
+    """
+    roles = roles or {}
+    arrays, sizes, bound_by = {}, {}, {}
+    for name, shape in declared.items():
+        if name not in values:
+            raise ShapeError(f"missing value for {name} ({roles.get(name, 'shape ' + shape_text(shape))})")
+        value = values[name]
+        if not shape:
+            try:
+                arrays[name] = float(value)
+            except (TypeError, ValueError):
+                raise ShapeError(f"{name} must be a number, not {value!r}") from None
+            continue
+        try:
+            array = np.asarray(value, dtype=float) if not isinstance(value, np.ndarray) or value.dtype.kind != "f" \
+                else value
+        except (TypeError, ValueError):
+            raise ShapeError(f"value of {name} is not an array of numbers: {value!r}") from None
+        rows, columns = shape
+        if array.ndim == 1 and columns == 1:  # a column vector given flat
+            array = array.reshape(-1, 1)
+        elif array.ndim == 1 and rows == 1:  # a row vector given flat
+            array = array.reshape(1, -1)
+        what = roles.get(name, name)
+        if array.ndim != 2:
+            raise ShapeError(f"{name} has shape {shape_text(array.shape)} but {what} must be "
+                             f"{shape_text(shape)}")
+        for axis, (want, got) in enumerate(zip(shape, array.shape)):
+            want = sp.sympify(want)
+            if want.is_Integer:
+                ok = int(want) == got
+            elif want.is_Symbol:
+                if want in sizes and sizes[want] != got:
+                    raise ShapeError(
+                        f"{name} has {got} {'rows' if axis == 0 else 'columns'} but {bound_by[want]} has "
+                        f"{sizes[want]}: both must be {want}")
+                sizes.setdefault(want, got)
+                bound_by.setdefault(want, name)
+                ok = True
+            else:
+                ok = True
+            if not ok:
+                shown = tuple(sizes.get(n, n) for n in shape)
+                raise ShapeError(f"{name} has shape {shape_text(array.shape)} but {what} must be "
+                                 f"{shape_text(shown)}")
+        if check_finite and not np.all(np.isfinite(array)):
+            raise ShapeError(f"value of {name} is not finite")
+        arrays[name] = array
+    unknown = sorted(set(map(str, values)) - set(declared))
+    if unknown:
+        raise ShapeError(f"got a value for {unknown[0]!r}, which is not an input or a parameter "
+                         f"(they are: {', '.join(declared)})")
+    return arrays, sizes

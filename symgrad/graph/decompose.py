@@ -1,0 +1,165 @@
+"""How an expression reads as the lectures' operations: ``a - b`` is one sub node, ``x**2`` a square.
+
+SymPy stores ``a - b`` as ``Add(a, Mul(-1, b))`` and ``a/b`` as
+``Mul(a, Pow(b, -1))``; a computational graph on a slide has a ``−`` node and
+a ``÷`` node. :func:`decompose` splits one expression into the op-table
+operation at its top and that operation's arguments.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy import HadamardProduct, Indexed, IndexedBase, MatAdd, MatMul, MatrixSymbol, OneMatrix, Transpose
+from sympy.matrices.expressions import MatrixExpr
+
+from ..core.expressions import CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm
+from ..core.ops import OPS, op_for_function
+
+__all__ = ["GraphError", "decompose", "unsupported_message"]
+
+
+class GraphError(ValueError):
+    """A graph that cannot be built or evaluated as asked; the message names the node and the input."""
+
+
+
+def _negative(term: sp.Expr) -> bool:
+    return bool(term.as_coeff_Mul()[0].is_negative)
+
+
+def _join(cls, items: list) -> sp.Expr:
+    return items[0] if len(items) == 1 else cls(*items)
+
+
+def _term_order(term: sp.Expr) -> int:
+    # w1*x + b and q + 1, as the slides write them: compound terms, then symbols, then numbers
+    return 2 if term.is_number else 1 if term.is_Symbol else 0
+
+
+def decompose(expr: sp.Expr) -> tuple[str, list]:
+    """The operation a (non-leaf) SymPy node is drawn as, and the SymPy expressions of its arguments."""
+    if isinstance(expr, (MatrixExpr, *_MATRIX_SCALARS)):
+        return _decompose_matrix(expr)
+    if isinstance(expr, sp.Add):
+        positive = sorted((t for t in expr.args if not _negative(t)), key=_term_order)
+        negated = sorted((-t for t in expr.args if _negative(t)), key=_term_order)
+        if not negated:
+            return "add", positive
+        if not positive:
+            return "neg", [_join(sp.Add, negated)]
+        return "sub", [_join(sp.Add, positive), _join(sp.Add, negated)]
+    if isinstance(expr, sp.Mul) or (isinstance(expr, sp.Pow) and _reciprocal(expr)):
+        return _decompose_product(expr)
+    if isinstance(expr, sp.Pow):
+        base, exponent = expr.args
+        return ("square", [base]) if exponent == 2 else ("pow", [base, exponent])
+    entry = op_for_function(expr.func)
+    if entry is not None and entry.name != "pow":
+        if entry.arity is not None and len(expr.args) != entry.arity:
+            raise GraphError(f"{expr}: {entry.name} takes {entry.arity} argument(s), got {len(expr.args)}")
+        return entry.name, list(expr.args)
+    raise GraphError(unsupported_message(expr))
+
+
+# -- matrices: one node per layer operation ----------------------------------------------------
+
+_MATRIX_SCALARS = (CrossEntropy, HalfSquaredError, SquaredNorm)
+_LOSS_OPS = {CrossEntropy: "cross_entropy", HalfSquaredError: "half_squared_error"}
+
+
+def _bias(term):
+    """The column ``b`` of a broadcast ``1·bᵀ`` (a bias added to every row of a batch), else ``None``."""
+    if isinstance(term, MatMul) and len(term.args) == 2 and isinstance(term.args[0], OneMatrix) \
+            and isinstance(term.args[1], Transpose) and term.args[1].arg.shape[1] == 1:
+        return term.args[1].arg
+    return None
+
+
+def _class_axis_last(expr, axis: int, what: str) -> None:
+    # the graph keeps classes on the last axis: a column vector is 1-D, a batch has samples as rows
+    if axis == 0 and expr.shape[1] != 1:
+        raise GraphError(f"{what} over the columns of a {expr.shape[0]}×{expr.shape[1]} matrix: the graph "
+                         "takes a batch with samples as rows (classes along each row)")
+
+
+def _decompose_matrix(expr) -> tuple[str, list]:
+    if isinstance(expr, MatAdd):
+        # NumPy broadcasts a bias over the rows of a batch: 1·bᵀ is drawn as b itself
+        terms = [_bias(t) or t for t in expr.args]
+        negated = [t for t in terms if isinstance(t, MatMul) and t.as_coeff_mmul()[0].is_negative]
+        # W·x + b, as the slides write it: products first, then the leaves
+        positive = sorted((t for t in terms if t not in negated), key=lambda t: isinstance(t, MatrixSymbol))
+        if not negated:
+            return "add", positive
+        rest = [-t for t in negated]
+        if not positive:
+            return "neg", [_join(MatAdd, rest)]
+        return "sub", [_join(MatAdd, positive), _join(MatAdd, rest)]
+    if isinstance(expr, MatMul):
+        coefficient, matrices = expr.as_coeff_mmul()
+        if coefficient == -1:
+            return "neg", [matrices]
+        if coefficient != 1:
+            return "mul", [coefficient, matrices]
+        if _bias(expr) is not None:
+            raise GraphError(f"{expr} (a bias repeated over a batch) is drawn only as a term of a sum")
+        factors = list(matrices.args)
+        return "matmul", [_join(MatMul, factors[:-1]), factors[-1]]
+    if isinstance(expr, Transpose):
+        return "transpose", [expr.arg]
+    if isinstance(expr, HadamardProduct):
+        return "mul", list(expr.args)
+    if isinstance(expr, Elementwise) and expr.order == 0:
+        return expr.name, [expr.arg]
+    if isinstance(expr, Softmax):
+        _class_axis_last(expr, expr.axis, "softmax")
+        return "softmax", [expr.arg]
+    if isinstance(expr, tuple(_LOSS_OPS)):
+        _class_axis_last(expr.args[1], expr.axis, _LOSS_OPS[type(expr)])
+        return _LOSS_OPS[type(expr)], list(expr.args[:2])
+    if isinstance(expr, SquaredNorm):
+        return "squared_norm", [expr.args[0]]
+    raise GraphError(f"cannot build a graph node for {expr} (a SymPy {type(expr).__name__}): the operation "
+                     f"table has no entry for it (known operations: {', '.join(sorted(OPS))})")
+
+
+def _reciprocal(power: sp.Pow) -> bool:
+    exponent = power.exp
+    return bool(exponent.is_Number and exponent.is_negative)
+
+
+def _decompose_product(expr: sp.Expr) -> tuple[str, list]:
+    # a product reads as numerator / denominator: (y - f)**2/2 is a div by 2, not a mul by 1/2
+    coefficient, rest = expr.as_coeff_Mul()
+    if coefficient.is_negative:
+        return "neg", [-expr]
+    numerator, denominator = [], []
+    if coefficient.is_Rational and coefficient.q != 1:
+        numerator += [sp.Integer(coefficient.p)] if coefficient.p != 1 else []
+        denominator.append(sp.Integer(coefficient.q))
+    elif coefficient != 1:
+        numerator.append(coefficient)
+    for factor in sp.Mul.make_args(rest):
+        if isinstance(factor, sp.Pow) and _reciprocal(factor):
+            denominator.append(factor.base ** -factor.exp)
+        else:
+            numerator.append(factor)
+    if not denominator:
+        return "mul", numerator
+    top = _join(sp.Mul, numerator) if numerator else sp.S.One
+    return "div", [top, _join(sp.Mul, denominator)]
+
+
+def unsupported_message(expr: sp.Expr) -> str:
+    kind = type(expr).__name__
+    known = ", ".join(sorted(OPS))
+    hint = ""
+    if isinstance(expr, (sp.Sum, Indexed, IndexedBase)) or expr.has(Indexed):
+        hint = ("; a graph needs concrete scalar symbols, so write the sum out "
+                "(e.g. perceptron(3) instead of perceptron(indexed=True))")
+    elif isinstance(expr, sp.Piecewise):
+        hint = "; a piecewise function (such as the zero-one loss) has no gradient to draw"
+    return (f"cannot build a graph node for {expr} (a SymPy {kind}): the operation table has "
+            f"no entry for it (known operations: {known}){hint}")
+
+
+# -- the graph ------------------------------------------------------------------------

@@ -1,0 +1,213 @@
+"""Printing derivatives the way a person writes them on a slide: text (``2x(b + w·x - y)``) and LaTeX."""
+from __future__ import annotations
+
+import sympy as sp
+from sympy import Add, Function, Indexed, IndexedBase, Sum
+from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+__all__ = ["text", "latex", "abbreviate"]
+
+_GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
+    "theta": "θ", "lambda": "λ", "mu": "μ", "sigma": "σ", "tau": "τ", "phi": "φ", "omega": "ω",
+}
+
+
+def _greek(name: str) -> str:
+    """``eta`` -> ``η``, ``theta0`` -> ``θ0``, ``delta_i`` -> ``δ_i``."""
+    for word, letter in _GREEK.items():
+        if name == word or (name.startswith(word) and not name[len(word)].isalpha()):
+            return letter + name[len(word):]
+    return name
+
+
+def _positive_first(terms: list) -> list:
+    """Terms of a sum with the positive ones first: yhat - y, not -y + yhat."""
+    return sorted(terms, key=lambda t: t.could_extract_minus_sign())
+
+
+class TextPrinter(StrPrinter):
+    """Unicode text with implicit multiplication after numbers and before parentheses."""
+
+    # our own print-method name, so SymPy objects' _sympystr (e.g. Indexed's) do not take over
+    printmethod = "_symgrad_text"
+
+    def _print_Add(self, expr, order=None):
+        content, rest = expr.primitive()
+        if content != 1 and content.is_Integer and isinstance(rest, sp.Add):
+            # 2b + 2w·x - 2y reads 2(b + w·x - y): SymPy distributes the 2, a person does not
+            return f"{self._print(content)}({self._print_Add(rest, order)})"
+        terms = _positive_first(self._as_ordered_terms(expr, order=order))
+        text = self._print(terms[0])
+        for term in terms[1:]:
+            printed = self._print(term)
+            if printed.startswith("-"):
+                text += " - " + printed[1:]
+            else:
+                text += " + " + printed
+        return text
+
+    def _print_Symbol(self, expr):
+        return _greek(expr.name)
+
+    def _print_IndexedBase(self, expr):
+        return _greek(str(expr.label))
+
+    def _print_Indexed(self, expr):
+        indices = [self._print(i) for i in expr.indices]
+        joined = "".join(indices) if all(len(i) == 1 for i in indices) else ",".join(indices)
+        base = self._print(expr.base)
+        return f"{base}_{joined}" if len(joined) == 1 else f"{base}_{{{joined}}}"
+
+    def _print_sigmoid(self, expr):
+        return f"σ({self._print(expr.args[0])})"
+
+    def _print_Heaviside(self, expr):
+        return f"H({self._print(expr.args[0])})"
+
+    def _print_Sum(self, expr):
+        body = self.parenthesize(expr.function, PRECEDENCE["Mul"])
+        for index, low, high in expr.limits:
+            body = f"Σ_{{{self._print(index)}={self._print(low)}..{self._print(high)}}} {body}"
+        return body
+
+    def _print_Pow(self, expr, rational=False):
+        base, exponent = expr.as_base_exp()
+        if exponent.is_Rational and exponent.is_negative:
+            return f"1/{self.parenthesize(base ** -exponent, PRECEDENCE['Mul'])}"
+        b = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+        if isinstance(base, Sum):
+            b = f"({b})"  # (Σ x_i)^2, not Σ x_i^2
+        e = self.parenthesize(exponent, PRECEDENCE["Pow"], strict=True)
+        return f"{b}^{e}"
+
+    def _print_Mul(self, expr):
+        coeff, rest = expr.as_coeff_Mul()
+        if coeff.is_negative:
+            return "-" + self.parenthesize(-expr, PRECEDENCE["Mul"], strict=True)
+        numer, denom = [], []
+        # sums last, as a person writes 2x(b + w·x - y) and δ·σ(1 - σ)
+        ordered = sorted(expr.as_ordered_factors(), key=lambda f: isinstance(f, sp.Add))
+        for factor in ordered:
+            base, exponent = factor.as_base_exp()
+            if exponent.is_Rational and exponent.is_negative and not factor.is_Rational:
+                denom.append(base ** -exponent)
+            elif factor.is_Rational and factor.q != 1:
+                if factor.p != 1:
+                    numer.append(sp.Integer(factor.p))
+                denom.append(sp.Integer(factor.q))
+            else:
+                numer.append(factor)
+        text = self._join(numer) if numer else "1"
+        if denom:
+            bottom = self._join(denom)
+            if len(denom) > 1:
+                bottom = f"({bottom})"
+            text = f"{text}/{bottom}"
+        return text
+
+    def _join(self, factors) -> str:
+        prec = PRECEDENCE["Mul"]
+        pieces = [self.parenthesize(f, prec) for f in factors]
+        # a sum sign reaches to the end of the product, so only the last factor may be a bare Σ
+        pieces = [f"({p})" if isinstance(f, Sum) and k < len(factors) - 1 else p
+                  for k, (f, p) in enumerate(zip(factors, pieces))]
+        out = pieces[0]
+        for previous, piece in zip(factors, pieces[1:]):
+            implicit = piece.startswith("(") or (previous.is_Number and not piece[0].isdigit())
+            out += piece if implicit else "·" + piece
+        return out
+
+
+class LatexPrinter(_SympyLatexPrinter):
+    """SymPy's LaTeX with ``x_{ij}`` subscripts, positive terms first and common factors outside."""
+
+    def _print_Add(self, expr, order=None):
+        content, rest = expr.primitive()
+        if content != 1 and content.is_Integer and isinstance(rest, sp.Add):
+            return rf"{self._print(content)} \left({self._print_Add(rest, order)}\right)"
+        terms = _positive_first(self._as_ordered_terms(expr, order=order))
+        text = self._print(terms[0])
+        for term in terms[1:]:
+            if term.could_extract_minus_sign():
+                text += " - " + self.parenthesize(-term, PRECEDENCE["Add"])
+            else:
+                text += " + " + self.parenthesize(term, PRECEDENCE["Add"])
+        return text
+
+    def _print_Indexed(self, expr):
+        indices = [self._print(i) for i in expr.indices]
+        joined = "".join(indices) if all(len(i) == 1 for i in indices) else ",".join(indices)
+        return f"{self._print(expr.base)}_{{{joined}}}"
+
+
+def text(expr) -> str:
+    """An expression as a person types it: unicode Greek, σ, implicit multiplication.
+
+    >>> from sympy import symbols
+    >>> w, x, b, y, eta = symbols('w x b y eta')
+    >>> text(2*x*(w*x + b - y))
+    '2x(b + w·x - y)'
+    >>> text(eta * x / 2)
+    'η·x/2'
+    """
+    return TextPrinter().doprint(sp.sympify(expr))
+
+
+def latex(expr) -> str:
+    r"""LaTeX of an expression, with indexed data written ``x_{ij}``.
+
+    >>> from sympy import IndexedBase, symbols
+    >>> x = IndexedBase('x'); i, j = symbols('i j')
+    >>> latex(x[i, j])
+    'x_{ij}'
+    """
+    return LatexPrinter().doprint(sp.sympify(expr))
+
+
+_SHORT_NAMES = {"sigmoid": "sigma", "tanh": "t", "relu": "r", "softplus": "s"}
+
+
+def _sample_index(node):
+    from ..core.model import symbols_of  # local: model imports nothing from printing
+    indices = symbols_of(node)["indices"]
+    return next(iter(indices)) if len(indices) == 1 else None
+
+
+def abbreviate(expr) -> tuple[sp.Expr, dict]:
+    """Name the per-sample pieces the way slides do: ``σ_i = σ(Σ_k w_k x_ik)``, ``δ_i = y_i - σ_i``.
+
+    Returns the shortened expression and the definitions, in order.
+
+    >>> from symgrad.core.functions import sigmoid
+    >>> from sympy import IndexedBase, symbols
+    >>> w, x, y = IndexedBase('w'), IndexedBase('x'), IndexedBase('y')
+    >>> i, k, m = symbols('i k m')
+    >>> short, names = abbreviate((y[i] - sigmoid(Sum(w[k]*x[i, k], (k, 1, m)))) * x[i, 0])
+    >>> short
+    delta[i]*x[i, 0]
+    >>> names
+    {sigma[i]: sigmoid(Sum(w[k]*x[i, k], (k, 1, m))), delta[i]: -sigma[i] + y[i]}
+    """
+    definitions: dict = {}
+    for node in sp.preorder_traversal(expr):
+        if (isinstance(node, Function) and type(node).__name__ in _SHORT_NAMES
+                and node.args[0].has(Sum) and node not in definitions.values()):
+            index = _sample_index(node)
+            if index is not None:
+                definitions[IndexedBase(_SHORT_NAMES[type(node).__name__])[index]] = node
+    expr = expr.xreplace({v: k for k, v in definitions.items()})
+    # the residual: target minus prediction, y_i - σ_i or y_i - Σ_k w_k x_ik
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, Add) and len(node.args) == 2 and node.has(Indexed):
+            positive = [a for a in node.args if isinstance(a, Indexed)]
+            negative = [a for a in node.args if a.could_extract_minus_sign()]
+            if len(positive) == 1 and len(negative) == 1 and _sample_index(node) is not None:
+                delta = IndexedBase("delta")[_sample_index(node)]
+                if negative[0].has(Sum) or (-negative[0]) in definitions:
+                    definitions[delta] = node
+                    expr = expr.xreplace({node: delta})
+                    break
+    return expr, definitions

@@ -1,0 +1,228 @@
+"""Closed-form gradients, derived stage by stage in reverse mode, as backprop does by hand."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import chain, count
+
+import sympy as sp
+from sympy import Indexed, IndexedBase, Symbol
+
+from ..core.model import Model, ModelError
+from .tidy import tidy
+
+__all__ = ["grad", "adjoints", "component", "local_derivative", "real_model", "DerivationError", "FORMS"]
+
+#: ``"stages"``: in terms of stage symbols (linear in depth, as the slides
+#: write dL/dw3 = (f3 - y) f3 (1 - f3) f2); ``"closed"``: stages substituted.
+FORMS = ("stages", "closed")
+
+
+class DerivationError(ModelError):
+    """A derivative that cannot be taken as asked."""
+
+
+# -- real-valued copies -----------------------------------------------------
+# Model symbols carry no assumptions, but derivatives of |a| or max(a, b) are
+# only tidy for real arguments (otherwise SymPy writes re() and im()). So the
+# derivation runs on real copies of the symbols and maps the result back.
+
+def _real_copy(s):
+    if isinstance(s, IndexedBase):
+        return s if s.is_real else IndexedBase(s.label, real=True)
+    if s.is_real:
+        return s
+    assumptions = {k: v for k, v in s.assumptions0.items() if v is not None}
+    assumptions.update(real=True)
+    try:
+        return Symbol(s.name, **assumptions)
+    except Exception:  # contradictory assumptions: keep the symbol as it is
+        return s
+
+
+def real_model(model: Model) -> tuple[Model, dict, dict]:
+    """The model over real copies of its symbols, and the maps to and from them."""
+    names = set(model.inputs) | set(model.params) | set(model.stage_symbols)
+    forward = {s: _real_copy(s) for s in names}
+    forward = {k: v for k, v in forward.items() if k is not v}
+    backward = {v: k for k, v in forward.items()}
+    real = Model([(s.xreplace(forward), e.xreplace(forward)) for s, e in model.stages],
+                 inputs=[forward.get(s, s) for s in model.inputs],
+                 params=[forward.get(s, s) for s in model.params],
+                 output=[forward.get(s, s) for s in model.outputs], name=model.name)
+    return real, forward, backward
+
+
+# -- stage-by-stage reverse mode ----------------------------------------------
+
+def local_derivative(stage_symbol: Symbol, stage_expr: sp.Expr, wrt) -> sp.Expr:
+    """d(stage)/d(wrt), written with the stage's own symbol where its value reappears.
+
+    >>> from sympy import symbols
+    >>> from symgrad import sigmoid
+    >>> a3, f3 = symbols('a3 f3')
+    >>> local_derivative(f3, sigmoid(a3), a3)
+    f3*(1 - f3)
+    """
+    derivative = sp.diff(stage_expr, wrt)
+    # sigma'(a3) = sigma(a3)(1 - sigma(a3)) reads f3(1 - f3): reuse the forward value
+    return derivative.xreplace({stage_expr: stage_symbol}) if stage_expr.free_symbols else derivative
+
+
+def adjoints(model: Model, wrt: Iterable) -> dict[Symbol, sp.Expr]:
+    """d(output)/d(s) for every stage ``s`` and every symbol in ``wrt``, in stage symbols.
+
+    Gradients add over every use of a symbol (the multivariable chain rule);
+    each stage's adjoint is built once from its consumers', as backprop does,
+    so the work and the size of the result grow linearly with depth.
+    """
+    wanted = set(wrt)
+    stages = set(model.stage_symbols)
+    adjoint: dict[Symbol, sp.Expr] = {model.output: sp.S.One}
+    for symbol, expr in reversed(model.stages):
+        upstream = adjoint.get(symbol)
+        if upstream is None or upstream == 0:
+            continue
+        for name in sorted(expr.free_symbols & (stages | wanted), key=sp.default_sort_key):
+            contribution = upstream * local_derivative(symbol, expr, name)
+            adjoint[name] = adjoint[name] + contribution if name in adjoint else contribution
+    return adjoint
+
+
+# -- indexed parameters ----------------------------------------------------------
+
+def _index_rank(expr: sp.Expr, base: IndexedBase) -> int:
+    ranks = {node.rank for node in sp.preorder_traversal(expr)
+             if isinstance(node, Indexed) and node.base == base}
+    if not ranks:
+        raise DerivationError(f"{base} does not appear in the expression")
+    if len(ranks) > 1:
+        raise DerivationError(f"{base} is used with different numbers of indices: {sorted(ranks)}")
+    return ranks.pop()
+
+
+_INDEX_NAMES = ("j", "l", "p", "q", "r", "s", "t", "u", "v")
+
+
+def _fresh_indices(expr: sp.Expr, rank: int) -> list[Symbol]:
+    """Index symbols not used anywhere in ``expr``, bound or free (sympy issue #21891)."""
+    taken = {str(s) for s in sp.preorder_traversal(expr) if isinstance(s, Symbol)}
+    candidates = chain(_INDEX_NAMES, (f"j{i}" for i in count(1)))
+    names = (n for n in candidates if n not in taken)
+    return [Symbol(next(names)) for _ in range(rank)]
+
+
+def _rename_bound(expr: sp.Expr, avoid: set) -> sp.Expr:
+    """Rename summation indices that clash with ``avoid`` so a free index keeps its meaning."""
+    def rename(s):
+        new = s
+        for limit in s.limits:
+            if limit[0] in avoid:
+                fresh = _fresh_indices(expr, 1)[0]
+                new = new.change_index(limit[0], limit[0], fresh)
+        return new
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and any(l[0] in avoid for l in e.limits), rename)
+
+
+def _indexed_derivative(expr: sp.Expr, target) -> sp.Expr:
+    if isinstance(target, IndexedBase):
+        base, requested = target, None
+    else:
+        base, requested = target.base, list(target.indices)
+    rank = _index_rank(expr, base)
+    if requested is not None and len(requested) != rank:
+        raise DerivationError(f"{target} has {len(requested)} indices but {base} is used with {rank}")
+    fresh = _fresh_indices(expr, rank)
+    derivative = tidy(sp.diff(expr, base[tuple(fresh)]))
+    if requested is None:
+        return derivative
+    derivative = _rename_bound(derivative, {i for r in requested for i in r.free_symbols})
+    return derivative.xreplace(dict(zip(fresh, requested)))
+
+
+# -- the public entry point ------------------------------------------------------
+
+def split_wrt(model, wrt) -> tuple[list, bool]:
+    """The names ``wrt`` asks for (every parameter for ``None``), and whether it asked for one."""
+    if wrt is None:
+        return list(model.params), False
+    single = not isinstance(wrt, (list, tuple, set, frozenset))
+    return ([wrt] if single else list(wrt)), single
+
+
+def _resolve_targets(model: Model, wrt) -> tuple[list, bool]:
+    items, single = split_wrt(model, wrt)
+    if wrt is None:
+        return items, single
+    targets = []
+    for item in items:
+        if isinstance(item, sp.Basic) and not isinstance(item, (Symbol, Indexed, IndexedBase)):
+            raise DerivationError(f"cannot differentiate with respect to {item}: it is not a symbol")
+        try:
+            targets.append(model.symbol(item))
+        except ModelError as error:
+            raise DerivationError(f"cannot differentiate with respect to {item!s}: {error}") from None
+    return targets, single
+
+
+def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()):
+    """Closed-form partial derivatives of a model's output (or of an expression).
+
+    ``wrt`` is one symbol (the result is one expression), a list of symbols
+    (the result is a dict keyed by symbol), or ``None`` for every parameter.
+    Names are accepted in place of symbols. An ``IndexedBase`` parameter
+    ``w`` is differentiated by a component ``w[j]`` with a fresh index.
+
+    For a model with several stages the result is written in stage symbols
+    (``form="stages"``, the default, as the lectures write backprop);
+    ``form="closed"`` substitutes the stages.
+
+    >>> from sympy import symbols
+    >>> w, x, b, y = symbols('w x b y')
+    >>> grad(w*x + b, w)
+    x
+    >>> grad((y - (w*x + b))**2, [w, b])
+    {w: 2*x*(b + w*x - y), b: 2*b + 2*w*x - 2*y}
+    """
+    if form not in FORMS:
+        raise DerivationError(f"unknown form {form!r} (must be one of {list(FORMS)})")
+    from ..core.matrix_model import MatrixModel  # here: symgrad.matrix imports this module
+
+    if isinstance(model_or_expr, MatrixModel):  # layers differentiate by the layer rules
+        from .matrix_rules import matrix_grad
+        return matrix_grad(model_or_expr, wrt, form=form)
+    model = Model.coerce(model_or_expr, inputs=inputs)
+    targets, single = _resolve_targets(model, wrt)
+    real, forward, backward = real_model(model)
+    real_targets = [t.xreplace(forward) if isinstance(t, Indexed) else forward.get(t, t)
+                    for t in targets]
+
+    scalar = [t for t in real_targets if isinstance(t, Symbol)]
+    adjoint = adjoints(real, scalar) if scalar else {}
+    closed = real.substitutions()
+    closed_output = closed[real.output]
+
+    results = {}
+    for target, real_target in zip(targets, real_targets):
+        if isinstance(real_target, Symbol):
+            derivative = adjoint.get(real_target, sp.S.Zero)
+            if form == "closed" or len(real.stages) == 1:
+                derivative = derivative.xreplace(closed)
+            derivative = tidy(derivative)
+        else:
+            derivative = _indexed_derivative(closed_output, real_target)
+        results[target] = derivative.xreplace(backward)
+    return results[targets[0]] if single else results
+
+
+def component(model_or_expr, base: IndexedBase) -> Indexed:
+    """A generic component ``w[j]`` of an array parameter, with indices unused in the model.
+
+    >>> from sympy import IndexedBase, Sum, symbols
+    >>> w, x = IndexedBase('w'), IndexedBase('x')
+    >>> k, m = symbols('k m')
+    >>> component(Sum(w[k] * x[k], (k, 1, m)), w)
+    w[j]
+    """
+    model = Model.coerce(model_or_expr)
+    expr = model.closed_form()
+    return base[tuple(_fresh_indices(expr, _index_rank(expr, base)))]
