@@ -14,14 +14,15 @@ from . import matrix
 from .graph import render
 from .symbolic.chainrule import ChainRule, ChainRules, Factor, chain_rule
 from .check import GradientCheck, check_gradients
-from .compiler.compiled import ArgumentError, CompiledGradient, compile
+from .compiler.api import codegen, compile
+from .compiler.compiled import ArgumentError, CompiledGradient
 from .symbolic.derive import DerivationError, grad
 from .core.functions import log_softmax, relu, sigmoid, softmax, softplus
 from .graph.engine import Graph, GraphError, Node
 from .matrix import (MatrixModel, ShapeError, backprop, compile_model, matrix_grad,
                      softmax_classifier, verify_matrix)
 from .core.model import Model, ModelError
-from .compiler import CompileError, codegen
+from .compiler import CompileError
 from .core.ops import OPS, Op, op
 from .parsing import Equation, ParseError, UpdateRule, parse, parse_latex
 from .printing import text

@@ -11,7 +11,9 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from .compiler.compiled import CompiledGradient, compile
+from .compiler.api import compile
+from .compiler.compiled import CompiledGradient
+from .compiler.matrix import CompiledModel
 from .compiler.standalone import write_atomically
 
 __all__ = ["train", "History", "DivergenceError", "METHODS"]
@@ -42,7 +44,8 @@ class History:
     lr: float
     batch_size: int
     loss: list[float] = field(default_factory=list)
-    params: list[dict[str, float]] = field(default_factory=list)
+    #: the parameters after each epoch: numbers, or arrays for a matrix model
+    params: list[dict] = field(default_factory=list)
     step_loss: list[float] = field(default_factory=list)
     #: the learning rate of each epoch (they differ with ``decay``)
     learning_rates: list[float] = field(default_factory=list)
@@ -51,7 +54,7 @@ class History:
     message: str = ""
 
     @property
-    def final(self) -> dict[str, float]:
+    def final(self) -> dict:
         """The parameters at the end of training."""
         return self.params[-1]
 
@@ -208,6 +211,46 @@ def _schedule(lr: float, decay) -> Callable[[int], float]:
     raise ValueError(f"decay must be None, a non-negative number or a function of the epoch, not {decay!r}")
 
 
+def _initial(function, init: Mapping | None, rng) -> dict:
+    """Starting values: the user's, else zero for a scalar model and, for a network, small random
+    weights (uniform in ±1/√fan-in, as PyTorch's Linear) with zero biases, so hidden units differ."""
+    if init is not None:
+        _check_names(init, function.params, "parameter", "parameters")
+        if isinstance(function, CompiledModel):
+            return {p: np.array(init[p], dtype=float) for p in function.params}
+        return {p: float(init[p]) for p in function.params}
+    if not isinstance(function, CompiledModel):
+        return {p: 0.0 for p in function.params}
+    model = function.model
+    biases = {str(layer.bias) for layer in model.layers if layer.bias is not None}
+    values = {}
+    for p in function.params:
+        shape = tuple(int(n) for n in model.shapes[model.symbol(p)])
+        if p in biases:
+            values[p] = np.zeros(shape)
+        else:
+            bound = 1.0 / math.sqrt(shape[1])
+            values[p] = rng.uniform(-bound, bound, size=shape)
+    return values
+
+
+def _finite(values) -> bool:
+    return all(np.all(np.isfinite(v)) for v in values)
+
+
+def _step(value, gradient, rate):
+    if not isinstance(value, np.ndarray):
+        return value - rate * gradient
+    # a new array, so the history keeps the old one; the gradient in the parameter's own shape
+    # (a bias may come back flat), never broadcast against it
+    return value - rate * np.reshape(gradient, value.shape)
+
+
+def _snapshot(params: dict) -> dict:
+    # arrays are copied: the next step must not change what the history recorded
+    return {p: v.copy() if isinstance(v, np.ndarray) else v for p, v in params.items()}
+
+
 def _batches(method, n, batch_size, shuffle, rng):
     if method == "gd":
         return [slice(None)]
@@ -228,15 +271,17 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
           growth: float = 1e4, on_divergence: str = "stop") -> History:
     """Train a model's parameters by gradient descent on its compiled gradients.
 
-    ``data`` maps each input name to an array (one value per sample);
-    ``init`` maps each parameter name to its starting value (all zero if
-    ``None``). ``method`` is ``"gd"`` (one step per epoch on all the data),
+    ``data`` maps each input name to an array (one value per sample, or for
+    a matrix model one row per sample); ``init`` maps each parameter name to
+    its starting value (if ``None``: zero for a scalar model; small random
+    weights seeded by ``seed`` and zero biases for a network). ``method`` is ``"gd"`` (one step per epoch on all the data),
     ``"sgd"`` (one step per sample) or ``"minibatch"`` (steps on batches of
     ``batch_size``, 32 by default), the samples ``shuffle``d each epoch by a
     generator seeded with ``seed``. The learning rate of epoch ``k`` is
     ``lr``, or ``lr / (1 + decay*k)`` for a number ``decay``, or
     ``decay(k)`` for a function. ``model`` may also be an already compiled
-    function from :func:`symgrad.compile`.
+    function from :func:`symgrad.compile`. A matrix model
+    (:func:`symgrad.networks.mlp`, ...) trains its weight matrices the same way.
 
     Training stops as diverged when the loss or a parameter overflows, or
     when the loss grows to more than ``growth`` times its initial value;
@@ -271,11 +316,13 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
         raise ValueError(f"lr must be a positive number, not {lr!r}")
     function = model if isinstance(model, CompiledGradient) else compile(model)
     _check_names(data, function.inputs, "data", "data")
-    arrays = {k: np.asarray(v, dtype=float) for k, v in data.items()}
-    n = max([len(a) for a in arrays.values() if a.ndim == 1], default=1)
-    init = {p: 0.0 for p in function.params} if init is None else dict(init)
-    _check_names(init, function.params, "parameter", "parameters")
-    params = {p: float(init[p]) for p in function.params}
+    # integer class labels stay integers (a classifier turns them into one-hot rows)
+    arrays = {k: a if a.dtype.kind in "iu" else a.astype(float)
+              for k, a in ((k, np.asarray(v)) for k, v in data.items())}
+    # the samples are the first axis: the entries of a 1-D array, the rows of a batch matrix
+    n = max([len(a) for a in arrays.values() if a.ndim >= 1], default=1)
+    rng = np.random.default_rng(seed)
+    params = _initial(function, init, rng)
     if method == "gd":
         if batch_size not in (None, n):
             raise ValueError("method 'gd' uses all the data in each step; use 'minibatch' for batch_size")
@@ -289,7 +336,6 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, not {batch_size!r}")
     rate_at = _schedule(lr, decay)
-    rng = np.random.default_rng(seed)
     history = History(method, float(lr), batch_size)
     bar = _Progress(epochs, progress)
 
@@ -299,7 +345,7 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
                 loss, grads = function(**batch, **params)
             except FloatingPointError as error:
                 raise _Diverged(f"a floating-point error ({error})") from None
-        if not (math.isfinite(loss) and all(math.isfinite(g) for g in grads.values())):
+        if not (math.isfinite(loss) and _finite(grads.values())):
             raise _Diverged("the loss overflowed")
         return loss, grads
 
@@ -307,7 +353,7 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
     try:
         loss, grads = evaluate(arrays)
         history.loss.append(loss)
-        history.params.append(dict(params))
+        history.params.append(_snapshot(params))
         reference = loss if loss > 0 else 1.0
         for epoch in range(1, epochs + 1):
             rate = float(rate_at(epoch - 1))
@@ -317,12 +363,12 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
                     loss, grads = evaluate({k: a[index] if a.ndim else a for k, a in arrays.items()})
                 history.step_loss.append(loss)
                 for p, g in grads.items():
-                    params[p] -= rate * g
-                if not all(math.isfinite(v) for v in params.values()):
+                    params[p] = _step(params[p], g, rate)
+                if not _finite(params.values()):
                     raise _Diverged("a parameter overflowed")
             loss, grads = evaluate(arrays)
             history.loss.append(loss)
-            history.params.append(dict(params))
+            history.params.append(_snapshot(params))
             bar.update(epoch, loss)
             if loss > growth * reference:
                 raise _Diverged(f"the loss grew from {history.loss[0]:.4g} to {loss:.4g}")
@@ -333,7 +379,7 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
                            f"lower the learning rate, e.g. to {rate / 10:g}")
         if len(history.params) <= epoch:  # the epoch that failed: record where it got to
             history.loss.append(math.inf)
-            history.params.append(dict(params))
+            history.params.append(_snapshot(params))
         bar.close(epoch, history.loss[-1], "training diverged: " + history.message)
         if on_divergence == "raise":
             raise DivergenceError(history.message, history) from None

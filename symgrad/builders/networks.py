@@ -8,6 +8,7 @@ from sympy import IndexedBase, Sum, Symbol
 
 from ..core.functions import relu, sigmoid, softplus
 from ..core.model import Model
+from .layers import batched, dense, mlp, softmax_classifier, stack
 
 __all__ = ["linear", "perceptron", "chain", "fully_connected", "parameter_count", "activation"]
 
@@ -160,32 +161,6 @@ def parameter_count(sizes: Sequence[int]) -> int:
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes, sizes[1:]))
 
 
-# -- matrix form: the layer as a whole, W x + b, built by symgrad.matrix ----------------------------
+# -- matrix form: the layer as a whole, W x + b (built in symgrad/builders/layers.py) ---------------
 
-__all__ += ["dense", "mlp"]
-
-
-def dense(inputs: int, units: int, activation=None, loss=None, weight_decay=None, batch=None):
-    """One fully connected layer ``act(W x + b)`` in matrix form (see :func:`symgrad.matrix.dense`).
-
-    >>> print(dense(32, 8, 'sigmoid'))
-    z1 = W1·x + b1    (8×1)
-    yhat = σ(z1)      (8×1)
-    """
-    from .layers import dense as build
-    return build(inputs, units, activation, loss=loss, weight_decay=weight_decay, batch=batch)
-
-
-def mlp(sizes: Sequence[int], activation="sigmoid", output="identity", loss=None, weight_decay=None,
-        batch=None):
-    """A multi-layer perceptron ``[n0, n1, ..., nk]`` in matrix form (see :func:`symgrad.matrix.mlp`).
-
-    >>> print(mlp([3, 4, 2], 'relu', output='softmax', loss='cross_entropy'))
-    z1 = W1·x + b1    (4×1)
-    h1 = ReLU(z1)     (4×1)
-    z2 = W2·h1 + b2   (2×1)
-    p = softmax(z2)   (2×1)
-    L = CE(y, p)
-    """
-    from .layers import mlp as build
-    return build(sizes, activation, output=output, loss=loss, weight_decay=weight_decay, batch=batch)
+__all__ += ["dense", "mlp", "softmax_classifier", "stack", "batched"]

@@ -9,7 +9,9 @@ from sympy import Symbol
 
 from .. import printing
 from .derive import DerivationError, local_derivative, real_model
+from ..core.matrix_model import MatrixModel
 from ..core.model import Model
+from .matrix_rules import Backprop, backprop
 
 __all__ = ["Factor", "ChainRule", "ChainRules", "chain_rule"]
 
@@ -160,15 +162,24 @@ def _paths(model: Model, param: Symbol) -> tuple[tuple[Factor, ...], ...]:
     return tuple(paths)
 
 
-def chain_rule(model_or_expr, param=None, *, inputs: Iterable = ()):
+def chain_rule(model_or_expr, param=None, *, inputs: Iterable = ()) -> ChainRule | ChainRules | Backprop:
     """The chain rule for ``param`` (a :class:`ChainRule`), or for several (a :class:`ChainRules`).
+
+    For a matrix model the chain rule is the layer recurrence backprop
+    writes: the deltas, then each gradient (a :class:`~symgrad.symbolic.matrix_rules.Backprop`).
 
     >>> from symgrad import networks, losses
     >>> model = networks.chain(3, loss=losses.half_squared_error)
     >>> print(chain_rule(model, 'w3'))
     dL/dw3 = dL/df3 · df3/da3 · da3/dw3
            = (f3 - y) · f3(1 - f3) · f2
+    >>> print(chain_rule(networks.dense(3, 2, 'sigmoid', loss='squared_error')))
+    δ1 = (yhat - y) ⊙ σ'(z1)   (2×1)
+    dL/dW1 = δ1·xᵀ             (2×3)
+    dL/db1 = δ1                (2×1)
     """
+    if isinstance(model_or_expr, MatrixModel):
+        return backprop(model_or_expr, param if param is None or isinstance(param, (list, tuple)) else [param])
     model = Model.coerce(model_or_expr, inputs=inputs)
     single = param is not None and not isinstance(param, (list, tuple))
     wanted = model.params if param is None else ([param] if single else list(param))

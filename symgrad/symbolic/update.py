@@ -7,8 +7,10 @@ import sympy as sp
 from sympy import IndexedBase, Symbol
 
 from .. import printing
-from .derive import component, grad
+from ..core.matrix_model import MatrixModel
 from ..core.model import Model
+from .derive import component, grad
+from .matrix_updates import MatrixUpdateRules, matrix_update_rules
 
 __all__ = ["UpdateRules", "update_rules"]
 
@@ -99,8 +101,11 @@ class UpdateRules(Mapping):
 
 
 def update_rules(model_or_expr, wrt: Iterable | None = None, lr=ETA, *, form: str = "stages",
-                 inputs: Iterable = ()) -> UpdateRules:
+                 inputs: Iterable = ()) -> UpdateRules | MatrixUpdateRules:
     """The gradient-descent rules ``p <- p - lr * dL/dp`` for each parameter (or those in ``wrt``).
+
+    A matrix model's rules are written with its backprop deltas, after them
+    (a :class:`~symgrad.symbolic.matrix_updates.MatrixUpdateRules`).
 
     >>> from sympy import symbols
     >>> w, x, b, y = symbols('w x b y')
@@ -109,7 +114,14 @@ def update_rules(model_or_expr, wrt: Iterable | None = None, lr=ETA, *, form: st
     -2*eta*x*(b + w*x - y) + w
     >>> print(rules)
     w ← w - η·2x(b + w·x - y)
+    >>> from symgrad import networks
+    >>> print(update_rules(networks.softmax_classifier(3, 2)))
+    δ1 = p - y            (2×1)
+    W1 ← W1 - η·δ1·xᵀ     (2×3)
+    b1 ← b1 - η·δ1        (2×1)
     """
+    if isinstance(model_or_expr, MatrixModel):
+        return matrix_update_rules(model_or_expr, wrt, lr=lr, form=form)
     model = Model.coerce(model_or_expr, inputs=inputs)
     params = model.params if wrt is None else (
         [wrt] if not isinstance(wrt, (list, tuple)) else list(wrt))
