@@ -32,7 +32,7 @@ from .training import DivergenceError, History, train
 from .symbolic.update import UpdateRules, update_rules
 from .verification.verdict import Verdict, verify
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "ArgumentError", "ChainRule", "ChainRules", "CompileError", "CompiledGradient",

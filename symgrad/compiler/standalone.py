@@ -8,6 +8,7 @@ from pathlib import Path
 import sympy as sp
 from sympy import Indexed, IndexedBase
 
+from .._version import __version__
 from ..core.model import Model, ModelError
 from .emit import BLOCK_RANGE, block_loop, target_list
 from .helpers import HELPER_SOURCE
@@ -112,7 +113,6 @@ def _function_body(steps: Steps, reduction: str, block: int | None) -> tuple[lis
 
 
 def _module(steps: Steps, reduction: str, block: int | None, body: list[str]) -> str:
-    from .. import __version__  # not at the top: symgrad sets it after importing this package
 
     model = steps.model
     label = model.name or "a model"
