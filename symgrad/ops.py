@@ -488,9 +488,10 @@ elu = _ELU.sympy_function
 
 
 def _gelu_derivative(a):
-    u = sp.sqrt(2 / sp.pi) * (a + sp.Rational(44715, 10**6) * a**3)
-    t = sp.tanh(u)
-    return (1 + t) / 2 + a * (1 - t**2) * sp.diff(u, a) / 2
+    # with t = tanh(u), u = c(a + k a³), c = √(2/π): gelu' = (1 + t)/2 + a (1 - t²) c (1 + 3k a²)/2
+    c, k = sp.sqrt(2 / sp.pi), sp.Rational(44715, 10**6)
+    t = sp.tanh(c * (a + k * a**3))
+    return (1 + t) / 2 + a * (1 - t**2) * c * (1 + 3 * k * a**2) / 2
 
 
 _GELU = _activation(

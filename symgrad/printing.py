@@ -7,6 +7,8 @@ from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
+from .ops import OPS, op_for_function
+
 __all__ = ["text", "latex", "abbreviate"]
 
 _GREEK = {
@@ -61,8 +63,11 @@ class TextPrinter(StrPrinter):
         base = self._print(expr.base)
         return f"{base}_{joined}" if len(joined) == 1 else f"{base}_{{{joined}}}"
 
-    def _print_sigmoid(self, expr):
-        return f"σ({self._print(expr.args[0])})"
+    def _print_OpFunctionBase(self, expr):
+        # an activation of the op table, by its text name when that is a symbol (σ); words stay as typed
+        name = op_for_function(type(expr)).name_text
+        name = name if not name.isalpha() or not name.isascii() else type(expr).__name__
+        return f"{name}({self._print(expr.args[0])})"
 
     def _print_Heaviside(self, expr):
         return f"H({self._print(expr.args[0])})"
@@ -167,7 +172,6 @@ def latex(expr) -> str:
     return LatexPrinter().doprint(sp.sympify(expr))
 
 
-_SHORT_NAMES = {"sigmoid": "sigma", "tanh": "t", "relu": "r", "softplus": "s"}
 
 
 def _sample_index(node):
@@ -193,11 +197,11 @@ def abbreviate(expr) -> tuple[sp.Expr, dict]:
     """
     definitions: dict = {}
     for node in sp.preorder_traversal(expr):
-        if (isinstance(node, Function) and type(node).__name__ in _SHORT_NAMES
-                and node.args[0].has(Sum) and node not in definitions.values()):
+        short = OPS[type(node).__name__].short if isinstance(node, Function) and type(node).__name__ in OPS else ""
+        if short and node.args[0].has(Sum) and node not in definitions.values():
             index = _sample_index(node)
             if index is not None:
-                definitions[IndexedBase(_SHORT_NAMES[type(node).__name__])[index]] = node
+                definitions[IndexedBase(short)[index]] = node
     expr = expr.xreplace({v: k for k, v in definitions.items()})
     # the residual: target minus prediction, y_i - σ_i or y_i - Σ_k w_k x_ik
     for node in sp.preorder_traversal(expr):
