@@ -14,7 +14,7 @@ from .chainrule import ChainRule, ChainRules, Factor, chain_rule
 from .check import GradientCheck, check_gradients
 from .compiled import ArgumentError, CompiledGradient, compile
 from .derive import DerivationError, grad
-from .functions import log_softmax, relu, sigmoid, softmax, softplus
+from .functions import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus
 from .graph import Graph, GraphError, Node
 from .matrix import (MatrixModel, ShapeError, backprop, compile_model, matrix_grad,
                      softmax_classifier, verify_matrix)
@@ -38,7 +38,7 @@ __all__ = [
     "OPS", "Op", "ShapeError", "backprop", "compile_model", "matrix", "matrix_grad",
     "softmax_classifier", "verify_matrix",
     "ParseError", "RenderError", "StationaryPoint", "UpdateRule", "UpdateRules", "Verdict",
-    "chain_rule", "check_gradients", "codegen", "compile", "grad", "least_squares",
+    "chain_rule", "check_gradients", "codegen", "compile", "elu", "gelu", "grad", "leaky_relu", "least_squares",
     "log_softmax", "losses", "networks", "op", "parse", "parse_latex", "relu", "render",
     "sigmoid", "softmax", "softplus", "stationary_point", "text", "train", "update_rules",
     "verify",

@@ -44,7 +44,7 @@ from sympy.core.evalf import prec_to_dps
 from sympy.printing.pretty.stringpict import prettyForm
 
 __all__ = [
-    "Op", "OPS", "MATRIX_OPS", "op", "op_for_function", "register", "activation_function", "OpFunctionBase",
+    "Op", "OPS", "MATRIX_OPS", "op", "op_for_function", "register", "unregister", "activation_entry", "activation_function", "OpFunctionBase",
     "derivative_forms", "ELEMENTWISE", "ACTIVATIONS", "SPELLINGS", "numpy_call", "helper_sources",
     "sigmoid", "relu", "softplus", "leaky_relu", "elu", "gelu", "softmax", "log_softmax",
 ]
@@ -380,7 +380,7 @@ def log_softmax(scores) -> list[sp.Expr]:
 
 # -- the activations: one entry each -----------------------------------------------------------
 
-def _activation(name: str, label: str, latex_name: str, definition, derivative, forward, backward, *,
+def activation_entry(name: str, label: str, latex_name: str, definition, derivative, forward, backward, *,
                 text: str = "", sign: str = "real", doc: str = "", numpy: str = "", numpy_args: tuple = (),
                 spellings: tuple = (), short: str = "", output_derivative=None) -> Op:
     """The entry of an activation whose SymPy class is generated from its definition and derivative."""
@@ -393,7 +393,7 @@ def _activation(name: str, label: str, latex_name: str, definition, derivative, 
               output_derivative=output_derivative)
 
 
-_SIGMOID = _activation(
+_SIGMOID = activation_entry(
     "sigmoid", "σ", r"\sigma",
     lambda a: 1 / (1 + sp.exp(-a)),
     # σ' = σ(1 - σ), in terms of σ itself, as the lectures write it
@@ -413,7 +413,7 @@ _SIGMOID = _activation(
     """)
 sigmoid = _SIGMOID.sympy_function
 
-_RELU = _activation(
+_RELU = activation_entry(
     "relu", "ReLU", r"\operatorname{ReLU}",
     lambda a: sp.Max(0, a),
     lambda a: Heaviside(a, 0),
@@ -436,7 +436,7 @@ _RELU = _activation(
     """)
 relu = _RELU.sympy_function
 
-_SOFTPLUS = _activation(
+_SOFTPLUS = activation_entry(
     "softplus", "softplus", r"\operatorname{softplus}",
     lambda a: sp.log(1 + sp.exp(a)),
     lambda a: sigmoid(a),
@@ -453,7 +453,7 @@ _SOFTPLUS = _activation(
     """)
 softplus = _SOFTPLUS.sympy_function
 
-_LEAKY_RELU = _activation(
+_LEAKY_RELU = activation_entry(
     "leaky_relu", "LReLU", r"\operatorname{LReLU}",
     lambda a: sp.Max(0, a) + sp.Min(0, a) / 100,
     lambda a: Piecewise((1, a > 0), (S(1) / 100, True)),
@@ -470,7 +470,7 @@ _LEAKY_RELU = _activation(
     """)
 leaky_relu = _LEAKY_RELU.sympy_function
 
-_ELU = _activation(
+_ELU = activation_entry(
     "elu", "ELU", r"\operatorname{ELU}",
     lambda a: Piecewise((a, a > 0), (sp.exp(a) - 1, True)),
     lambda a: Piecewise((1, a > 0), (sp.exp(a), True)),
@@ -494,7 +494,7 @@ def _gelu_derivative(a):
     return (1 + t) / 2 + a * (1 - t**2) * c * (1 + 3 * k * a**2) / 2
 
 
-_GELU = _activation(
+_GELU = activation_entry(
     "gelu", "GELU", r"\operatorname{GELU}",
     lambda a: a * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (a + sp.Rational(44715, 10**6) * a**3))) / 2,
     _gelu_derivative,
@@ -699,6 +699,20 @@ def helper_sources() -> dict[str, str]:
     return {name: source for entry in OPS.values() for name, source in entry.helpers}
 
 
+def unregister(name: str) -> Op:
+    """Remove an operation added with :func:`register` (a built-in one cannot be removed)."""
+    if name in _BUILTIN:
+        raise ValueError(f"{name!r} is a built-in operation and cannot be removed")
+    entry = op(name)
+    del OPS[name]
+    if entry.sympy_function is not None:
+        _BY_FUNCTION.pop(entry.sympy_function, None)
+    _DERIVATIVES.pop(name, None)
+    return entry
+
+
 for _entry in _TABLE:
     register(_entry)
 del _entry
+#: the operations symgrad itself defines
+_BUILTIN = frozenset(OPS)

@@ -19,12 +19,12 @@ from .chainrule import chain_rule
 from .derive import DerivationError, component, grad
 from .model import Model, ModelError
 from .numeric import concrete, random_points, values_at
+from .ops import OPS
 from .parsing import parse
 
 __all__ = ["Verdict", "verify", "ETA"]
 
 ETA = Symbol("eta")
-_ACTIVATION_NAMES = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "softplus": "softplus", "exp": "exp"}
 
 
 @dataclass
@@ -206,13 +206,14 @@ def _diagnose_derivative(claim, truth, model: Model, wrt, lr) -> str | None:
     closed_truth = truth
     for node in sp.preorder_traversal(closed_truth):
         name = type(node).__name__
-        if name in _ACTIVATION_NAMES and len(node.args) == 1:
+        entry = OPS.get(name)
+        if entry is not None and entry.elementwise and entry.name != "log" and len(node.args) == 1:
             u = sp.Dummy("u")
             local = sp.diff(node.func(u), u).xreplace({u: node.args[0]})
             if _agrees(claim * local, truth):
                 # name the factor with the model's stage symbols: σ'(a3) = f3(1 - f3)
                 named = {v: k for k, v in model.substitutions().items()}
-                return (f"missing local-derivative factor {_ACTIVATION_NAMES[name]}'"
+                return (f"missing local-derivative factor {entry.name_text}'"
                         f"({printing.text(node.args[0].xreplace(named))}) = "
                         f"{printing.text(local.xreplace(named))}")
     return None
