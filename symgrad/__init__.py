@@ -14,11 +14,11 @@ from . import matrix
 from .graph import render
 from .symbolic.chainrule import ChainRule, ChainRules, Factor, chain_rule
 from .check import GradientCheck, check_gradients
-from .compiler.api import codegen, compile
 from .compiler.compiled import ArgumentError, CompiledGradient
 from .symbolic.derive import DerivationError, grad
-from .core.functions import log_softmax, relu, sigmoid, softmax, softplus
+from .core.functions import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus
 from .graph.engine import Graph, GraphError, Node
+from .compiler.api import codegen, compile
 from .matrix import (MatrixModel, ShapeError, backprop, compile_model, matrix_grad,
                      softmax_classifier, verify_matrix)
 from .core.model import Model, ModelError
@@ -41,7 +41,7 @@ __all__ = [
     "OPS", "Op", "ShapeError", "backprop", "compile_model", "matrix", "matrix_grad",
     "softmax_classifier", "verify_matrix",
     "ParseError", "RenderError", "StationaryPoint", "UpdateRule", "UpdateRules", "Verdict",
-    "chain_rule", "check_gradients", "codegen", "compile", "grad", "least_squares",
+    "chain_rule", "check_gradients", "codegen", "compile", "elu", "gelu", "grad", "leaky_relu", "least_squares",
     "log_softmax", "losses", "networks", "op", "parse", "parse_latex", "relu", "render",
     "sigmoid", "softmax", "softplus", "stationary_point", "text", "train", "update_rules",
     "verify",

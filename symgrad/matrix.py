@@ -10,7 +10,7 @@ dL/db1 = δ1       (2×1)
 from .verification.matrix_claims import ClaimError, MatrixVerdict, model_from_text, parse_matrix, verify_matrix
 from .compiler.matrix import CompiledModel, CompileError, compile_model
 from .symbolic.components import component_symbols, componentwise, explicit
-from .core.expressions import (CrossEntropy, Elementwise, Hadamard, HalfSquaredError, Softmax, SquaredNorm,
+from .core.expressions import (BinaryCrossEntropy, CrossEntropy, Elementwise, Hadamard, HalfSquaredError, Softmax, SquaredNorm,
                           broadcast, hadamard, latex, ones, text)
 from .builders.layers import batched, dense, mlp, softmax_classifier, stack
 from .core.matrix_model import Layer, MatrixModel
@@ -19,7 +19,7 @@ from .symbolic.matrix_rules import Backprop, backprop, backward_rule, matrix_gra
 from .core.shapes import ShapeError, shape_text
 
 __all__ = [
-    "Backprop", "ClaimError", "CompileError", "CompiledModel", "CrossEntropy", "Elementwise", "Hadamard",
+    "Backprop", "BinaryCrossEntropy", "ClaimError", "CompileError", "CompiledModel", "CrossEntropy", "Elementwise", "Hadamard",
     "HalfSquaredError", "Layer", "MatrixModel", "MatrixVerdict", "ShapeError", "Softmax", "SquaredNorm",
     "backprop", "backward_rule", "batched", "broadcast", "compile_model", "component_symbols", "componentwise",
     "dense", "evaluate", "explicit", "hadamard", "latex", "matrix_grad", "mlp", "model_from_text", "ones",

@@ -14,7 +14,7 @@ import sympy as sp
 from sympy import MatrixSymbol
 
 from symgrad.graph.engine import Graph, GraphError
-from symgrad.matrix import (CrossEntropy, HalfSquaredError, SquaredNorm, compile_model, mlp, softmax_classifier,
+from symgrad.matrix import (BinaryCrossEntropy, CrossEntropy, HalfSquaredError, SquaredNorm, compile_model, mlp, softmax_classifier,
                             stack, dense)
 from symgrad.core.ops import MATRIX_OPS, OPS
 from symgrad.graph.render import render, to_dot
@@ -45,6 +45,7 @@ def matrix_op_cases(rng):
         ("matmul", [a, b], A * B, [A, B]),
         ("transpose", [a], A.T, [A]),
         ("cross_entropy", [y, p], CrossEntropy(Y, P, axis=1), [Y, P]),
+        ("binary_cross_entropy", [y, p], BinaryCrossEntropy(Y, P, axis=1), [Y, P]),
         ("half_squared_error", [y, p], HalfSquaredError(Y, P, axis=1), [Y, P]),
         ("squared_norm", [a], SquaredNorm(A), [A]),
     ]
@@ -64,7 +65,7 @@ def test_every_matrix_op_is_tested_here():
     assert {case[0] for case in matrix_op_cases(np.random.default_rng(0))} == set(MATRIX_OPS)
 
 
-@pytest.mark.parametrize("index", range(5), ids=lambda i: sorted(MATRIX_OPS)[i])
+@pytest.mark.parametrize("index", range(len(MATRIX_OPS)), ids=lambda i: sorted(MATRIX_OPS)[i])
 def test_matrix_op_forward_equals_its_sympy_form_and_backward_equals_finite_differences(index):
     rng = np.random.default_rng(index)
     name, arrays, expr, symbols = sorted(matrix_op_cases(rng))[index]

@@ -7,17 +7,33 @@ import sympy as sp
 from sympy import MatrixSymbol, Symbol
 
 from ..core.model import ModelError
-from ..core.expressions import ACTIVATIONS, CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm, broadcast
+from ..core.ops import ACTIVATIONS as LAYER_ACTIVATIONS
+from ..core.expressions import (ACTIVATIONS, BinaryCrossEntropy, CrossEntropy, Elementwise, HalfSquaredError, Softmax,
+                          SquaredNorm, broadcast)
 from ..core.matrix_model import Layer, MatrixModel
 from ..core.shapes import ShapeError, product_error
 
 __all__ = ["dense", "mlp", "softmax_classifier", "stack", "batched", "LOSSES", "OUTPUTS"]
 
 #: the losses a builder can end with
-LOSSES = ("cross_entropy", "squared_error")
-#: activations a layer can have: the element-wise ones, ``"softmax"`` and ``"identity"``
-OUTPUTS = ("identity", "softmax", "sigmoid", "relu", "tanh", "softplus")
+LOSSES = ("cross_entropy", "binary_cross_entropy", "squared_error")
 _ALIASES = {None: "identity", "linear": "identity"}
+
+
+def outputs() -> tuple[str, ...]:
+    """The activations a layer can have: ``"identity"``, ``"softmax"`` and the op table's activations.
+
+    >>> outputs()[:4]
+    ('identity', 'softmax', 'sigmoid', 'relu')
+    """
+    return ("identity", "softmax", *LAYER_ACTIVATIONS)
+
+
+def __getattr__(name):
+    # OUTPUTS is read from the op table when asked for, so that a registered activation is in it
+    if name == "OUTPUTS":
+        return outputs()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _activation(name, where: str) -> str:
@@ -26,8 +42,8 @@ def _activation(name, where: str) -> str:
         if name in reverse:
             return reverse[name]
     name = _ALIASES.get(name, name)
-    if name not in OUTPUTS:
-        raise ValueError(f"unknown {where} {name!r} (must be one of {list(OUTPUTS)})")
+    if name not in outputs():
+        raise ValueError(f"unknown {where} {name!r} (must be one of {list(outputs())})")
     return name
 
 
@@ -95,6 +111,11 @@ def _build(specs: list[tuple[int, int, str]], loss, weight_decay, batch, name: s
                 raise ModelError(f"cross-entropy needs probabilities: give the last layer output='softmax', "
                                  f"not {specs[-1][2]!r}")
             value = CrossEntropy(y, previous, axis)
+        elif loss == "binary_cross_entropy":
+            if specs[-1][2] != "sigmoid":
+                raise ModelError(f"binary cross-entropy needs probabilities: give the last layer output='sigmoid', "
+                                 f"not {specs[-1][2]!r}")
+            value = BinaryCrossEntropy(y, previous, axis)
         else:
             value = HalfSquaredError(y, previous, axis)
         if weight_decay is not None:
@@ -105,7 +126,8 @@ def _build(specs: list[tuple[int, int, str]], loss, weight_decay, batch, name: s
             value = value + strength * sp.Add(*[SquaredNorm(layer.weight) for layer in layers])
         stages.append((Symbol("L"), value))
     elif weight_decay is not None:
-        raise ModelError("weight decay is added to a loss: give loss='cross_entropy' or loss='squared_error'")
+        raise ModelError("weight decay is added to a loss: give loss='cross_entropy', 'binary_cross_entropy' "
+                         "or 'squared_error'")
     params = [p for layer in layers for p in (layer.weight, layer.bias)]
     return MatrixModel(stages, inputs=inputs, params=params, name=name, roles=roles, layers=layers,
                        specs=tuple(specs), loss=loss, weight_decay=weight_decay, batch=batch)
@@ -118,7 +140,8 @@ def mlp(sizes: Sequence[int], activation="sigmoid", output="identity", loss=None
     Layer k has weights ``Wk`` (n_k × n_(k-1)) and biases ``bk`` (n_k × 1);
     hidden layers use ``activation``, the last one ``output``
     (``"identity"``, ``"softmax"``, ``"sigmoid"``, ...). ``loss`` is
-    ``None``, ``"cross_entropy"`` (after a softmax) or ``"squared_error"``
+    ``None``, ``"cross_entropy"`` (after a softmax), ``"binary_cross_entropy"``
+    (after a sigmoid: independent yes/no outputs) or ``"squared_error"``
     (half the squared error); ``weight_decay`` (a number or a symbol name
     such as ``"lambda"``) adds ``λ·Σ‖Wk‖²``. With ``batch`` (``True`` for a
     symbol ``N``, or a size) the input is a batch matrix ``X`` of samples ×

@@ -6,16 +6,14 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 from sympy import IndexedBase, Sum, Symbol
 
-from ..core.functions import relu, sigmoid, softplus
+from ..core.functions import sigmoid
 from ..core.model import Model
+from ..core.ops import ACTIVATIONS
 from .layers import batched, dense, mlp, softmax_classifier, stack
 
 __all__ = ["linear", "perceptron", "chain", "fully_connected", "parameter_count", "activation"]
 
-_ACTIVATIONS: dict[str, Callable] = {
-    "sigmoid": sigmoid, "relu": relu, "tanh": sp.tanh, "softplus": softplus,
-    "identity": lambda a: a, "linear": lambda a: a,
-}
+_IDENTITY: dict[str, Callable] = {"identity": lambda a: a, "linear": lambda a: a}
 
 
 def activation(name_or_function) -> Callable:
@@ -25,13 +23,15 @@ def activation(name_or_function) -> Callable:
     sigmoid
     """
     if name_or_function is None:
-        return _ACTIVATIONS["identity"]
+        return _IDENTITY["identity"]
     if isinstance(name_or_function, str):
+        # the op table's activations (a registered one too), and the identity
+        known = {**ACTIVATIONS, **_IDENTITY}
         try:
-            return _ACTIVATIONS[name_or_function]
+            return known[name_or_function]
         except KeyError:
             raise ValueError(
-                f"unknown activation {name_or_function!r} (must be one of {sorted(_ACTIVATIONS)})"
+                f"unknown activation {name_or_function!r} (must be one of {sorted(known)})"
             ) from None
     if not callable(name_or_function):
         raise TypeError(f"activation must be a name or a function, not {name_or_function!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import Add, Mul, S
 
+from ..core.ops import op_for_function
 from ..core.functions import relu, sigmoid, softplus
 from .names import Names
 from .printer import NumPySourcePrinter, logsumexp
@@ -20,8 +21,8 @@ CACHE_BUDGET = 4 * 2**20
 BLOCK_RANGE = (2**12, 2**17)
 
 
-_UNARY = {sp.exp: "np.exp", sp.log: "np.log", sp.tanh: "np.tanh", sp.Abs: "np.abs",
-          sp.sign: "np.sign", sp.sin: "np.sin", sp.cos: "np.cos", sigmoid: "sigmoid"}
+# one-argument SymPy functions outside the op table (the table's have their NumPy call in their entry)
+_UNARY = {sp.sign: "np.sign", sp.sin: "np.sin", sp.cos: "np.cos"}
 
 
 class _Target:
@@ -127,14 +128,12 @@ class BlockEmitter:
 
     def _function(self, expr, target: _Target, temps: list) -> None:
         func, arg = type(expr), expr.args[0] if expr.args else None
-        if func in _UNARY:
-            if func is sigmoid:
-                self.printer.helpers.add("sigmoid")
+        entry = op_for_function(func)
+        if entry is not None and entry.numpy and entry.arity == 1:  # exp, sigmoid, softplus, gelu, ...
+            self.printer.helpers.update(name for name, _ in entry.helpers)
+            self._unary(entry.numpy, arg, target, temps, *entry.numpy_args)
+        elif func in _UNARY:
             self._unary(_UNARY[func], arg, target, temps)
-        elif func is relu:
-            self._unary("np.maximum", arg, target, temps, "0.0")
-        elif func is softplus:  # log(1 + e^a) without overflow
-            self._unary("np.logaddexp", arg, target, temps, "0.0")
         elif func is sp.Heaviside:
             at_zero = expr.args[1] if len(expr.args) > 1 else S.Half
             self._unary("np.heaviside", arg, target, temps, repr(float(at_zero)))

@@ -1,9 +1,13 @@
-"""The helper functions every generated module carries, as source text: argument checks, sigmoid, logsumexp."""
+"""The helper functions every generated module carries, as source text: argument checks, logsumexp, the op table's."""
+from collections.abc import Mapping
+
+from ..core.ops import helper_sources
 
 __all__ = ["HELPER_SOURCE"]
 
-#: source of each helper, by name; a generated module copies the ones its code calls
-HELPER_SOURCE = {
+# source of each helper of the scalar code generator; the element-wise functions' helpers (sigmoid, gelu, ...)
+# are their entries' NumPy forwards in the op table
+_OWN = {
     "_batch": """
 def _batch(data):
     \"\"\"The data as float arrays of one length (scalars are broadcast), and that length.\"\"\"
@@ -49,17 +53,6 @@ def _describe(value):
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) < 40 else text[:37] + '...'}"
 """,
-    "sigmoid": """
-def sigmoid(a, out=None):
-    \"\"\"1/(1 + e^-a); e^-a overflows to inf for a < -709, where sigmoid(a) is 0 to double precision.\"\"\"
-    with np.errstate(over="ignore"):
-        if out is None:
-            return 1.0 / (1.0 + np.exp(-a))
-        np.negative(a, out=out)
-        np.exp(out, out=out)
-    out += 1.0
-    return np.divide(1.0, out, out=out)
-""",
     "logsumexp": """
 def logsumexp(*z, out=None):
     \"\"\"log(e^z1 + ... + e^zn), shifted by the largest argument so that it never overflows.\"\"\"
@@ -73,3 +66,23 @@ def logsumexp(*z, out=None):
     return np.add(top, np.log(total), out=out)
 """,
 }
+
+
+class _HelperSource(Mapping):
+    """Source of each helper by name, the op table's included (a live view: registered ops are in it)."""
+
+    def _all(self) -> dict:
+        return {**helper_sources(), **_OWN}
+
+    def __getitem__(self, name: str) -> str:
+        return self._all()[name]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+#: source of each helper, by name; a generated module copies the ones its code calls
+HELPER_SOURCE: Mapping = _HelperSource()

@@ -22,7 +22,10 @@ import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, OneMatrix, Symbol, Transpose
 
 from ..core.model import ModelError
-from ..core.expressions import CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm, is_matrix
+from .printer import NumPySourcePrinter
+from ..core.ops import H, Z, derivative_forms, helper_sources, numpy_call, op
+from ..core.expressions import BinaryCrossEntropy, CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm
+from ..core.expressions import is_matrix
 from ..builders.layers import batched
 from ..core.matrix_model import MatrixModel
 from ..symbolic.matrix_rules import backprop
@@ -33,46 +36,9 @@ __all__ = ["compile_model", "CompiledModel", "HELPERS"]
 _counter = itertools.count(1)
 _lock = threading.Lock()
 
-#: NumPy helpers the generated code calls; the ``_`` forms work in place
+#: NumPy helpers of every generated module; the element-wise functions' helpers come from the op table
 HELPERS = '''\
 import numpy as np
-
-
-def sigmoid(a):
-    with np.errstate(over="ignore"):  # e^-a overflows only where sigmoid is 0 anyway
-        return 1.0 / (1.0 + np.exp(-a))
-
-
-def sigmoid_(a):
-    with np.errstate(over="ignore"):
-        np.negative(a, out=a)
-        np.exp(a, out=a)
-        a += 1.0
-        return np.reciprocal(a, out=a)
-
-
-def relu(a):
-    return np.maximum(a, 0.0)
-
-
-def relu_(a):
-    return np.maximum(a, 0.0, out=a)
-
-
-def tanh_(a):
-    return np.tanh(a, out=a)
-
-
-def softplus(a):
-    return np.logaddexp(0.0, a)
-
-
-def softplus_(a):
-    return np.logaddexp(0.0, a, out=a)
-
-
-def exp_(a):
-    return np.exp(a, out=a)
 
 
 def log_softmax_(a):
@@ -86,15 +52,33 @@ def softmax(a):
     return np.exp(log_softmax_(np.array(a, dtype=float)))
 '''
 
-_IN_PLACE = {"sigmoid": "sigmoid_", "relu": "relu_", "tanh": "tanh_", "softplus": "softplus_", "exp": "exp_"}
-_FUNCTION = {"sigmoid": "sigmoid", "relu": "relu", "tanh": "np.tanh", "softplus": "softplus", "exp": "np.exp",
-             "log": "np.log"}
-# f'(z) from the layer's output h = f(z): the forward value is reused, as backprop by hand does
-_FROM_OUTPUT = {"sigmoid": "{h} * (1.0 - {h})", "relu": "({h} > 0)", "tanh": "1.0 - {h} * {h}",
-                "softplus": "-np.expm1(-{h})", "exp": "{h}"}
-_FROM_INPUT = {"sigmoid": "sigmoid({z}) * (1.0 - sigmoid({z}))", "relu": "({z} > 0)",
-               "tanh": "1.0 - np.tanh({z}) ** 2", "softplus": "sigmoid({z})", "exp": "np.exp({z})",
-               "log": "1.0 / {z}"}
+
+class _Printer(NumPySourcePrinter):
+    """The NumPy printer of the derivative forms: ``H(h, 0)`` is the comparison ``(h > 0)``, a mask."""
+
+    def _print_Heaviside(self, expr):
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if at_zero in (0, 1):
+            return f"({self._print(expr.args[0])} {'>' if at_zero == 0 else '>='} 0)"
+        return super()._print_Heaviside(expr)
+
+
+def _derivative_form(name: str, from_output: bool) -> sp.Expr | None:
+    """f'(z) of an element-wise op, written with its output ``H`` (None when it cannot be) or its input ``Z``."""
+    from_input, output = derivative_forms(name)
+    return output if from_output else from_input
+
+
+def _operand(form: sp.Expr) -> bool:
+    """Whether printed code of ``form`` is an operand as it stands (a name, a call or a comparison)."""
+    return form.is_Symbol or form.is_Function
+
+
+def _derivative_code(name: str, printer: _Printer, h: str | None = None, z: str | None = None) -> str:
+    """NumPy code of f'(z) for an element-wise op, read off its output ``h`` when given, else of ``z``."""
+    form = _derivative_form(name, h is not None)
+    placeholder, code = (H, h) if h is not None else (Z, z)
+    return printer.doprint(form.xreplace({placeholder: Symbol(code)}))
 
 
 class CompileError(ModelError):
@@ -121,7 +105,8 @@ class _Generator:
     def __init__(self, model: MatrixModel):
         self.model = model
         self.derivation = backprop(model)
-        taken = set(dir(builtins)) | set(keyword.kwlist) | {"np", "loss"} | {
+        self.printer = _Printer()
+        taken = set(dir(builtins)) | set(keyword.kwlist) | {"np", "loss"} | set(helper_sources()) | {
             name for name in HELPERS.split() if name.isidentifier()}
         self.ids: dict = {}
         for s in (*model.inputs, *model.params, *model.stage_symbols, *model.sizes,
@@ -134,6 +119,13 @@ class _Generator:
         # the stage holding f(z) for each pre-activation z, so f'(z) can be read off the forward value
         self.activation = {e.arg: s for s, e in model.stages if isinstance(e, Elementwise) and e.order == 0}
         self.log_of: dict = {}
+        # the logits z of each probability p = σ(z) that a binary cross-entropy reads: log σ(z) = -softplus(-z)
+        self.logits = {p: self.definitions[p].arg for s, e in model.stages if isinstance(e, BinaryCrossEntropy)
+                       for p in [e.args[1]] if isinstance(self.definitions.get(p), Elementwise)
+                       and self.definitions[p].name == "sigmoid" and self.definitions[p].order == 0
+                       and isinstance(self.definitions[p].arg, MatrixSymbol)}
+        #: the table's helpers the generated code calls
+        self.helpers: set[str] = set()
         self.lines: list[str] = []
 
     # -- expressions --------------------------------------------------------------------------
@@ -174,6 +166,8 @@ class _Generator:
             y, p = expr.args[:2]
             log_p = self.log_of.get(p) or f"np.log({self.code(p)})"
             return f"(-np.vdot({self.code(y)}, {log_p}) / {self.code(sp.sympify(expr.samples))})"
+        if isinstance(expr, BinaryCrossEntropy):
+            return self._binary_cross_entropy(expr)
         if isinstance(expr, HalfSquaredError):
             y, yhat = (self.code(a) for a in expr.args[:2])
             return f"(0.5 * np.sum(np.square({yhat} - {y})) / {self.code(sp.sympify(expr.samples))})"
@@ -182,9 +176,24 @@ class _Generator:
             return f"np.vdot({w}, {w})"
         raise CompileError(f"cannot compile {expr} (a {type(expr).__name__})")
 
+    def _binary_cross_entropy(self, expr: BinaryCrossEntropy) -> str:
+        y, p = expr.args[:2]
+        samples = self.code(sp.sympify(expr.samples))
+        logits = self.logits.get(p)
+        if logits is not None:
+            # -[y log σ(z) + (1 - y) log(1 - σ(z))] = softplus(z) - y z, which never overflows
+            z, y = self.ids[logits], self.code(y)
+            return f"((np.sum(np.logaddexp(0.0, {z})) - np.vdot({y}, {z})) / {samples})"
+        p, y = self.atom(p), self.atom(y)
+        return f"(-(np.vdot({y}, np.log({p})) + np.vdot(1.0 - {y}, np.log1p(-{p}))) / {samples})"
+
     def atom(self, expr) -> str:
         text = self.code(expr)
-        simple = isinstance(expr, (MatrixSymbol, Symbol, Transpose, Elementwise, Softmax)) or (
+        # an element-wise derivative is an operand only when its printed form is (1 - H1**2 is not): the
+        # parentheses come from the form's structure, never from a template
+        simple = isinstance(expr, (MatrixSymbol, Symbol, Transpose, Softmax)) or (
+            isinstance(expr, Elementwise) and (expr.order == 0 or _operand(
+                _derivative_form(expr.name, self._output_of(expr) is not None)))) or (
             isinstance(expr, sp.Number) and expr >= 0)
         return text if simple else f"({text})"
 
@@ -223,12 +232,21 @@ class _Generator:
         return text
 
     def _elementwise(self, expr: Elementwise) -> str:
+        entry = op(expr.name)
         if expr.order == 0:
-            return f"{_FUNCTION[expr.name]}({self.code(expr.arg)})"
+            self.helpers.update(name for name, _ in entry.helpers)
+            return numpy_call(entry, self.code(expr.arg))
+        output = self._output_of(expr)
+        if output is not None:
+            return _derivative_code(expr.name, self.printer, h=self.ids[output])
+        return _derivative_code(expr.name, self.printer, z=self.atom(expr.arg))
+
+    def _output_of(self, expr: Elementwise):
+        """The stage holding f(z) when f'(z) can be read off it (``σ'(z1)`` from ``h1``), else None."""
         output = self.activation.get(expr.arg)
-        if output is not None and self.definitions[output].name == expr.name and expr.name in _FROM_OUTPUT:
-            return _FROM_OUTPUT[expr.name].format(h=self.ids[output])
-        return _FROM_INPUT[expr.name].format(z=self.atom(expr.arg))
+        if output is None or self.definitions[output].name != expr.name or derivative_forms(expr.name)[1] is None:
+            return None
+        return output
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -268,9 +286,12 @@ class _Generator:
         places += [e for _, e, _ in self.derivation.deltas] + list(self.derivation.gradients.values())
         for place in places:
             stripped = place.replace(lambda e: isinstance(e, Elementwise) and e.order == 1 and e.arg == stage
-                                     and e.name in _FROM_OUTPUT, lambda e: sp.ZeroMatrix(*e.shape))
+                                     and derivative_forms(e.name)[1] is not None,
+                                     lambda e: sp.ZeroMatrix(*e.shape))
             if stage in stripped.free_symbols:
                 return True
+        if stage in self.logits.values():  # a binary cross-entropy reads its logits
+            return True
         return False
 
     def forward(self) -> None:
@@ -278,11 +299,14 @@ class _Generator:
             name = self.ids[stage]
             if stage == self.model.output:
                 self.lines.append(f"loss = float({self.code(expr)})")
-            elif isinstance(expr, Elementwise) and expr.order == 0 and expr.name in _IN_PLACE \
+            elif isinstance(expr, Elementwise) and expr.order == 0 \
                     and isinstance(expr.arg, MatrixSymbol) and expr.arg in self.definitions \
                     and not self._used_elsewhere(expr.arg, stage):
                 # the activation overwrites its pre-activation, which nothing else reads
-                self.lines.append(f"{name} = {_IN_PLACE[expr.name]}({self.ids[expr.arg]})")
+                entry = op(expr.name)
+                self.helpers.update(n for n, _ in entry.helpers)
+                scores = self.ids[expr.arg]
+                self.lines.append(f"{name} = {numpy_call(entry, scores, out=scores)}")
             elif isinstance(expr, Softmax) and isinstance(expr.arg, MatrixSymbol):
                 if expr.axis != 1:
                     raise CompileError("a compiled batch has its samples as rows: softmax must run along each row")
@@ -329,7 +353,9 @@ class _Generator:
         self.lines.append(f"return loss, {{{gradients}}}")
         body = "\n".join(f"    {line}" for line in self.lines)
         header = f'"""Loss and gradients of {model.name or "a matrix model"}, generated by symgrad from its backward pass."""'
-        return f"{header}\n{HELPERS}\n\ndef {function_name}({arguments}):\n{body}\n"
+        sources = helper_sources()
+        helpers = "".join(f"\n\n{sources[name].rstrip()}\n" for name in sorted(self.helpers | self.printer.helpers))
+        return f"{header}\n{HELPERS}{helpers}\n\ndef {function_name}({arguments}):\n{body}\n"
 
 
 class CompiledModel:

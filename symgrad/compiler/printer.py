@@ -6,6 +6,7 @@ from sympy import Add, Function, Mul, S
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
+from ..core.ops import OpFunctionBase, numpy_call, op_for_function, sigmoid, softplus
 from ..core.functions import sigmoid, softplus
 
 __all__ = ["NumPySourcePrinter", "logsumexp", "stable_form"]
@@ -38,7 +39,7 @@ class NumPySourcePrinter(NumPyPrinter):
     >>> a, b = symbols('a b')
     >>> p = NumPySourcePrinter()
     >>> p.doprint(relu(a)), p.doprint(softplus(a)), p.doprint(Max(a, b, 0))
-    ('np.maximum(a, 0.0)', 'np.logaddexp(0.0, a)', 'np.maximum(np.maximum(0, a), b)')
+    ('np.maximum(a, 0.0)', 'np.logaddexp(a, 0.0)', 'np.maximum(np.maximum(0, a), b)')
     >>> p.doprint(Heaviside(a, 0)), p.doprint(1/(a + b))
     ('np.heaviside(a, 0.0)', '1/(a + b)')
     """
@@ -69,20 +70,15 @@ class NumPySourcePrinter(NumPyPrinter):
         sign = parts.pop(0)
         return ("" if sign == "+" else sign) + " ".join(parts)
 
-    def _print_sigmoid(self, expr):
-        self.helpers.add("sigmoid")
-        return f"sigmoid({self._print(expr.args[0])})"
+    def _print_OpFunctionBase(self, expr):
+        # an activation of the op table: its NumPy call, and the helpers that call needs
+        entry = op_for_function(type(expr))
+        self.helpers.update(name for name, _ in entry.helpers)
+        return numpy_call(entry, self._print(expr.args[0]))
 
     def _print_logsumexp(self, expr):
         self.helpers.add("logsumexp")
         return f"logsumexp({', '.join(self._print(a) for a in expr.args)})"
-
-    def _print_relu(self, expr):
-        return f"np.maximum({self._print(expr.args[0])}, 0.0)"
-
-    def _print_softplus(self, expr):
-        # log(1 + e^a) = logaddexp(0, a): no overflow for large a
-        return f"np.logaddexp(0.0, {self._print(expr.args[0])})"
 
     def _print_Heaviside(self, expr):
         at_zero = expr.args[1] if len(expr.args) > 1 else S.Half

@@ -15,36 +15,32 @@ from sympy.matrices.expressions import MatrixExpr
 from sympy.printing.precedence import PRECEDENCE
 
 from .. import printing
+from .ops import ELEMENTWISE, op
 from .functions import relu, sigmoid, softplus
 from .shapes import ShapeError, shape_text
 
 __all__ = [
-    "Elementwise", "Softmax", "Hadamard", "CrossEntropy", "HalfSquaredError", "SquaredNorm",
+    "Elementwise", "Softmax", "Hadamard", "CrossEntropy", "BinaryCrossEntropy", "HalfSquaredError", "SquaredNorm",
+    "TargetLoss",
     "ACTIVATIONS", "activation_name", "hadamard", "ones", "broadcast", "text", "latex",
     "is_matrix", "samples_of",
 ]
 
-#: element-wise functions by name: their scalar SymPy function
-ACTIVATIONS = {
-    "sigmoid": sigmoid, "relu": relu, "tanh": sp.tanh, "softplus": softplus, "exp": sp.exp, "log": sp.log,
-}
-_SCALAR_NAMES = {f: name for name, f in ACTIVATIONS.items()}
-_TEXT = {"sigmoid": "σ", "relu": "ReLU", "tanh": "tanh", "softplus": "softplus", "exp": "exp", "log": "log"}
-_LATEX = {"sigmoid": r"\sigma", "relu": r"\operatorname{ReLU}", "tanh": r"\tanh",
-          "softplus": r"\operatorname{softplus}", "exp": r"\exp", "log": r"\log"}
+#: element-wise functions by name: their scalar SymPy function (a live view of the op table's entries)
+ACTIVATIONS = ELEMENTWISE
 
 
 def activation_name(function) -> str:
     """The name of an element-wise function given by name or as a SymPy function class.
 
-    >>> activation_name(sigmoid), activation_name("tanh")
-    ('sigmoid', 'tanh')
+    >>> activation_name(sp.tanh), activation_name("sigmoid")
+    ('tanh', 'sigmoid')
     """
     if isinstance(function, str):
         if function not in ACTIVATIONS:
             raise ValueError(f"unknown element-wise function {function!r} (must be one of {sorted(ACTIVATIONS)})")
         return function
-    name = _SCALAR_NAMES.get(function)
+    name = next((n for n, f in ACTIVATIONS.items() if f is function), None)
     if name is None:
         raise ValueError(f"{function!r} has no element-wise matrix form (known: {sorted(ACTIVATIONS)})")
     return name
@@ -115,10 +111,10 @@ class Elementwise(MatrixExpr):
         return f"{self.name}{chr(39) * self.order}({printer._print(self.arg)})"
 
     def _latex(self, printer):
-        return rf"{_LATEX[self.name]}{chr(39) * self.order}\left({printer._print(self.arg)}\right)"
+        return rf"{op(self.name).latex_name}{chr(39) * self.order}\left({printer._print(self.arg)}\right)"
 
     def _symgrad_text(self, printer):
-        return f"{_TEXT[self.name]}{chr(39) * self.order}({printer._print(self.arg)})"
+        return f"{op(self.name).name_text}{chr(39) * self.order}({printer._print(self.arg)})"
 
 
 class Softmax(MatrixExpr):
@@ -239,11 +235,13 @@ def _same_shape(what: str, target, prediction) -> None:
                          f"{prediction} is {shape_text(prediction.shape)}; they must have one shape")
 
 
-class _TargetLoss(_MatrixScalar):
+class TargetLoss(_MatrixScalar):
     """A loss of a target and a prediction of one shape, averaged over the samples along ``axis``."""
 
     #: how error messages name the loss
     _name = "the loss"
+    #: its entry in the op table
+    op_name = ""
 
     def __new__(cls, target, prediction, axis=0):
         target, prediction = sp.sympify(target, strict=True), sp.sympify(prediction, strict=True)
@@ -260,8 +258,17 @@ class _TargetLoss(_MatrixScalar):
     def samples(self):
         return samples_of(self.args[1].shape, self.axis)
 
+    @staticmethod
+    def total(targets, predictions) -> sp.Expr:
+        """The loss summed over paired entries of the target and the prediction (before the mean)."""
+        raise NotImplementedError
 
-class CrossEntropy(_TargetLoss):
+    def explicit(self):
+        y, p = (a.as_explicit() for a in self.args[:2])
+        return self.total(list(y), list(p)) / self.samples
+
+
+class CrossEntropy(TargetLoss):
     """Cross-entropy ``-Σ y ⊙ log p``, averaged over the samples (``axis`` is the class axis).
 
     >>> y, p = MatrixSymbol('y', 2, 1), MatrixSymbol('p', 2, 1)
@@ -270,10 +277,11 @@ class CrossEntropy(_TargetLoss):
     """
 
     _name = "cross-entropy"
+    op_name = "cross_entropy"
 
-    def explicit(self):
-        y, p = (a.as_explicit() for a in self.args[:2])
-        return -sp.Add(*[a * sp.log(b) for a, b in zip(y, p)]) / self.samples
+    @staticmethod
+    def total(targets, predictions):
+        return -sp.Add(*[a * sp.log(b) for a, b in zip(targets, predictions)])
 
     def _sympystr(self, printer):
         return f"cross_entropy({printer._print(self.args[0])}, {printer._print(self.args[1])})"
@@ -285,7 +293,32 @@ class CrossEntropy(_TargetLoss):
         return f"CE({printer._print(self.args[0])}, {printer._print(self.args[1])})"
 
 
-class HalfSquaredError(_TargetLoss):
+class BinaryCrossEntropy(TargetLoss):
+    """Binary cross-entropy ``-Σ y ⊙ log p + (1 - y) ⊙ log(1 - p)`` of independent probabilities, averaged over the samples.
+
+    >>> y, p = MatrixSymbol('y', 1, 1), MatrixSymbol('p', 1, 1)
+    >>> BinaryCrossEntropy(y, p).explicit()
+    -(1 - y[0, 0])*log(1 - p[0, 0]) - log(p[0, 0])*y[0, 0]
+    """
+
+    _name = "binary cross-entropy"
+    op_name = "binary_cross_entropy"
+
+    @staticmethod
+    def total(targets, predictions):
+        return -sp.Add(*[a * sp.log(b) + (1 - a) * sp.log(1 - b) for a, b in zip(targets, predictions)])
+
+    def _sympystr(self, printer):
+        return f"binary_cross_entropy({printer._print(self.args[0])}, {printer._print(self.args[1])})"
+
+    def _latex(self, printer):
+        return rf"\operatorname{{BCE}}\left({printer._print(self.args[0])}, {printer._print(self.args[1])}\right)"
+
+    def _symgrad_text(self, printer):
+        return f"BCE({printer._print(self.args[0])}, {printer._print(self.args[1])})"
+
+
+class HalfSquaredError(TargetLoss):
     """Half the squared error ``½‖ŷ - y‖²``, averaged over the samples (``axis`` is the output axis).
 
     >>> y, yhat = MatrixSymbol('y', 2, 1), MatrixSymbol('yhat', 2, 1)
@@ -294,10 +327,11 @@ class HalfSquaredError(_TargetLoss):
     """
 
     _name = "the squared error"
+    op_name = "half_squared_error"
 
-    def explicit(self):
-        y, yhat = (a.as_explicit() for a in self.args[:2])
-        return sp.Add(*[(b - a) ** 2 for a, b in zip(y, yhat)]) / 2 / self.samples
+    @staticmethod
+    def total(targets, predictions):
+        return sp.Add(*[(b - a) ** 2 for a, b in zip(targets, predictions)]) / 2
 
     def _sympystr(self, printer):
         return f"half_squared_error({printer._print(self.args[0])}, {printer._print(self.args[1])})"
@@ -384,7 +418,7 @@ class TextPrinter(printing.TextPrinter):
 
     def _print_Add(self, expr, order=None):
         # the data loss first, then the penalty: CE(y, p) + λ(‖W1‖² + ‖W2‖²)
-        data = [t for t in expr.args if t.has(CrossEntropy, HalfSquaredError)]
+        data = [t for t in expr.args if t.has(TargetLoss)]
         if not data or len(data) == len(expr.args):
             return super()._print_Add(expr, order)
         rest = super()._print_Add(sp.Add(*[t for t in expr.args if t not in data]), order)

@@ -11,7 +11,7 @@ import sympy as sp
 from sympy import HadamardProduct, Indexed, IndexedBase, MatAdd, MatMul, MatrixSymbol, OneMatrix, Transpose
 from sympy.matrices.expressions import MatrixExpr
 
-from ..core.expressions import CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm
+from ..core.expressions import Elementwise, Softmax, SquaredNorm, TargetLoss
 from ..core.ops import OPS, op_for_function
 
 __all__ = ["GraphError", "decompose", "unsupported_message"]
@@ -62,8 +62,7 @@ def decompose(expr: sp.Expr) -> tuple[str, list]:
 
 # -- matrices: one node per layer operation ----------------------------------------------------
 
-_MATRIX_SCALARS = (CrossEntropy, HalfSquaredError, SquaredNorm)
-_LOSS_OPS = {CrossEntropy: "cross_entropy", HalfSquaredError: "half_squared_error"}
+_MATRIX_SCALARS = (TargetLoss, SquaredNorm)
 
 
 def _bias(term):
@@ -113,9 +112,9 @@ def _decompose_matrix(expr) -> tuple[str, list]:
     if isinstance(expr, Softmax):
         _class_axis_last(expr, expr.axis, "softmax")
         return "softmax", [expr.arg]
-    if isinstance(expr, tuple(_LOSS_OPS)):
-        _class_axis_last(expr.args[1], expr.axis, _LOSS_OPS[type(expr)])
-        return _LOSS_OPS[type(expr)], list(expr.args[:2])
+    if isinstance(expr, TargetLoss):
+        _class_axis_last(expr.args[1], expr.axis, expr.op_name)
+        return expr.op_name, list(expr.args[:2])
     if isinstance(expr, SquaredNorm):
         return "squared_norm", [expr.args[0]]
     raise GraphError(f"cannot build a graph node for {expr} (a SymPy {type(expr).__name__}): the operation "

@@ -4,7 +4,7 @@ The graph is drawn the way the lectures draw one, not the way SymPy stores an
 expression: ``a - b`` is one ``sub`` node, ``x**2`` a ``square`` node,
 ``(y - f3)**2/2`` a ``div`` by the constant 2, and a model's stages (``a1``,
 ``f1``, ...) are named nodes. Every operation's forward pass and local
-derivative come from :data:`symgrad.ops.OPS`; nothing here differentiates.
+derivative come from :data:`symgrad.core.ops.OPS`; nothing here differentiates.
 
 >>> from sympy import symbols
 >>> x, y, r, q, z, f = symbols('x y r q z f')

@@ -31,6 +31,7 @@ import numpy as np
 import sympy as sp
 
 from .engine import CONSTANT, OPERATION, Graph, Node
+from ..core.ops import OPS
 
 __all__ = [
     "to_dot", "pipe", "render", "to_svg", "repr_svg", "dot_available", "symbolic_local_derivative",
@@ -88,8 +89,15 @@ def _number(value) -> str:
 
 def _formula(expr: sp.Expr, limit: int = 40) -> str:
     """A short one-line formula for a drawing: ``f3·(1 - f3)``, ``σ`` for sigmoid."""
-    text = str(expr).replace("**", "^").replace("*", "·").replace("sigmoid", "σ")
+    text = str(expr).replace("**", "^").replace("*", "·")
+    # each activation by its drawing label from the op table: σ for sigmoid, GELU for gelu
+    text = re.sub(r"\b[A-Za-z_]\w*(?=\()", lambda m: _label(m.group()), text)
     return _shorten(text, limit)
+
+
+def _label(name: str) -> str:
+    entry = OPS.get(name)
+    return entry.label if entry is not None and entry.kind == "activation" else name
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -118,8 +126,8 @@ def symbolic_local_derivative(node: Node, position: int, names: dict | None = No
     return derivative.xreplace({p: names.get(a, a.reference) for p, a in zip(placeholders, node.args)})
 
 
-_CALLS = {"sigmoid", "relu", "tanh", "exp", "log", "softplus", "softmax", "max", "cross_entropy",
-          "half_squared_error"}
+# operations written as calls in a node's formula, besides the element-wise functions of the table
+_CALLS = {"softmax", "max", "min", "cross_entropy", "binary_cross_entropy", "half_squared_error"}
 _LOOSE = {"add", "sub", "neg", "mul", "div"}
 
 
@@ -138,8 +146,8 @@ def _texts(graph: Graph, limit: int = 30) -> list[str]:
                 loose = a.kind == OPERATION and not a.name and a.op.name in _LOOSE
                 return f"({texts[a.index]})" if tight and loose else texts[a.index]
 
-            if name in _CALLS:
-                label = "max" if name == "max" else node.op.label
+            if name in _CALLS or node.op.elementwise:
+                label = name if name in ("max", "min") else node.op.label
                 text = f"{label}({', '.join(arg(a, False) for a in node.args)})"
             elif name == "add":
                 text = " + ".join(arg(a, False) for a in node.args)
@@ -220,7 +228,7 @@ def _matrix_rule(node: Node, position: int, texts: list) -> str:
     if name == "mul":
         others = " ⊙ ".join(a for i, a in enumerate(args) if i != position)
         return f"d{arg} = {d} ⊙ {others}"
-    if name in ("sigmoid", "relu", "tanh", "softplus", "exp", "log"):
+    if node.op.elementwise:
         return f"d{arg} = {d} ⊙ {node.op.label}'({arg})"
     if name == "softmax":
         return f"d{arg} = {here} ⊙ ({d} - ⟨{d}, {here}⟩)"

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lark import Token
 
+from ..core.ops import SPELLINGS
 from .errors import ParseError
 
 __all__ = ["MAX_LENGTH", "MAX_NESTING", "tokenize"]
@@ -59,12 +61,27 @@ _UNICODE_GREEK = {
     "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi",
     "Π": "Pi", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
 }
+class _Functions(Mapping):
+    """Names that are always functions, each with its canonical spelling: the op table's, and sqrt.
+
+    A live view: a function registered in the table later (symgrad.extend) is a function here too.
+    """
+
+    _OWN = {"sqrt": "sqrt"}
+
+    def __getitem__(self, name: str) -> str:
+        return self._OWN[name] if name in self._OWN else SPELLINGS[name]
+
+    def __iter__(self):
+        yield from self._OWN
+        yield from SPELLINGS
+
+    def __len__(self) -> int:
+        return len(self._OWN) + len(SPELLINGS)
+
+
 #: names that are always functions (a canonical spelling for each)
-FUNCTIONS = {
-    "sigmoid": "sigmoid", "relu": "relu", "ReLU": "relu", "tanh": "tanh",
-    "exp": "exp", "log": "log", "ln": "log", "softplus": "softplus",
-    "max": "max", "min": "min", "abs": "abs", "sqrt": "sqrt",
-}
+FUNCTIONS: Mapping = _Functions()
 #: names that are a function when called and a variable otherwise
 _DUAL = {"sigma"}
 _CONSTANTS = {"e", "pi"}
@@ -271,6 +288,12 @@ class _Scanner:
                         after = pos + len(name)
                         if after >= end or not (text[after].isalnum() or text[after] == "_"):
                             self.name(name, "symbol", pos, after)
+                            return after
+                for name in FUNCTIONS:  # function names with underscores, e.g. leaky_relu
+                    if "_" in name and text.startswith(name, pos):
+                        after = pos + len(name)
+                        if after >= end or not (text[after].isalnum() or text[after] == "_"):
+                            self.name(FUNCTIONS[name], "func", pos, after)
                             return after
             m = _WORD.match(text, pos, end)
             stop = pos + 1 if single else m.end()
@@ -602,11 +625,14 @@ class _Scanner:
 
     def text_name(self, content: str, command: str, pos: int, start: int, after: int) -> int:
         """``\\operatorname{ReLU}``, ``\\text{lr}``, ``\\mathrm{d}``: one name, never dropped text."""
+        if content.replace("\\_", "_") in FUNCTIONS:  # \operatorname{leaky\_relu}
+            self.name(FUNCTIONS[content.replace("\\_", "_")], "func", pos, after)
+            return after
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", content):
             self.error(f"\\{command}{{{content}}} is not a name; words cannot be parsed", start)
         low = content.lower()
-        if content in FUNCTIONS or low in ("relu", "sigmoid", "softplus"):
-            self.name(FUNCTIONS.get(content, low), "func", pos, after)
+        if content in FUNCTIONS or low in FUNCTIONS:
+            self.name(FUNCTIONS.get(content) or FUNCTIONS[low], "func", pos, after)
         elif low == "sigma":
             self.name("sigma", "dual", pos, after)
         elif content in ("e", "pi"):

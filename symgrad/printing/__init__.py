@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import sympy as sp
-from sympy import Add, Function, Indexed, IndexedBase, Sum
+from sympy import Indexed, IndexedBase, Sum
 from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-__all__ = ["text", "latex", "abbreviate"]
+from ..core.ops import op_for_function
+
+__all__ = ["text", "latex"]
 
 _GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
@@ -61,8 +63,11 @@ class TextPrinter(StrPrinter):
         base = self._print(expr.base)
         return f"{base}_{joined}" if len(joined) == 1 else f"{base}_{{{joined}}}"
 
-    def _print_sigmoid(self, expr):
-        return f"σ({self._print(expr.args[0])})"
+    def _print_OpFunctionBase(self, expr):
+        # an activation of the op table, by its text name when that is a symbol (σ); words stay as typed
+        name = op_for_function(type(expr)).name_text
+        name = name if not name.isalpha() or not name.isascii() else type(expr).__name__
+        return f"{name}({self._print(expr.args[0])})"
 
     def _print_Heaviside(self, expr):
         return f"H({self._print(expr.args[0])})"
@@ -165,49 +170,3 @@ def latex(expr) -> str:
     'x_{ij}'
     """
     return LatexPrinter().doprint(sp.sympify(expr))
-
-
-_SHORT_NAMES = {"sigmoid": "sigma", "tanh": "t", "relu": "r", "softplus": "s"}
-
-
-def _sample_index(node):
-    from ..core.model import symbols_of  # local: model imports nothing from printing
-    indices = symbols_of(node)["indices"]
-    return next(iter(indices)) if len(indices) == 1 else None
-
-
-def abbreviate(expr) -> tuple[sp.Expr, dict]:
-    """Name the per-sample pieces the way slides do: ``σ_i = σ(Σ_k w_k x_ik)``, ``δ_i = y_i - σ_i``.
-
-    Returns the shortened expression and the definitions, in order.
-
-    >>> from symgrad.core.functions import sigmoid
-    >>> from sympy import IndexedBase, symbols
-    >>> w, x, y = IndexedBase('w'), IndexedBase('x'), IndexedBase('y')
-    >>> i, k, m = symbols('i k m')
-    >>> short, names = abbreviate((y[i] - sigmoid(Sum(w[k]*x[i, k], (k, 1, m)))) * x[i, 0])
-    >>> short
-    delta[i]*x[i, 0]
-    >>> names
-    {sigma[i]: sigmoid(Sum(w[k]*x[i, k], (k, 1, m))), delta[i]: -sigma[i] + y[i]}
-    """
-    definitions: dict = {}
-    for node in sp.preorder_traversal(expr):
-        if (isinstance(node, Function) and type(node).__name__ in _SHORT_NAMES
-                and node.args[0].has(Sum) and node not in definitions.values()):
-            index = _sample_index(node)
-            if index is not None:
-                definitions[IndexedBase(_SHORT_NAMES[type(node).__name__])[index]] = node
-    expr = expr.xreplace({v: k for k, v in definitions.items()})
-    # the residual: target minus prediction, y_i - σ_i or y_i - Σ_k w_k x_ik
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, Add) and len(node.args) == 2 and node.has(Indexed):
-            positive = [a for a in node.args if isinstance(a, Indexed)]
-            negative = [a for a in node.args if a.could_extract_minus_sign()]
-            if len(positive) == 1 and len(negative) == 1 and _sample_index(node) is not None:
-                delta = IndexedBase("delta")[_sample_index(node)]
-                if negative[0].has(Sum) or (-negative[0]) in definitions:
-                    definitions[delta] = node
-                    expr = expr.xreplace({node: delta})
-                    break
-    return expr, definitions

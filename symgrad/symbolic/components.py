@@ -8,7 +8,7 @@ from sympy import (HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol,
                    ZeroMatrix)
 
 from ..core.model import Model
-from ..core.expressions import CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm, is_matrix
+from ..core.expressions import Elementwise, Softmax, SquaredNorm, TargetLoss, is_matrix
 from ..core.matrix_model import MatrixModel
 from ..core.shapes import ShapeError
 
@@ -95,12 +95,9 @@ def _build(expr):
         return _build(expr.arg).applyfunc(expr.scalar)
     if isinstance(expr, Softmax):
         return _softmax(_build(expr.arg), expr.axis)
-    if isinstance(expr, CrossEntropy):
+    if isinstance(expr, TargetLoss):  # cross-entropy, binary cross-entropy, squared error
         y, p = (_build(a) for a in expr.args[:2])
-        return -sp.Add(*[a * sp.log(b) for a, b in zip(y, p)]) / expr.samples
-    if isinstance(expr, HalfSquaredError):
-        y, yhat = (_build(a) for a in expr.args[:2])
-        return sp.Add(*[(b - a) ** 2 for a, b in zip(y, yhat)]) / 2 / expr.samples
+        return expr.total(list(y), list(p)) / expr.samples
     if isinstance(expr, SquaredNorm):
         return sp.Add(*[a**2 for a in _build(expr.args[0])])
     if is_matrix(expr):

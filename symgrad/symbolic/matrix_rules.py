@@ -20,7 +20,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, 
 
 from .derive import FORMS, DerivationError, split_wrt
 from ..core.model import ModelError
-from ..core.expressions import (CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm, _transpose,
+from ..core.expressions import (BinaryCrossEntropy, CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm, _transpose,
                           hadamard, is_matrix, latex, text)
 from ..core.matrix_model import MatrixModel, aligned
 
@@ -28,6 +28,7 @@ __all__ = ["Backprop", "backprop", "matrix_grad", "backward_rule"]
 
 FUSED_NOTE = ("softmax followed by cross-entropy gives dL/dz = p - y when each target sums to 1 "
               "(a one-hot label or a distribution)")
+BINARY_FUSED_NOTE = "sigmoid followed by binary cross-entropy gives dL/dz = p - y"
 
 
 def _matmul(*factors):
@@ -85,6 +86,8 @@ class _Rules:
                 self.send(factor, _scaled(others, G) if not is_matrix(G) else MatMul(others, G))
         elif isinstance(expr, CrossEntropy):
             self._cross_entropy(expr, G)
+        elif isinstance(expr, BinaryCrossEntropy):
+            self._binary_cross_entropy(expr, G)
         elif isinstance(expr, HalfSquaredError):
             y, yhat = expr.args[:2]
             scale = G / expr.samples
@@ -124,11 +127,29 @@ class _Rules:
         if (isinstance(definition, Softmax) and definition.axis == expr.axis
                 and isinstance(definition.arg, MatrixSymbol) and definition.arg in self.receivers):
             # softmax then cross-entropy: dL/dz = p - y, the rule every classifier uses
-            self.fused.append(p)
+            self.fused.append(FUSED_NOTE)
             self.received[definition.arg].append(_scaled(scale, p - y))
         else:
             self.send(p, _scaled(-scale, hadamard(y, HadamardPower(p, -1))))
         self.send(y, _scaled(-scale, Elementwise("log", p)))
+
+
+    def _binary_cross_entropy(self, expr: BinaryCrossEntropy, G) -> None:
+        y, p = expr.args[:2]
+        scale = G / expr.samples
+        definition = self.definitions.get(p)
+        ones = OneMatrix(*p.shape)
+        if (isinstance(definition, Elementwise) and definition.name == "sigmoid" and definition.order == 0
+                and isinstance(definition.arg, MatrixSymbol) and definition.arg in self.receivers):
+            # sigmoid then binary cross-entropy: L = Σ softplus(z) - y z, so dL/dz = σ(z) - y = p - y,
+            # for any target, as softmax then cross-entropy
+            self.fused.append(BINARY_FUSED_NOTE)
+            self.received[definition.arg].append(_scaled(scale, p - y))
+        else:
+            # dL/dp = -(y ⊘ p - (1 - y) ⊘ (1 - p)) = (p - y) ⊘ (p ⊙ (1 - p))
+            self.send(p, _scaled(scale, hadamard(p - y, HadamardPower(hadamard(p, ones - p), -1))))
+        # dL/dy = -(log p - log(1 - p))
+        self.send(y, _scaled(-scale, Elementwise("log", p) - Elementwise("log", ones - p)))
 
 
 def _delta_name(stage) -> str:
@@ -263,7 +284,7 @@ def backprop(model: MatrixModel, wrt: Iterable | None = None) -> Backprop:
     for target in targets:
         parts = rules.received.get(target)
         gradients[target] = _total(parts) if parts else ZeroMatrix(*target.shape)
-    notes = [FUSED_NOTE] if rules.fused else []
+    notes = list(dict.fromkeys(rules.fused))
     return Backprop(model, deltas, gradients, notes)
 
 

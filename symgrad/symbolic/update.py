@@ -7,6 +7,7 @@ import sympy as sp
 from sympy import IndexedBase, Symbol
 
 from .. import printing
+from . import abbreviate as per_sample
 from ..core.matrix_model import MatrixModel
 from ..core.model import Model
 from .derive import component, grad
@@ -52,7 +53,7 @@ class UpdateRules(Mapping):
         for p in self:
             sign, step = self._sign_and_step(p)
             if abbreviate:
-                step, names = printing.abbreviate(step)
+                step, names = per_sample.abbreviate(step)
                 where.update(names)
             steps.append((p, sign, step))
         return steps, where

@@ -15,16 +15,17 @@ import sympy as sp
 from sympy import Indexed, IndexedBase, Symbol
 
 from .. import printing
+from ..symbolic.abbreviate import abbreviate
 from ..symbolic.chainrule import chain_rule
 from ..symbolic.derive import DerivationError, component, grad
 from ..core.model import Model, ModelError
 from ..numeric.points import concrete, random_points, values_at
+from ..core.ops import OPS
 from ..parsing import parse
 
 __all__ = ["Verdict", "verify", "ETA"]
 
 ETA = Symbol("eta")
-_ACTIVATION_NAMES = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "softplus": "softplus", "exp": "exp"}
 
 
 @dataclass
@@ -170,7 +171,7 @@ def _index_mistake(claim) -> str | None:
         if isinstance(node, sp.Sum):
             for limit in node.limits:
                 if limit[0] not in node.function.free_symbols:
-                    summand, names = printing.abbreviate(node.function)
+                    summand, names = abbreviate(node.function)
                     where = "".join(f", {printing.text(k)} = {printing.text(v)}" for k, v in names.items())
                     return (f"the sum runs over {limit[0]} but its summand "
                             f"{printing.text(summand)} does not use {limit[0]}{where}")
@@ -206,13 +207,14 @@ def _diagnose_derivative(claim, truth, model: Model, wrt, lr) -> str | None:
     closed_truth = truth
     for node in sp.preorder_traversal(closed_truth):
         name = type(node).__name__
-        if name in _ACTIVATION_NAMES and len(node.args) == 1:
+        entry = OPS.get(name)
+        if entry is not None and entry.elementwise and entry.name != "log" and len(node.args) == 1:
             u = sp.Dummy("u")
             local = sp.diff(node.func(u), u).xreplace({u: node.args[0]})
             if _agrees(claim * local, truth):
                 # name the factor with the model's stage symbols: σ'(a3) = f3(1 - f3)
                 named = {v: k for k, v in model.substitutions().items()}
-                return (f"missing local-derivative factor {_ACTIVATION_NAMES[name]}'"
+                return (f"missing local-derivative factor {entry.name_text}'"
                         f"({printing.text(node.args[0].xreplace(named))}) = "
                         f"{printing.text(local.xreplace(named))}")
     return None
