@@ -165,7 +165,7 @@ def parameter_count(sizes: Sequence[int]) -> int:
 __all__ += ["dense", "mlp"]
 
 
-def dense(inputs: int, units: int, activation=None, loss=None, weight_decay=None, batch=None):
+def dense(inputs: int, units: int, activation=None, loss=None, weight_decay=None, batch=None, bias=True):
     """One fully connected layer ``act(W x + b)`` in matrix form (see :func:`symgrad.matrix.dense`).
 
     >>> print(dense(32, 8, 'sigmoid'))
@@ -173,11 +173,11 @@ def dense(inputs: int, units: int, activation=None, loss=None, weight_decay=None
     yhat = σ(z1)      (8×1)
     """
     from .matrix.layers import dense as build
-    return build(inputs, units, activation, loss=loss, weight_decay=weight_decay, batch=batch)
+    return build(inputs, units, activation, loss=loss, weight_decay=weight_decay, batch=batch, bias=bias)
 
 
 def mlp(sizes: Sequence[int], activation="sigmoid", output="identity", loss=None, weight_decay=None,
-        batch=None):
+        batch=None, bias=True):
     """A multi-layer perceptron ``[n0, n1, ..., nk]`` in matrix form (see :func:`symgrad.matrix.mlp`).
 
     >>> print(mlp([3, 4, 2], 'relu', output='softmax', loss='cross_entropy'))
@@ -188,4 +188,4 @@ def mlp(sizes: Sequence[int], activation="sigmoid", output="identity", loss=None
     L = CE(y, p)
     """
     from .matrix.layers import mlp as build
-    return build(sizes, activation, output=output, loss=loss, weight_decay=weight_decay, batch=batch)
+    return build(sizes, activation, output=output, loss=loss, weight_decay=weight_decay, batch=batch, bias=bias)
