@@ -222,6 +222,14 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
     x
     >>> grad((y - (w*x + b))**2, [w, b])
     {w: 2*x*(b + w*x - y), b: 2*b + 2*w*x - 2*y}
+
+    A symbol an expression does not contain, or that SymPy evaluates away
+    (``relu(-relu(w))`` is 0 for real ``w``), has gradient 0; a name that
+    is no symbol of the expression is an error (it is likely misspelled).
+
+    >>> from symgrad import relu
+    >>> grad(relu(-relu(w*x)), w), grad(x**2, w)
+    (0, 0)
     """
     if form not in FORMS:
         raise DerivationError(f"unknown form {form!r} (must be one of {list(FORMS)})")

@@ -69,7 +69,7 @@ def _decay_coefficient(weight_decay):
         if weight_decay.isidentifier():
             return Symbol(weight_decay)
         try:
-            return sp.Float(float(weight_decay))
+            weight_decay = float(weight_decay)  # checked as a number below
         except ValueError:
             raise ValueError(f"weight_decay {weight_decay!r} is neither a number nor a symbol name such as "
                              "'lambda'; give an expression such as λ/2 as a SymPy expression") from None
