@@ -15,7 +15,7 @@ from .graph.engine import Graph
 from .core.expressions import CrossEntropy
 from .core.matrix_model import MatrixModel
 from .numeric.matrices import evaluate, random_values
-from .core.shapes import shape_text
+from .core.shapes import as_declared, shape_text
 from .core.model import Model
 from .numeric.points import evaluator
 
@@ -309,7 +309,7 @@ def matrix_point(model: MatrixModel, values: Mapping | None = None, seed: int = 
     sizes: dict = {}
     for name, shape in declared.items():
         if name in given and shape:
-            array = np.asarray(given[name], dtype=float)
+            array = as_declared(np.asarray(given[name], dtype=float), shape)  # a flat N×1 column fixes N too
             for want, got in zip(shape, array.shape if array.ndim == 2 else ()):
                 if sp.sympify(want).is_Symbol:
                     sizes.setdefault(sp.sympify(want), got)
@@ -350,19 +350,11 @@ def _symbolic_matrix(model: MatrixModel, derivation, point: dict) -> dict:
     return {str(p): np.asarray(evaluate(g, values, sizes), dtype=float) for p, g in derivation.gradients.items()}
 
 
-def _as_declared(value, shape) -> np.ndarray:
-    # the graph and the compiled code hold a column vector (a bias) as a 1-D array
-    value = np.asarray(value, dtype=float)
-    if value.ndim == 1 and len(shape) == 2 and shape[1] == 1 and value.shape[0] == shape[0]:
-        return value.reshape(-1, 1)
-    return value
-
-
 def _graph_matrix(model: MatrixModel, point: dict) -> dict:
     graph = Graph.from_model(model)
     graph.forward(point)
-    shapes = {str(p): np.shape(point[str(p)]) for p in model.params}
-    return {str(p): _as_declared(g, shapes[str(p)]) for p, g in graph.backward().items()}
+    # the point holds every value 2-D, as declared, so each gradient comes back 2-D
+    return {str(p): np.asarray(g, dtype=float) for p, g in graph.backward().items()}
 
 
 def _compiled_matrix(model: MatrixModel, point: dict) -> tuple[dict | None, str | None]:
@@ -379,7 +371,7 @@ def _compiled_matrix(model: MatrixModel, point: dict) -> tuple[dict | None, str 
         one_sample = model.batch is None and isinstance(mine, MatrixSymbol)
         arguments[str(theirs)] = value.T if one_sample else value
     _, grads = compiled(arguments)
-    return {name: _as_declared(g, np.shape(point[name])) for name, g in grads.items()}, None
+    return {name: np.asarray(g, dtype=float) for name, g in grads.items()}, None
 
 
 def _finite_differences_matrix(model: MatrixModel, point: dict, step: float) -> dict:

@@ -47,9 +47,9 @@ def test_class_labels_are_taken_as_one_hot_rows(classifier):
 def test_the_source_reads_as_backprop_by_hand(classifier):
     source = compile_model(classifier).source
     body = source.split("def loss_and_grad")[1]
-    for line in ["Z1 = X @ W1.T", "Z1 += b1", "H1 = sigmoid(Z1, out=Z1)",  # the activation overwrites Z1
+    for line in ["Z1 = X @ W1.T", "Z1 += b1.T", "H1 = sigmoid(Z1, out=Z1)",  # the activation overwrites Z1
                  "log_P = log_softmax_(Z2)", "delta2 = P - Y", "delta2 /= N",
-                 "grad_W2 = delta2.T @ H1", "grad_b2 = delta2.sum(axis=0)", "delta1 = delta2 @ W2",
+                 "grad_W2 = delta2.T @ H1", "grad_b2 = delta2.sum(axis=0, keepdims=True).T", "delta1 = delta2 @ W2",
                  "delta1 *= H1*(1 - H1)",  # σ'(Z1) read off the forward value H1
                  "grad_W1 = delta1.T @ X", "grad_W1 += 0.02 * W1"]:
         assert f"    {line}\n" in body, line

@@ -102,7 +102,7 @@ def test_lecture_g_of_W_x_plus_b():
     # W x = (2+12+4, 1+9+14, 0+21+6) = (18, 24, 27); + b = (15, 24, 29), then g
     g = Graph.from_model(dense(3, 3, "sigmoid"))
     g.forward(x=[1, 3, 2], W1=[[2, 4, 2], [1, 3, 7], [0, 7, 3]], b1=[-3, 0, 2])
-    assert g.value("z1").tolist() == [15.0, 24.0, 29.0]
+    assert g.value("z1").tolist() == [[15.0], [24.0], [29.0]]  # a 3×1 column, as declared
     assert np.allclose(g.value("yhat"), 1 / (1 + np.exp(-np.array([15.0, 24.0, 29.0]))))
     assert g.node("z1").shape == (3, 1)
 
@@ -196,8 +196,9 @@ def test_an_mlp_is_drawn_one_node_per_layer_operation_with_shapes():
     model = mlp([784, 128, 10], "relu", output="softmax", loss="cross_entropy", batch=True)
     g = Graph.from_model(model)
     operations = [n.op.name for n in g.nodes if n.op]
-    assert operations == ["transpose", "matmul", "add", "relu", "transpose", "matmul", "add", "softmax",
-                          "cross_entropy"]
+    # X·W1ᵀ + 1·b1ᵀ: the row b1ᵀ is added to every row of the batch
+    assert operations == ["transpose", "matmul", "transpose", "add", "relu", "transpose", "matmul", "transpose",
+                          "add", "softmax", "cross_entropy"]
     source = to_dot(g).source
     assert "W1  128×784" in source and "Z1 N×128" in source and "P N×10" in source
 

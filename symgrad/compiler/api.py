@@ -31,13 +31,12 @@ def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean", block: 
     matrices with the samples as rows.
 
     >>> from symgrad import networks
-    >>> f = compile(networks.mlp([2, 2], loss="squared_error"))
-    >>> loss, grads = f(X=[[1.0, 0.0]], Y=[[1.0, 3.0]], W1=[[1.0, 1.0], [1.0, 1.0]], b1=[0.0, 0.0])
-    >>> loss        # one sample, residuals (0, -2): ½·(0 + 4)
-    2.0
-    >>> grads["W1"]  # residual times xᵀ
-    array([[ 0.,  0.],
-           [-2.,  0.]])
+    >>> f = compile(networks.mlp([2, 1], loss="squared_error"))   # linear regression, one output
+    >>> loss, grads = f(X=[[1.0, 0.0], [0.0, 1.0]], Y=[[1.0], [2.0]], W1=[[1.0, 1.0]], b1=[0.0])
+    >>> loss          # residuals (0, -1): ½·(0² + 1²)/2
+    0.25
+    >>> grads         # residuals·X / 2 and their mean
+    {'W1': array([[ 0. , -0.5]]), 'b1': array([-0.5])}
     """
     if isinstance(model_or_expr, MatrixModel):
         _matrix_options(wrt, inputs, reduction, block)

@@ -29,7 +29,7 @@ from ..core.expressions import is_matrix
 from ..builders.layers import batched
 from ..core.matrix_model import MatrixModel
 from ..symbolic.matrix_rules import backprop
-from ..core.shapes import ShapeError
+from ..core.shapes import ShapeError, as_given
 
 __all__ = ["compile_model", "CompiledModel", "HELPERS"]
 
@@ -89,6 +89,12 @@ def _split(expr: MatMul) -> tuple:
     """A product's scalar coefficient and its matrix factors."""
     coefficient, matrices = expr.as_coeff_mmul()
     return coefficient, list(matrices.args) if isinstance(matrices, MatMul) else [matrices]
+
+
+def _is_broadcast(factors: list) -> bool:
+    """Whether a product's factors are ``1·bᵀ``: a column ``b`` added to every row of a batch."""
+    return (len(factors) == 2 and isinstance(factors[0], OneMatrix) and isinstance(factors[1], Transpose)
+            and factors[1].arg.shape[1] == 1)
 
 
 def _fresh(expr) -> bool:
@@ -199,14 +205,15 @@ class _Generator:
 
     def _product(self, expr: MatMul) -> str:
         coefficient, factors = _split(expr)
-        if (len(factors) == 2 and isinstance(factors[0], OneMatrix) and isinstance(factors[1], Transpose)
-                and factors[1].arg.shape[1] == 1):
-            body = self.code(factors[1].arg)  # 1·bᵀ: NumPy broadcasts the bias over the rows
+        # every array is 2-D, as declared: a k×1 column stays k×1 and never meets a flat array
+        if _is_broadcast(factors):
+            body = f"{self.atom(factors[1].arg)}.T"  # 1·bᵀ: NumPy broadcasts the row bᵀ over the rows
         elif len(factors) == 2 and isinstance(factors[1], OneMatrix) and factors[1].shape[1] == 1:
             if isinstance(factors[0], Transpose):
-                body = f"{self.atom(factors[0].arg)}.sum(axis=0)"  # Dᵀ·1: the sum over the rows of D
+                # Dᵀ·1: the sum over the rows of D, as a column
+                body = f"{self.atom(factors[0].arg)}.sum(axis=0, keepdims=True).T"
             else:
-                body = f"{self.atom(factors[0])}.sum(axis=1)"
+                body = f"{self.atom(factors[0])}.sum(axis=1, keepdims=True)"
         elif isinstance(factors[-1], OneMatrix) and not isinstance(factors[0], OneMatrix):
             # M·1 (k×m): each row's sum of M, broadcast along the row (the softmax rule's <G, P>)
             ones = [f for f in factors if isinstance(f, OneMatrix)]
@@ -365,8 +372,11 @@ class CompiledModel:
     features; ``Y``: samples × outputs, or integer class labels for a
     classifier); weights are matrices and biases 1-D arrays (or columns).
     The loss is the mean over the batch; ``grads`` maps each parameter's
-    name to its gradient, biases as 1-D arrays. ``source`` is the generated
-    code; tracebacks show its lines.
+    name to its gradient in the shape the parameter was given, as autodiff
+    libraries return it: a bias given as a 1-D array gets a 1-D gradient,
+    one given as a column a column, so ``b -= lr * grads['b']`` never
+    broadcasts. ``source`` is the generated code, in which every array is
+    2-D as declared (an N×1 column stays N×1); tracebacks show its lines.
     """
 
     def __init__(self, model: MatrixModel, source: str, function_name: str):
@@ -399,14 +409,13 @@ class CompiledModel:
                 one_hot = np.zeros((labels.size, classes))
                 one_hot[np.arange(labels.size), labels] = 1.0
                 values[name] = one_hot
-        arrays, _ = self.model.bind(values, check_finite=False)
-        # a column vector (a bias) is a 1-D array in the generated code
-        return [arrays[n].reshape(-1) if self._shapes[n] and self._shapes[n][1] == 1 else arrays[n]
-                for n in self._order]
+        arrays, _ = self.model.bind(values, check_finite=False)  # 2-D, as declared
+        return [arrays[n] for n in self._order]
 
     def __call__(self, values: Mapping | None = None, /, **named):
-        given = {**dict(values or {}), **named}
-        return self._function(*self._arguments(given))
+        given = {str(k): v for k, v in {**dict(values or {}), **named}.items()}
+        loss, grads = self._function(*self._arguments(given))
+        return loss, {name: as_given(g, given[name]) for name, g in grads.items()}
 
     def __repr__(self) -> str:
         return (f"<CompiledModel of {self.model.name or 'a matrix model'}: mean loss over a batch of "
@@ -429,7 +438,7 @@ def compile_model(model: MatrixModel) -> CompiledModel:
         N = X.shape[0]
         # forward: each stage once
         Z1 = X @ W1.T
-        Z1 += b1
+        Z1 += b1.T
         log_P = log_softmax_(Z1)
         P = np.exp(log_P)
         loss = float((-np.vdot(Y, log_P) / N))
@@ -437,7 +446,7 @@ def compile_model(model: MatrixModel) -> CompiledModel:
         delta1 = P - Y
         delta1 /= N
         grad_W1 = delta1.T @ X
-        grad_b1 = delta1.sum(axis=0)
+        grad_b1 = delta1.sum(axis=0, keepdims=True).T
         return loss, {'W1': grad_W1, 'b1': grad_b1}
     """
     if not isinstance(model, MatrixModel):

@@ -8,7 +8,7 @@ import sympy as sp
 
 from .model import ModelError
 
-__all__ = ["ShapeError", "shape_text", "product_error", "bind_values", "size_symbols"]
+__all__ = ["ShapeError", "shape_text", "product_error", "bind_values", "size_symbols", "as_declared", "as_given"]
 
 
 class ShapeError(ModelError):
@@ -47,12 +47,28 @@ def size_symbols(shapes) -> set:
     return found
 
 
+def as_declared(array: np.ndarray, shape) -> np.ndarray:
+    """A flat array given for a declared column (k×1) or row (1×k), made that 2-D column or row.
+
+    >>> as_declared(np.arange(3.0), (3, 1)).shape, as_declared(np.arange(3.0), (1, sp.Symbol('N'))).shape
+    ((3, 1), (1, 3))
+    """
+    if array.ndim == 1 and len(shape) == 2 and shape[1] == 1:
+        return array.reshape(-1, 1)
+    if array.ndim == 1 and len(shape) == 2 and shape[0] == 1:
+        return array.reshape(1, -1)
+    return array
+
+
 def bind_values(declared: Mapping, values: Mapping, roles: Mapping | None = None,
                 check_finite: bool = True) -> tuple[dict, dict]:
     """Numeric values checked against declared shapes; returns the arrays (as declared) and the sizes.
 
     ``declared`` maps names to shapes (``()`` for a scalar, symbols such as
-    ``N`` for sizes fixed by the data). A column vector may be given flat.
+    ``N`` for sizes fixed by the data). A column (k×1, such as a bias) or a
+    row (1×k) may be given as a flat 1-D array; every array returned is
+    two-dimensional, as declared, so that an N×1 column never meets a flat
+    array in arithmetic (which NumPy would broadcast to N×N).
     ``roles`` says what each name is, for the messages. ``check_finite``
     rejects NaN and infinity (a pass over every entry, skipped in the hot
     loop of training).
@@ -84,15 +100,11 @@ def bind_values(declared: Mapping, values: Mapping, roles: Mapping | None = None
                 else value
         except (TypeError, ValueError):
             raise ShapeError(f"value of {name} is not an array of numbers: {value!r}") from None
-        rows, columns = shape
-        if array.ndim == 1 and columns == 1:  # a column vector given flat
-            array = array.reshape(-1, 1)
-        elif array.ndim == 1 and rows == 1:  # a row vector given flat
-            array = array.reshape(1, -1)
+        array = as_declared(array, shape)
+        given = shape_text(array.shape)
         what = roles.get(name, name)
         if array.ndim != 2:
-            raise ShapeError(f"{name} has shape {shape_text(array.shape)} but {what} must be "
-                             f"{shape_text(shape)}")
+            raise ShapeError(f"{name} has shape {given} but {what} must be {shape_text(shape)}")
         for axis, (want, got) in enumerate(zip(shape, array.shape)):
             want = sp.sympify(want)
             if want.is_Integer:
@@ -109,8 +121,7 @@ def bind_values(declared: Mapping, values: Mapping, roles: Mapping | None = None
                 ok = True
             if not ok:
                 shown = tuple(sizes.get(n, n) for n in shape)
-                raise ShapeError(f"{name} has shape {shape_text(array.shape)} but {what} must be "
-                                 f"{shape_text(shown)}")
+                raise ShapeError(f"{name} has shape {given} but {what} must be {shape_text(shown)}")
         if check_finite and not np.all(np.isfinite(array)):
             raise ShapeError(f"value of {name} is not finite")
         arrays[name] = array
@@ -119,3 +130,16 @@ def bind_values(declared: Mapping, values: Mapping, roles: Mapping | None = None
         raise ShapeError(f"got a value for {unknown[0]!r}, which is not an input or a parameter "
                          f"(they are: {', '.join(declared)})")
     return arrays, sizes
+
+
+def as_given(gradient: np.ndarray, given) -> np.ndarray:
+    """A gradient (held 2-D, as declared) in the shape its parameter's value was given.
+
+    A bias given as a flat array gets a flat gradient, so that an update
+    ``b - lr * gradient`` never broadcasts a k×1 column against a flat k.
+
+    >>> as_given(np.ones((3, 1)), [0.0, 0.0, 0.0]).shape, as_given(np.ones((3, 1)), np.zeros((3, 1))).shape
+    ((3,), (3, 1))
+    """
+    shape = np.shape(given)
+    return gradient if gradient.shape == shape else gradient.reshape(shape)

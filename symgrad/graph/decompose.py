@@ -14,7 +14,7 @@ from sympy.matrices.expressions import MatrixExpr
 from ..core.expressions import Elementwise, Softmax, SquaredNorm, TargetLoss
 from ..core.ops import OPS, op_for_function
 
-__all__ = ["GraphError", "decompose", "unsupported_message"]
+__all__ = ["GraphError", "decompose", "class_axis", "unsupported_message"]
 
 
 class GraphError(ValueError):
@@ -66,30 +66,43 @@ _MATRIX_SCALARS = (TargetLoss, SquaredNorm)
 
 
 def _bias(term):
-    """The column ``b`` of a broadcast ``1·bᵀ`` (a bias added to every row of a batch), else ``None``."""
+    """The row ``bᵀ`` of a broadcast ``1·bᵀ`` (a bias added to every row of a batch), else ``None``."""
     if isinstance(term, MatMul) and len(term.args) == 2 and isinstance(term.args[0], OneMatrix) \
             and isinstance(term.args[1], Transpose) and term.args[1].arg.shape[1] == 1:
-        return term.args[1].arg
+        return term.args[1]
     return None
 
 
-def _class_axis_last(expr, axis: int, what: str) -> None:
-    # the graph keeps classes on the last axis: a column vector is 1-D, a batch has samples as rows
-    if axis == 0 and expr.shape[1] != 1:
-        raise GraphError(f"{what} over the columns of a {expr.shape[0]}×{expr.shape[1]} matrix: the graph "
-                         "takes a batch with samples as rows (classes along each row)")
+def _is_leaf(term) -> bool:
+    """A matrix symbol or its transpose (``b``, ``bᵀ``), which the slides write after the products."""
+    return isinstance(term, MatrixSymbol) or (isinstance(term, Transpose) and isinstance(term.arg, MatrixSymbol))
+
+
+def class_axis(expr) -> int | None:
+    """The class axis of a softmax or a loss (0: each column is a sample, 1: each row is), else ``None``.
+
+    The op table's softmax and losses take samples as rows; the graph hands
+    an axis-0 node (one sample's column ``z``) the transposes.
+
+    >>> from sympy import MatrixSymbol
+    >>> class_axis(Softmax(MatrixSymbol('z', 3, 1))), class_axis(MatrixSymbol('z', 3, 1))
+    (0, None)
+    """
+    if isinstance(expr, (Softmax, TargetLoss)):
+        return expr.axis
+    return None
 
 
 def _decompose_matrix(expr) -> tuple[str, list]:
     if isinstance(expr, MatAdd):
-        # NumPy broadcasts a bias over the rows of a batch: 1·bᵀ is drawn as b itself
+        # NumPy broadcasts a row over the rows of a batch: 1·bᵀ is drawn as the row bᵀ
         terms = [_bias(t) or t for t in expr.args]
         negated = [t for t in terms if isinstance(t, MatMul) and t.as_coeff_mmul()[0].is_negative]
         # W·x + b, as the slides write it: products first, then the leaves
-        positive = sorted((t for t in terms if t not in negated), key=lambda t: isinstance(t, MatrixSymbol))
+        positive = sorted((t for t in terms if t not in negated), key=_is_leaf)
         if not negated:
             return "add", positive
-        rest = [-t for t in negated]
+        rest = [_bias(-t) or -t for t in negated]
         if not positive:
             return "neg", [_join(MatAdd, rest)]
         return "sub", [_join(MatAdd, positive), _join(MatAdd, rest)]
@@ -110,10 +123,8 @@ def _decompose_matrix(expr) -> tuple[str, list]:
     if isinstance(expr, Elementwise) and expr.order == 0:
         return expr.name, [expr.arg]
     if isinstance(expr, Softmax):
-        _class_axis_last(expr, expr.axis, "softmax")
         return "softmax", [expr.arg]
     if isinstance(expr, TargetLoss):
-        _class_axis_last(expr.args[1], expr.axis, expr.op_name)
         return expr.op_name, list(expr.args[:2])
     if isinstance(expr, SquaredNorm):
         return "squared_norm", [expr.args[0]]

@@ -28,9 +28,9 @@ import sympy as sp
 from sympy import Indexed, IndexedBase, MatrixSymbol, Symbol
 from sympy.matrices.expressions import MatrixExpr
 
-from .decompose import GraphError, decompose, unsupported_message
+from .decompose import GraphError, class_axis, decompose, unsupported_message
 from ..core.matrix_model import MatrixModel
-from ..core.shapes import ShapeError
+from ..core.shapes import ShapeError, as_given
 from ..core.model import Model
 from ..core.ops import OPS, Op
 
@@ -64,6 +64,9 @@ class Node:
     names: list[str] = field(default_factory=list)
     #: ``(consumer, argument position)`` for every use of this node
     consumers: list[tuple["Node", int]] = field(default_factory=list)
+    #: a softmax or loss whose samples are the columns of its arguments (the class axis is 0, as for one
+    #: sample's column ``z``): the op table's rule, written for samples as rows, runs on the transposes
+    samples_as_columns: bool = False
 
     @property
     def name(self) -> str | None:
@@ -120,8 +123,8 @@ class Graph:
         if not isinstance(model, (Model, MatrixModel)):
             raise TypeError(f"Graph needs a symgrad Model (use Graph.from_expr for an expression), not {model!r}")
         self.model = model
-        #: whether the nodes hold matrices (a MatrixModel): values are arrays of the declared shapes,
-        #: a column vector as a 1-D array
+        #: whether the nodes hold matrices (a MatrixModel): values are 2-D arrays of the declared shapes
+        #: (a column k×1 stays k×1, so an N×1 target never broadcasts against a flat array)
         self.matrix = isinstance(model, MatrixModel)
         self.nodes: list[Node] = []  # grows in topological order while stages are added
         self._memo: dict[sp.Basic, Node] = {}
@@ -135,6 +138,7 @@ class Graph:
         self.nodes: tuple[Node, ...] = tuple(self.nodes)
         self.outputs: tuple[Node, ...] = tuple(self._by_name[str(s)] for s in model.outputs)
         self._values: list | None = None
+        self._given: dict = {}
         self._grads: list | None = None
         self.batch_shape: tuple[int, ...] = ()
         self.reduction = "mean"
@@ -222,9 +226,11 @@ class Graph:
         return None
 
     def _operation(self, entry: Op, args: list[Node], expr: sp.Expr) -> Node:
-        key = (entry.name, tuple(a.index for a in args))
+        columns = class_axis(expr) == 0
+        key = (entry.name, tuple(a.index for a in args), columns)
         if key not in self._structure:
-            node = self._new(Node(len(self.nodes), OPERATION, expr, op=entry, args=tuple(args)))
+            node = self._new(Node(len(self.nodes), OPERATION, expr, op=entry, args=tuple(args),
+                                  samples_as_columns=columns))
             for position, arg in enumerate(args):
                 arg.consumers.append((node, position))
             self._structure[key] = node
@@ -343,7 +349,7 @@ class Graph:
         with np.errstate(all="ignore"):  # a nan or inf is reported below, naming the node
             for node in self.nodes:
                 if node.kind == OPERATION:
-                    result = node.op.forward(*(computed[a.index] for a in node.args))
+                    result = _run_forward(node, [computed[a.index] for a in node.args])
                     if not _all_finite(result):
                         raise GraphError(self._non_finite_message(node, result, computed))
                 elif node.kind == CONSTANT:
@@ -395,16 +401,9 @@ class Graph:
             arrays, _ = self.model.bind(given)
         except ShapeError as error:
             raise GraphError(str(error)) from None
-        leaves = {}
-        for node in self.nodes:
-            if node.kind in (INPUT, PARAMETER):
-                value = arrays[str(node.symbol)]
-                # a column vector is a 1-D array: W @ x, a bias broadcast over a batch's rows, softmax
-                # over the last axis all read it the same way
-                if node.shape and node.shape[1] == 1:
-                    value = value.reshape(-1)
-                leaves[node.symbol] = value
-        return leaves
+        # backward() returns each parameter's gradient in the shape its value was given (a flat bias, flat)
+        self._given = {str(k): v for k, v in given.items()}
+        return {node.symbol: arrays[str(node.symbol)] for node in self.nodes if node.kind in (INPUT, PARAMETER)}
 
     def _non_finite_message(self, node: Node, result, computed: list) -> str:
         if self.matrix:
@@ -444,7 +443,9 @@ class Graph:
         Each operation's local rule is the table's ``backward``; a node used
         several times receives the sum of its consumers' contributions. With
         a batch, scalar parameters get the gradient of the reduced loss;
-        with ``reduction="none"`` every gradient is per sample.
+        with ``reduction="none"`` every gradient is per sample. A matrix
+        parameter's gradient comes back in the shape its value was given (a
+        bias given flat, flat); :meth:`grad` reads it with its declared shape.
 
         >>> from sympy import symbols
         >>> w, x = symbols('w x')
@@ -470,7 +471,7 @@ class Graph:
                 upstream = grads[node.index]
                 if upstream is None or node.kind != OPERATION:
                     continue
-                parts = node.op.backward(upstream, values[node.index], *(values[a.index] for a in node.args))
+                parts = _run_backward(node, upstream, values[node.index], [values[a.index] for a in node.args])
                 across_batch = not per_sample and np.ndim(values[node.index]) > 0
                 for arg, part in zip(node.args, parts):
                     if self.matrix:  # a bias broadcast over rows gets the sum over the rows
@@ -486,6 +487,9 @@ class Graph:
                     grads[arg.index] = part if current is None else current + part
         self._grads = [self._shaped(g, values[n.index], batched) for n, g in zip(self.nodes, grads)]
         self._check_gradients()
+        if self.matrix:  # each gradient in the shape its parameter was given, as autodiff libraries return it
+            return {n.symbol: as_given(self._grads[n.index], self._given[str(n.symbol)])
+                    for n in self.nodes if n.kind == PARAMETER}
         return {n.symbol: self.grad(n) for n in self.nodes if n.kind == PARAMETER}
 
     def _shaped(self, grad, value, batched: bool):
@@ -579,6 +583,25 @@ class Graph:
     def _repr_svg_(self):
         from .render import repr_svg
         return repr_svg(self)
+
+
+def _transposed(value):
+    return np.transpose(value) if np.ndim(value) == 2 else value
+
+
+def _run_forward(node: Node, args: list):
+    """An operation's forward value; a softmax or loss over columns runs on the transposes (rows)."""
+    if not node.samples_as_columns:
+        return node.op.forward(*args)
+    return _transposed(node.op.forward(*(_transposed(a) for a in args)))
+
+
+def _run_backward(node: Node, upstream, out, args: list) -> tuple:
+    """An operation's backward rule, its parts shaped as its arguments (see :func:`_run_forward`)."""
+    if not node.samples_as_columns:
+        return node.op.backward(upstream, out, *args)
+    parts = node.op.backward(_transposed(upstream), _transposed(out), *(_transposed(a) for a in args))
+    return tuple(_transposed(p) for p in parts)
 
 
 def _unbroadcast(part, shape: tuple):

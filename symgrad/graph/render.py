@@ -191,8 +191,8 @@ def _array_lines(value, prefix: str = "", summary: str = "mean") -> list[str]:
     A large value is summarised by its ``"mean"`` or by its ``"norm"`` (a
     gradient's mean is often near 0 whatever its size).
 
-    >>> _array_lines(np.array([15.0, 24.0, 29.0]))
-    ['[15, 24, 29]']
+    >>> _array_lines(np.array([15.0, 24.0, 29.0])), _array_lines(np.array([[15.0], [24.0], [29.0]]))
+    (['[15, 24, 29]'], ['[15, 24, 29]ᵀ'])
     >>> _array_lines(np.eye(2), '∂ ')
     ['∂ [1, 0]', '   [0, 1]']
     >>> _array_lines(np.ones((100, 10))), _array_lines(np.ones((100, 10)), '∂ ', 'norm')
@@ -204,6 +204,8 @@ def _array_lines(value, prefix: str = "", summary: str = "mean") -> list[str]:
     if value.size > SMALL_MATRIX:
         number = np.mean(value) if summary == "mean" else np.linalg.norm(value)
         return [f"{prefix}{summary} {_number(float(number))}"]
+    if value.ndim == 2 and value.shape[1] == 1 and value.shape[0] > 1:  # a column, written as a transposed row
+        return [f"{prefix}[" + ", ".join(_number(v) for v in value[:, 0]) + "]ᵀ"]
     rows = value.reshape(1, -1) if value.ndim == 1 else value
     lines = ["[" + ", ".join(_number(v) for v in row) + "]" for row in rows]
     indent = " " * (len(prefix) + 1)

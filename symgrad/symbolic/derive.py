@@ -7,7 +7,7 @@ from itertools import chain, count
 import sympy as sp
 from sympy import Indexed, IndexedBase, Symbol
 
-from ..core.model import Model, ModelError
+from ..core.model import Model, ModelError, symbols_of
 from .tidy import tidy
 
 __all__ = ["grad", "adjoints", "component", "local_derivative", "real_model", "DerivationError", "FORMS"]
@@ -39,16 +39,39 @@ def _real_copy(s):
         return s
 
 
-def real_model(model: Model) -> tuple[Model, dict, dict]:
-    """The model over real copies of its symbols, and the maps to and from them."""
+def _real_copies(model: Model) -> tuple[dict, dict]:
     names = set(model.inputs) | set(model.params) | set(model.stage_symbols)
     forward = {s: _real_copy(s) for s in names}
     forward = {k: v for k, v in forward.items() if k is not v}
-    backward = {v: k for k, v in forward.items()}
-    real = Model([(s.xreplace(forward), e.xreplace(forward)) for s, e in model.stages],
-                 inputs=[forward.get(s, s) for s in model.inputs],
-                 params=[forward.get(s, s) for s in model.params],
-                 output=[forward.get(s, s) for s in model.outputs], name=model.name)
+    return forward, {v: k for k, v in forward.items()}
+
+
+def _real_copy_of(model: Model, forward: dict) -> Model | None:
+    """The model over the real copies; ``None`` if no input or parameter is left in it.
+
+    For real symbols SymPy evaluates some expressions away (``relu(-relu(a))``
+    is 0), and a parameter can vanish with them: it is no parameter of the
+    copy, and its gradient is 0.
+    """
+    stages = [(s.xreplace(forward), e.xreplace(forward)) for s, e in model.stages]
+    used = set().union(*(symbols_of(e)["scalars"] | symbols_of(e)["bases"] for _, e in stages))
+    inputs = [forward.get(s, s) for s in model.inputs]
+    params = [p for p in (forward.get(s, s) for s in model.params) if p in used]
+    if not params:  # which leaves are called parameters does not change a derivative
+        params, inputs = [s for s in inputs if s in used], []
+    if not params:
+        return None
+    return Model(stages, inputs=inputs, params=params, output=[forward.get(s, s) for s in model.outputs],
+                 name=model.name)
+
+
+def real_model(model: Model) -> tuple[Model, dict, dict]:
+    """The model over real copies of its symbols, and the maps to and from them."""
+    forward, backward = _real_copies(model)
+    real = _real_copy_of(model, forward)
+    if real is None:
+        raise DerivationError(f"the output of {model.name or 'the model'} is a constant for real values of "
+                              "its symbols: every derivative is 0")
     return real, forward, backward
 
 
@@ -149,7 +172,14 @@ def split_wrt(model, wrt) -> tuple[list, bool]:
     return ([wrt] if single else list(wrt)), single
 
 
-def _resolve_targets(model: Model, wrt) -> tuple[list, bool]:
+def _resolve_targets(model: Model | None, wrt, bare: bool = False) -> tuple[list, bool]:
+    """The symbols ``wrt`` asks for; with ``bare`` (a bare expression), a Symbol it lacks is kept.
+
+    d/dp of an expression without p is 0, as ``sympy.diff`` says, for a
+    Symbol the user made; a name that is no symbol of the expression is
+    more likely misspelled, and is an error. ``model`` is ``None`` for a
+    constant expression, which has no symbols.
+    """
     items, single = split_wrt(model, wrt)
     if wrt is None:
         return items, single
@@ -157,11 +187,21 @@ def _resolve_targets(model: Model, wrt) -> tuple[list, bool]:
     for item in items:
         if isinstance(item, sp.Basic) and not isinstance(item, (Symbol, Indexed, IndexedBase)):
             raise DerivationError(f"cannot differentiate with respect to {item}: it is not a symbol")
+        if bare and isinstance(item, Symbol) and (model is None or str(item) not in model.symbols):
+            targets.append(item)
+            continue
+        if model is None:
+            raise DerivationError(f"cannot differentiate with respect to {item!r}: the expression is a "
+                                  "constant and has no symbols")
         try:
             targets.append(model.symbol(item))
         except ModelError as error:
             raise DerivationError(f"cannot differentiate with respect to {item!s}: {error}") from None
     return targets, single
+
+
+def _is_constant(expr) -> bool:
+    return isinstance(expr, (int, float, sp.Basic)) and not sp.sympify(expr, strict=True).free_symbols
 
 
 def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()):
@@ -182,6 +222,14 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
     x
     >>> grad((y - (w*x + b))**2, [w, b])
     {w: 2*x*(b + w*x - y), b: 2*b + 2*w*x - 2*y}
+
+    A symbol an expression does not contain, or that SymPy evaluates away
+    (``relu(-relu(w))`` is 0 for real ``w``), has gradient 0; a name that
+    is no symbol of the expression is an error (it is likely misspelled).
+
+    >>> from symgrad import relu
+    >>> grad(relu(-relu(w*x)), w), grad(x**2, w)
+    (0, 0)
     """
     if form not in FORMS:
         raise DerivationError(f"unknown form {form!r} (must be one of {list(FORMS)})")
@@ -190,9 +238,16 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
     if isinstance(model_or_expr, MatrixModel):  # layers differentiate by the layer rules
         from .matrix_rules import matrix_grad
         return matrix_grad(model_or_expr, wrt, form=form)
+    bare = not isinstance(model_or_expr, Model)
+    if bare and wrt is not None and _is_constant(model_or_expr):
+        targets, single = _resolve_targets(None, wrt, bare)
+        return sp.S.Zero if single else {t: sp.S.Zero for t in targets}
     model = Model.coerce(model_or_expr, inputs=inputs)
-    targets, single = _resolve_targets(model, wrt)
-    real, forward, backward = real_model(model)
+    targets, single = _resolve_targets(model, wrt, bare)
+    forward, backward = _real_copies(model)
+    real = _real_copy_of(model, forward)
+    if real is None:  # the output is a constant for real values of its symbols
+        return sp.S.Zero if single else {t: sp.S.Zero for t in targets}
     real_targets = [t.xreplace(forward) if isinstance(t, Indexed) else forward.get(t, t)
                     for t in targets]
 
