@@ -5,7 +5,6 @@ import sympy as sp
 from sympy import Add, Mul, S
 
 from ..core.ops import op_for_function
-from ..core.functions import relu, sigmoid, softplus
 from .names import Names
 from .printer import NumPySourcePrinter, logsumexp
 from .steps import Steps

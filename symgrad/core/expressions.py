@@ -9,12 +9,12 @@ Hadamard products; this module adds what a network needs on top, each with
 from __future__ import annotations
 
 import sympy as sp
-from sympy import HadamardProduct, Integer, MatAdd, MatMul, MatrixSymbol, OneMatrix, Transpose
+from sympy import HadamardProduct, Integer, MatMul, MatrixSymbol, OneMatrix, Transpose
 from sympy.core.symbol import Str
 from sympy.matrices.expressions import MatrixExpr
-from sympy.printing.precedence import PRECEDENCE
 
 from .. import printing
+from ..printing import latex, text  # matrix expressions print through the one printer family
 from .ops import ELEMENTWISE, op
 from .functions import relu, sigmoid, softplus
 from .shapes import ShapeError, shape_text
@@ -182,18 +182,7 @@ class Hadamard(HadamardProduct):
         return Hadamard(*[_transpose(a) for a in self.args])
 
     def _sympystr(self, printer):
-        return " ⊙ ".join(_factor(printer, a) for a in self.args)
-
-    def _latex(self, printer):
-        return r" \odot ".join(_factor(printer, a) for a in self.args)
-
-    _symgrad_text = _sympystr
-
-
-def _factor(printer, arg) -> str:
-    # a product or a sum inside ⊙ gets parentheses: (W2ᵀ·δ2) ⊙ σ'(z1)
-    text = printer._print(arg)
-    return f"({text})" if isinstance(arg, (MatMul, MatAdd, HadamardProduct)) else text
+        return " ⊙ ".join(printing.factor_text(printer, a) for a in self.args)
 
 
 def hadamard(*factors):
@@ -242,6 +231,8 @@ class TargetLoss(_MatrixScalar):
     _name = "the loss"
     #: its entry in the op table
     op_name = ""
+    #: a loss of the data (printed before a penalty added to it)
+    is_data_loss = True
 
     def __new__(cls, target, prediction, axis=0):
         target, prediction = sp.sympify(target, strict=True), sp.sympify(prediction, strict=True)
@@ -368,93 +359,3 @@ class SquaredNorm(_MatrixScalar):
 
     def _symgrad_text(self, printer):
         return f"‖{printer._print(self.args[0])}‖²"
-
-
-# -- printing ----------------------------------------------------------------------------------
-
-class TextPrinter(printing.TextPrinter):
-    """symgrad's text printer for matrix expressions: ``δ2·h1ᵀ``, ``(W2ᵀ·δ2) ⊙ σ'(z1)``."""
-
-    def _print_MatrixSymbol(self, expr):
-        return printing._greek(expr.name)
-
-    def _print_OneMatrix(self, expr):
-        return "1"
-
-    def _print_ZeroMatrix(self, expr):
-        return "0"
-
-    def _print_Transpose(self, expr):
-        inner = self._print(expr.arg)
-        if not isinstance(expr.arg, MatrixSymbol):
-            inner = f"({inner})"
-        return f"{inner}ᵀ"
-
-    def _print_MatMul(self, expr):
-        coefficient, matrices = expr.as_coeff_mmul()
-        factors = matrices.args if isinstance(matrices, MatMul) else (matrices,)
-        body = "·".join(f"({self._print(f)})" if isinstance(f, (MatAdd, HadamardProduct)) else self._print(f)
-                        for f in factors)
-        sign = "-" if coefficient.could_extract_minus_sign() else ""
-        numerator, denominator = (-coefficient if sign else coefficient).as_numer_denom()
-        if numerator != 1:  # 2λ·W: the scalar first, as a person writes it
-            body = f"{self.parenthesize(numerator, PRECEDENCE['Mul'], strict=True)}·{body}"
-        if denominator != 1:  # (p - y)/N
-            body = f"{body}/{self.parenthesize(denominator, PRECEDENCE['Pow'])}"
-        return sign + body
-
-    def _print_MatAdd(self, expr):
-        # positive terms first, and a penalty's scaled term (2λ·W) after the data term
-        terms = sorted(expr.args, key=lambda t: (t.could_extract_minus_sign(),
-                                                 isinstance(t, MatMul) and t.as_coeff_mmul()[0] != 1))
-        text = self._print(terms[0])
-        for term in terms[1:]:
-            printed = self._print(term)
-            text += f" - {printed[1:]}" if printed.startswith("-") else f" + {printed}"
-        return text
-
-    def _print_HadamardProduct(self, expr):
-        return " ⊙ ".join(_factor(self, a) for a in expr.args)
-
-    def _print_Add(self, expr, order=None):
-        # the data loss first, then the penalty: CE(y, p) + λ(‖W1‖² + ‖W2‖²)
-        data = [t for t in expr.args if t.has(TargetLoss)]
-        if not data or len(data) == len(expr.args):
-            return super()._print_Add(expr, order)
-        rest = super()._print_Add(sp.Add(*[t for t in expr.args if t not in data]), order)
-        joined = " + ".join(self._print(t) for t in data)
-        return f"{joined} - {rest[1:]}" if rest.startswith("-") else f"{joined} + {rest}"
-
-    def _print_MatrixElement(self, expr):
-        return f"{self._print(expr.parent)}[{expr.i}, {expr.j}]"
-
-
-class LatexPrinter(printing.LatexPrinter):
-    """symgrad's LaTeX for matrix expressions: ``\\odot`` for the element-wise product."""
-
-    def _print_HadamardProduct(self, expr):
-        return r" \odot ".join(_factor(self, a) for a in expr.args)
-
-    def _print_OneMatrix(self, expr):
-        return r"\mathbf{1}"
-
-
-def text(expr) -> str:
-    """A matrix expression as a person writes it: ``δ1·xᵀ``, ``(W2ᵀ·δ2) ⊙ σ'(z1)``.
-
-    >>> W, x, b = MatrixSymbol('W', 3, 2), MatrixSymbol('x', 2, 1), MatrixSymbol('b', 3, 1)
-    >>> text(Elementwise('sigmoid', W*x + b))
-    'σ(W·x + b)'
-    >>> text(hadamard(W.T * MatrixSymbol('delta2', 3, 1), Elementwise('sigmoid', x, 1)))
-    "(Wᵀ·δ2) ⊙ σ'(x)"
-    """
-    return TextPrinter().doprint(expr)
-
-
-def latex(expr) -> str:
-    r"""LaTeX of a matrix expression.
-
-    >>> latex(MatrixSymbol('delta1', 3, 1) * MatrixSymbol('x', 2, 1).T)
-    '\\delta_{1} x^{T}'
-    """
-    return LatexPrinter().doprint(expr)

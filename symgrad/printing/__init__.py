@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sympy as sp
-from sympy import Indexed, IndexedBase, Sum
+from sympy import HadamardProduct, MatAdd, MatMul, MatrixSymbol, Sum
 from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
@@ -30,13 +30,30 @@ def _positive_first(terms: list) -> list:
     return sorted(terms, key=lambda t: t.could_extract_minus_sign())
 
 
+def _is_data_loss(term) -> bool:
+    # a loss of a target and a prediction (the matrix losses mark themselves), not a penalty
+    return any(getattr(node, "is_data_loss", False) for node in sp.preorder_traversal(term))
+
+
+def factor_text(printer, arg) -> str:
+    """A factor of an element-wise product, parenthesised when it is a product or a sum: ``(W2ᵀ·δ2) ⊙ σ'(z1)``."""
+    printed = printer._print(arg)
+    return f"({printed})" if isinstance(arg, (MatMul, MatAdd, HadamardProduct)) else printed
+
+
 class TextPrinter(StrPrinter):
-    """Unicode text with implicit multiplication after numbers and before parentheses."""
+    """Unicode text with implicit multiplication after numbers and before parentheses; ``·`` and ``ᵀ`` for matrices."""
 
     # our own print-method name, so SymPy objects' _sympystr (e.g. Indexed's) do not take over
     printmethod = "_symgrad_text"
 
     def _print_Add(self, expr, order=None):
+        data = [t for t in expr.args if _is_data_loss(t)]
+        if data and len(data) < len(expr.args):
+            # the data loss first, then the penalty: CE(y, p) + λ(‖W1‖² + ‖W2‖²)
+            rest = self._print_Add(sp.Add(*[t for t in expr.args if t not in data]), order)
+            joined = " + ".join(self._print(t) for t in data)
+            return f"{joined} - {rest[1:]}" if rest.startswith("-") else f"{joined} + {rest}"
         content, rest = expr.primitive()
         if content != 1 and content.is_Integer and isinstance(rest, sp.Add):
             # 2b + 2w·x - 2y reads 2(b + w·x - y): SymPy distributes the 2, a person does not
@@ -113,6 +130,52 @@ class TextPrinter(StrPrinter):
             text = f"{text}/{bottom}"
         return text
 
+    # -- matrices ---------------------------------------------------------------------------------
+
+    def _print_MatrixSymbol(self, expr):
+        return _greek(expr.name)
+
+    def _print_OneMatrix(self, expr):
+        return "1"
+
+    def _print_ZeroMatrix(self, expr):
+        return "0"
+
+    def _print_Transpose(self, expr):
+        inner = self._print(expr.arg)
+        if not isinstance(expr.arg, MatrixSymbol):
+            inner = f"({inner})"
+        return f"{inner}ᵀ"
+
+    def _print_MatMul(self, expr):
+        coefficient, matrices = expr.as_coeff_mmul()
+        factors = matrices.args if isinstance(matrices, MatMul) else (matrices,)
+        body = "·".join(f"({self._print(f)})" if isinstance(f, (MatAdd, HadamardProduct)) else self._print(f)
+                        for f in factors)
+        sign = "-" if coefficient.could_extract_minus_sign() else ""
+        numerator, denominator = (-coefficient if sign else coefficient).as_numer_denom()
+        if numerator != 1:  # 2λ·W: the scalar first, as a person writes it
+            body = f"{self.parenthesize(numerator, PRECEDENCE['Mul'], strict=True)}·{body}"
+        if denominator != 1:  # (p - y)/N
+            body = f"{body}/{self.parenthesize(denominator, PRECEDENCE['Pow'])}"
+        return sign + body
+
+    def _print_MatAdd(self, expr):
+        # positive terms first, and a penalty's scaled term (2λ·W) after the data term
+        terms = sorted(expr.args, key=lambda t: (t.could_extract_minus_sign(),
+                                                 isinstance(t, MatMul) and t.as_coeff_mmul()[0] != 1))
+        text = self._print(terms[0])
+        for term in terms[1:]:
+            printed = self._print(term)
+            text += f" - {printed[1:]}" if printed.startswith("-") else f" + {printed}"
+        return text
+
+    def _print_HadamardProduct(self, expr):
+        return " ⊙ ".join(factor_text(self, a) for a in expr.args)
+
+    def _print_MatrixElement(self, expr):
+        return f"{self._print(expr.parent)}[{expr.i}, {expr.j}]"
+
     def _join(self, factors) -> str:
         prec = PRECEDENCE["Mul"]
         pieces = [self.parenthesize(f, prec) for f in factors]
@@ -127,7 +190,13 @@ class TextPrinter(StrPrinter):
 
 
 class LatexPrinter(_SympyLatexPrinter):
-    """SymPy's LaTeX with ``x_{ij}`` subscripts, positive terms first and common factors outside."""
+    """SymPy's LaTeX with ``x_{ij}`` subscripts, positive terms first, common factors outside, ``\\odot``."""
+
+    def _print_HadamardProduct(self, expr):
+        return r" \odot ".join(factor_text(self, a) for a in expr.args)
+
+    def _print_OneMatrix(self, expr):
+        return r"\mathbf{1}"
 
     def _print_Add(self, expr, order=None):
         content, rest = expr.primitive()
@@ -157,6 +226,10 @@ def text(expr) -> str:
     '2x(b + w·x - y)'
     >>> text(eta * x / 2)
     'η·x/2'
+    >>> from sympy import MatrixSymbol
+    >>> W, h, b = MatrixSymbol('W2', 3, 2), MatrixSymbol('h1', 2, 1), MatrixSymbol('b2', 3, 1)
+    >>> text(W*h + b), text(MatrixSymbol('delta1', 3, 1) * h.T)
+    ('W2·h1 + b2', 'δ1·h1ᵀ')
     """
     return TextPrinter().doprint(sp.sympify(expr))
 
