@@ -155,7 +155,8 @@ class _Outcome:
 
 def _close(a, b, scale=0.0) -> np.ndarray:
     """Relative agreement, with an absolute floor ``scale`` for values that cancel to near zero."""
-    return np.abs(a - b) <= _RTOL * np.maximum(np.maximum(np.abs(a), np.abs(b)), scale)
+    with np.errstate(all="ignore"):  # inf - inf is NaN, which compares as a disagreement
+        return np.abs(a - b) <= _RTOL * np.maximum(np.maximum(np.abs(a), np.abs(b)), scale)
 
 
 def _precise_agree(claimed, correct, scale: float) -> bool | None:
@@ -294,7 +295,7 @@ def _check_side(claimed, correct, *, count: int, seed: int, positive, time_limit
     except SumTooLarge as error:
         if _prove(claimed, correct, min(time_limit, clock.remaining())):
             return _Outcome("proved")
-        return _Outcome("unchecked", reason=f"{error} (at most its symbolic bounds are made small), "
+        return _Outcome("unchecked", reason=f"{error} (only symbolic bounds are given small sizes), "
                         "and no symbolic proof was found")
     try:
         outcome = _decide(exprs[0], exprs[1], count=count, seed=seed, positive=positive, clock=clock)
@@ -375,8 +376,11 @@ def _constant_ratio(sample: _Sample):
     mask = sample.valid & (sample.truth != 0)
     if mask.sum() < 5:
         return None
-    ratio = sample.claim[mask] / sample.truth[mask]
-    if np.allclose(ratio, ratio[0], rtol=1e-7, atol=1e-12) and not np.isclose(ratio[0], 1.0):
+    with np.errstate(all="ignore"):
+        ratio = sample.claim[mask] / sample.truth[mask]
+    if not np.isfinite(ratio).all():
+        return None
+    if np.allclose(ratio, ratio[0], rtol=1e-7, atol=1e-12) and abs(ratio[0] - 1.0) > 1e-9:
         return float(ratio[0])
     return None
 
@@ -391,7 +395,10 @@ def constant_factor_diagnosis(ratio: float, what: str = "derivative") -> str:
         return "extra factor 2"
     if np.isclose(ratio, 0):
         return f"the claim is zero but the {what} is not"
-    return f"off by a constant factor: the claim is {ratio:.6g} times the {what}"
+    shown = f"{ratio:.6g}"
+    if float(shown) == 1.0:  # 1.000001 is not 1
+        shown = f"{ratio:.12g}"
+    return f"off by a constant factor: the claim is {shown} times the {what}"
 
 
 def _index_mistake(claim) -> str | None:
