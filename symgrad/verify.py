@@ -678,6 +678,9 @@ def verify(claim, model_or_expr, wrt=None, *, lr=ETA, points: int = 200, seed: i
     verdict = Verdict(decisive.status, reading.kind, subject, reading.sides[k], shown,
                       points=decisive.points, counterexample=decisive.counterexample,
                       diagnosis=decisive.reason)
+    if isinstance(reading.of, Symbol) and reading.of != model.output and str(reading.of) not in model.symbols:
+        verdict.notes.append(f"the claim differentiates {reading.of}, which the model does not define: "
+                             f"checked as the derivative of its output {model.output}")
     unknown = _unknown_names(reading.sides, model, lr)
     if unknown:
         verdict.notes.append(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a symbol of "

@@ -322,3 +322,10 @@ def test_an_indexed_claim_agrees_with_wrt_naming_its_array():
     model = sp.Sum(W[k] * X[k], (k, 1, symbols("m")))
     assert holds(verify(sp.Eq(sp.Derivative(symbols("L"), W[j]), X[j]), model, W))
     assert rejected(verify(sp.Eq(sp.Derivative(symbols("L"), W[j]), 2 * X[j]), model, W))
+
+
+def test_superscript_orders_read_as_powers():
+    # ∂²L/∂w∂b = 2x and d²L/dw² = 2x², as typed with superscript digits
+    assert holds(verify("∂²L/∂w∂b = 2x", L))
+    assert holds(verify("d²L/dw² = 2x²", L))
+    assert rejected(verify("d²L/dw² = 2x", L))
