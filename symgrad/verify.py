@@ -196,7 +196,8 @@ class _Comparison:
             at = {s: points[s][failing] for s in self.symbols}
             scale = _FLOOR * np.fmax(magnitude(self.claimed, self.symbols, at),
                                      magnitude(self.correct, self.symbols, at))
-            still = failing[~_close(c[failing], t[failing], np.nan_to_num(scale, nan=0.0))]
+            scale = np.where(np.isfinite(scale), scale, 0.0)  # no floor from overflowing terms
+            still = failing[~_close(c[failing], t[failing], scale)]
             agree[still] = False
             suspects = np.concatenate([still, suspects])
         self.valid += int(agree.sum())
