@@ -1,8 +1,9 @@
 """The ``symgrad`` command: derive, draw, verify and report gradients from a terminal.
 
-Exit status: 0 on success (and when a verified claim holds), 1 when a claim
-does not hold, 2 on bad input. Errors go to stderr; ``--json`` gives output
-for scripts.
+Exit status: 0 on success (and when a verified claim is proved), 1 when a
+claim does not hold, 2 on bad input (and when a claim could not be checked),
+3 when a claim holds at every sampled point but was not proved. Errors go to
+stderr; ``--json`` gives output for scripts.
 """
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from .parsing import ParseError, parse
 from .symbolic.solve import least_squares
 from .symbolic.update import update_rules
 
-EXIT_OK, EXIT_FALSE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FALSE, EXIT_USAGE, EXIT_OBSERVED = 0, 1, 2, 3
+#: the exit status of `symgrad verify` for each verdict status
+VERIFY_EXIT = {"proved": EXIT_OK, "observed": EXIT_OBSERVED, "wrong": EXIT_FALSE, "unchecked": EXIT_USAGE}
 
 
 class UsageError(ValueError):
@@ -246,7 +249,7 @@ def _cmd_verify(args) -> int:
         _print_json(verdict.to_dict())
     else:
         print(verdict)
-    return EXIT_OK if verdict.ok else EXIT_FALSE
+    return VERIFY_EXIT[verdict.status]
 
 
 def _numbers(text: str, where: str, arrays: bool):
@@ -414,15 +417,20 @@ def build_parser() -> argparse.ArgumentParser:
     derive.set_defaults(run=_cmd_derive)
 
     verify = _command(commands, "verify",
-                      "check a claimed derivative or update rule (exit 0: holds, 1: wrong, 2: bad input)",
+                      "check a claimed derivative (of any order) or update rule; exit status 0: proved, "
+                      "3: holds at every sampled point but not proved, 1: wrong, "
+                      "2: unchecked (could not be decided) or bad input",
                       "symgrad verify --loss '(y - (w*x + b))^2' --wrt w --claim '2x(wx + b - y)'")
     verify.add_argument("--loss", required=True, help="a model name or expression text")
-    verify.add_argument("--wrt", nargs="+", help="the variable differentiated by (optional for an equation)")
+    verify.add_argument("--wrt", nargs="+", help="the variable differentiated by (optional for an equation; "
+                        "naming another variable than the claim's is an error)")
     verify.add_argument("--claim", required=True,
-                        help="the claim: an expression, 'dL/dw = ...', 'w <- ...', or slide LaTeX")
+                        help="the claim: an expression, 'dL/dw = ...', 'd^2L/dw^2 = ...', a chain "
+                             "'dL/dw = ... = ...' (every side is checked), 'w <- ...', or slide LaTeX")
     verify.add_argument("--inputs", nargs="+", help="data symbols of an expression")
     verify.add_argument("--lr", default="eta", help="learning-rate symbol (default: eta)")
-    verify.add_argument("--json", action="store_true", help="machine-readable verdict")
+    verify.add_argument("--json", action="store_true",
+                        help='machine-readable verdict; "status" is proved, observed, wrong or unchecked')
     verify.set_defaults(run=_cmd_verify)
 
     graph = _command(commands, "graph", "draw a model's computational graph, with values and gradients",

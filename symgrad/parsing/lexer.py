@@ -129,6 +129,9 @@ _CHAR_ERRORS = {
     "\\": "a lone backslash is not allowed",
 }
 
+#: superscript digits, each read as ^ and the digit
+_SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_FROM_SUPERSCRIPT = str.maketrans(_SUPERSCRIPT_DIGITS, "0123456789")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
@@ -270,6 +273,13 @@ class _Scanner:
         c = text[pos]
         if c.isspace() or (self.latex and c == "~"):
             return pos + 1
+        if c in _SUPERSCRIPT_DIGITS:  # ∂²L/∂w², x³: a power written with superscript digits
+            stop = pos
+            while stop < end and text[stop] in _SUPERSCRIPT_DIGITS:
+                stop += 1
+            self.emit("POW", c, pos, pos)
+            self.emit("NUMBER", text[pos:stop].translate(_FROM_SUPERSCRIPT), pos, stop)
+            return stop
         if c.isdigit() or (c == "." and pos + 1 < end and text[pos + 1].isdigit()):
             if single:
                 m = re.compile(r"\d").match(text, pos, end)

@@ -266,7 +266,17 @@ def _sympy(tree, table: dict, axis: int):
         return a / b
     if kind == "had":
         return hadamard(a, b) if is_matrix(a) and is_matrix(b) else a * b
+    a, b = _broadcast(a, b)
     return a + b if kind == "add" else a - b
+
+
+def _broadcast(a, b):
+    """A number added to a matrix means it in every entry, as ``1 - h ⊙ h`` is written on the slides."""
+    if is_matrix(a) and not is_matrix(b):
+        return a, b * OneMatrix(*a.shape)
+    if is_matrix(b) and not is_matrix(a):
+        return a * OneMatrix(*b.shape), b
+    return a, b
 
 
 # -- a model given as text: "C = A B" -----------------------------------------------------------
@@ -371,6 +381,16 @@ class MatrixVerdict:
     def __bool__(self) -> bool:
         return self.ok
 
+    @property
+    def status(self) -> str:
+        """``"observed"`` (shapes fit, equal at every draw; never proved) or ``"wrong"``, as :class:`Verdict` says."""
+        return "observed" if self.ok else "wrong"
+
+    def to_dict(self) -> dict:
+        return {"status": self.status, "ok": self.ok, "kind": "matrix", "subject": self.subject,
+                "claim": self.claim, "expected": self.expected, "shapes": self.shapes,
+                "points": self.points, "diagnosis": self.diagnosis, "notes": self.notes}
+
     def summary(self) -> str:
         if self.ok:
             return f"✓ {self.subject} holds (shapes fit; equal at {self.points} random draws of the matrices)"
@@ -397,18 +417,32 @@ def _table(model: MatrixModel, deltas) -> dict:
 
 def _diagnose(claimed: list, truth: list) -> str | None:
     pairs = [(c, t) for c, t in zip(claimed, truth) if np.shape(c) == np.shape(t)]
-    flat_c = np.concatenate([np.ravel(c) for c, _ in pairs])
-    flat_t = np.concatenate([np.ravel(t) for _, t in pairs])
-    mask = np.abs(flat_t) > 1e-9
-    if mask.sum() >= 3:
-        ratio = flat_c[mask] / flat_t[mask]
-        if np.allclose(ratio, ratio[0], rtol=1e-7):
-            from .verdict import constant_factor_diagnosis  # here: verify dispatches to this module
-            return constant_factor_diagnosis(float(ratio[0]), "gradient")
-    if all(np.shape(c) == np.shape(t)[::-1] or np.shape(c) == np.shape(t) for c, t in zip(claimed, truth)):
+    if pairs:
+        flat_c = np.concatenate([np.ravel(c) for c, _ in pairs])
+        flat_t = np.concatenate([np.ravel(t) for _, t in pairs])
+        mask = np.isfinite(flat_c) & (np.abs(flat_t) > 1e-9)
+        if mask.sum() >= 3:
+            ratio = flat_c[mask] / flat_t[mask]
+            if np.allclose(ratio, ratio[0], rtol=1e-7) and not np.isclose(ratio[0], 1.0):
+                from .verdict import constant_factor_diagnosis  # here: verify dispatches to this module
+                return constant_factor_diagnosis(float(ratio[0]), "gradient")
+    # a transpose only fits where the shapes allow it (a square gradient, or swapped dimensions)
+    if all(np.shape(np.transpose(c)) == np.shape(t) for c, t in zip(claimed, truth)):
         if all(np.allclose(np.transpose(c), t) for c, t in zip(claimed, truth)):
             return "the claim is the transpose of the gradient"
     return None
+
+
+def _difference(claimed: list, truth: list, subject: str) -> str:
+    """Where a wrong claim's values differ: the first entry that does not match, at one draw."""
+    for c, t in zip(claimed, truth):
+        c, t = np.atleast_2d(c), np.atleast_2d(t)
+        bad = np.argwhere(~np.isclose(c, t, rtol=1e-9, atol=1e-12))
+        if len(bad):
+            i, j = bad[0]
+            return (f"at random matrices entry ({i + 1}, {j + 1}) of the claim is {c[i, j]:.6g}, "
+                    f"of {subject} {t[i, j]:.6g}")
+    return f"the claim differs from {subject} at random matrices"  # pragma: no cover - called when one differs
 
 
 def verify_matrix(claim, model, wrt=None, *, points: int = 5, seed: int = 0, batch: int = 3) -> MatrixVerdict:
@@ -511,7 +545,8 @@ def verify_matrix(claim, model, wrt=None, *, points: int = 5, seed: int = 0, bat
     verdict.ok = all(np.allclose(c, t, rtol=1e-9, atol=1e-12) for c, t in zip(claimed_values, truth_values))
     if not verdict.ok:
         verdict.diagnosis = _diagnose(claimed_values, truth_values) or _missing_factor(
-            model, left, right, leaves, rng, sizes, distributions, closed)
+            model, left, right, leaves, rng, sizes, distributions, closed) or _difference(
+            claimed_values, truth_values, subject)
     if derivation and derivation.notes:
         verdict.notes += derivation.notes
     return verdict

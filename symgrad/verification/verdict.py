@@ -1,63 +1,97 @@
 """Check a claimed derivative or update rule: decide numerically, diagnose the mistake, then try to prove.
 
-A wrong claim is exposed in milliseconds at random points, where
+A wrong claim is exposed in milliseconds at sampled points, where
 ``simplify(a - b)`` could run for minutes; a claim that holds everywhere
-sampled is then proved symbolically under a time limit, and the verdict
-says which of the two it got.
+sampled is then proved symbolically under a time limit. The verdict's
+``status`` says which of four things happened: ``"proved"``, ``"observed"``
+(equal at every sampled point, not proved), ``"wrong"`` (with a
+counterexample confirmed at high precision) or ``"unchecked"`` (it could not
+be decided; the diagnosis says why). The claim is read as written: a second
+or mixed partial is checked as one, every side of a chain ``a = b = c`` is a
+claim, and the variable the claim names is the one checked.
 """
 from __future__ import annotations
 
 import multiprocessing
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
-from sympy import Indexed, IndexedBase, Symbol
+from sympy import Derivative, Indexed, IndexedBase, Symbol
 
 from .. import printing
+from ..core.model import Model, ModelError, symbols_of
+from ..core.ops import OPS
+from ..numeric.points import (SumTooLarge, UndefinedFunction, concrete, kink_points, magnitude, precise_value,
+                              random_points, spread_points, undefined_functions, values_at)
+from ..parsing import parse
 from ..symbolic.abbreviate import abbreviate
 from ..symbolic.chainrule import chain_rule
 from ..symbolic.derive import DerivationError, component, grad
-from ..core.model import Model, ModelError
-from ..numeric.points import concrete, random_points, values_at
-from ..core.ops import OPS
-from ..parsing import parse
 
-__all__ = ["Verdict", "verify", "ETA"]
+__all__ = ["Verdict", "verify", "ETA", "STATUSES", "MIN_VALID_POINTS"]
 
 ETA = Symbol("eta")
+#: what a verdict can say, from strongest to weakest
+STATUSES = ("proved", "observed", "wrong", "unchecked")
+#: fewest points where both sides must have real values before a claim is called right
+MIN_VALID_POINTS = 20
+#: most float64 disagreements re-checked at high precision before giving up as "unchecked"
+MAX_PRECISE_CHECKS = 40
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 @dataclass
 class Verdict:
     """The outcome of checking one claim.
 
-    ``ok`` says whether the claim holds; ``proved`` whether equality was
-    shown symbolically (otherwise it was observed at ``points`` random
-    points). A wrong claim carries a ``counterexample`` (a point with both
-    values) and, when one fits, a ``diagnosis`` of the mistake.
+    ``status`` is ``"proved"`` (equality shown symbolically), ``"observed"``
+    (equal at ``points`` sampled points, not proved), ``"wrong"`` or
+    ``"unchecked"`` (it could not be decided: ``diagnosis`` says why).
+    ``ok`` (and ``bool(verdict)``) is true for the first two. A wrong claim
+    carries a ``counterexample`` (a point with both values) and, when one
+    fits, a ``diagnosis`` of the mistake. For a chain ``a = b = c``,
+    ``steps`` holds each side's own status, and the verdict is that of the
+    first side that is wrong (else unchecked, else the weakest of the rest).
     """
 
-    ok: bool
+    status: str
     kind: str
     subject: str
     claim: sp.Expr
     #: the correct result, in the model's stage symbols where it has stages
     expected: sp.Expr
-    proved: bool = False
     points: int = 0
     counterexample: dict | None = None
     diagnosis: str | None = None
     notes: list[str] = field(default_factory=list)
+    steps: list[dict] = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r} (one of {', '.join(STATUSES)})")
+
+    @property
+    def ok(self) -> bool:
+        """Whether the claim holds: proved, or observed at every sampled point."""
+        return self.status in ("proved", "observed")
+
+    @property
+    def proved(self) -> bool:
+        return self.status == "proved"
 
     def __bool__(self) -> bool:
         return self.ok
 
     def summary(self) -> str:
-        if self.ok:
-            how = "proved symbolically" if self.proved else f"observed at {self.points} random points, not proved"
-            return f"✓ {self.subject} holds ({how})"
+        if self.status == "proved":
+            return f"✓ {self.subject} holds (proved symbolically)"
+        if self.status == "observed":
+            return f"✓ {self.subject} holds (observed at {self.points} sampled points, not proved)"
         reason = f": {self.diagnosis}" if self.diagnosis else ""
+        if self.status == "unchecked":
+            return f"? {self.subject} unchecked{reason}"
         return f"✗ {self.subject} is wrong{reason}"
 
     def __str__(self) -> str:
@@ -65,18 +99,216 @@ class Verdict:
                  f"  correct:  {printing.text(self.expected)}"]
         if self.counterexample:
             point = ", ".join(f"{k}={v:.4g}" for k, v in self.counterexample["point"].items())
-            lines.append(f"  at {point}: claimed {self.counterexample['claimed']:.6g}, "
-                         f"correct {self.counterexample['correct']:.6g}")
+            claimed, correct = (_shown(self.counterexample[k]) for k in ("claimed", "correct"))
+            lines.append(f"  at {point}: claimed {claimed}, correct {correct}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "kind": self.kind, "subject": self.subject, "claim": str(self.claim),
-                "expected": str(self.expected), "proved": self.proved, "points": self.points,
-                "counterexample": self.counterexample, "diagnosis": self.diagnosis, "notes": self.notes}
+        return {"status": self.status, "ok": self.ok, "kind": self.kind, "subject": self.subject,
+                "claim": str(self.claim), "expected": str(self.expected), "proved": self.proved,
+                "points": self.points, "counterexample": self.counterexample, "diagnosis": self.diagnosis,
+                "notes": self.notes, "steps": self.steps}
+
+
+def _shown(value: float) -> str:
+    return "undefined (not a real number)" if not np.isfinite(value) else f"{value:.6g}"
+
+
+# -- a time limit for the whole verdict -------------------------------------------------
+
+class _OutOfTime(Exception):
+    """The verdict's deadline passed."""
+
+
+class _Deadline:
+    """Seconds left for one verdict; every loop of the check asks it before going on."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.end - time.monotonic()
+
+    def check(self) -> None:
+        if self.remaining() <= 0:
+            raise _OutOfTime
 
 
 # -- numeric comparison ----------------------------------------------------------
+
+#: float64 comparison: relative, with a floor that scales with the terms' sizes (their round-off)
+_RTOL, _FLOOR = 1e-9, 1e-11
+#: high-precision comparison, at 50 digits
+_PRECISE_RTOL, _PRECISE_FLOOR = 1e-20, 1e-30
+
+
+@dataclass
+class _Outcome:
+    """What the numbers (and the proof) said about one claimed side."""
+
+    status: str
+    points: int = 0
+    counterexample: dict | None = None
+    reason: str | None = None
+
+
+def _close(a, b, scale=0.0) -> np.ndarray:
+    """Relative agreement, with an absolute floor ``scale`` for values that cancel to near zero."""
+    with np.errstate(all="ignore"):  # inf - inf is NaN, which compares as a disagreement
+        return np.abs(a - b) <= _RTOL * np.maximum(np.maximum(np.abs(a), np.abs(b)), scale)
+
+
+def _precise_agree(claimed, correct, scale: float) -> bool | None:
+    """Whether two high-precision values agree; ``None`` when neither is a real number."""
+    real_c = claimed is not None and claimed.imag == 0
+    real_t = correct is not None and correct.imag == 0
+    if not (real_c or real_t):
+        return None
+    if real_c != real_t:
+        return False  # real on one side only: a disagreement
+    c, t = claimed.real, correct.real
+    floor = _PRECISE_FLOOR * scale if np.isfinite(scale) else 0.0
+    return abs(c - t) <= _PRECISE_RTOL * max(abs(c), abs(t)) + floor
+
+
+class _Comparison:
+    """Both sides of one claimed side evaluated at point sets, disagreements confirmed at high precision."""
+
+    def __init__(self, claimed, correct, symbols, clock: _Deadline):
+        self.claimed, self.correct, self.symbols, self.clock = claimed, correct, symbols, clock
+        self.valid = 0
+        self.counterexample = None
+        self.unresolved = 0
+        self.checked_precisely = 0
+
+    def add(self, points: dict) -> None:
+        """Compare at a set of points; stops at the first confirmed disagreement."""
+        if not self.symbols or len(points[self.symbols[0]]) == 0:
+            return
+        c = values_at(self.claimed, self.symbols, points)
+        t = values_at(self.correct, self.symbols, points)
+        both, one = np.isfinite(c) & np.isfinite(t), np.isfinite(c) != np.isfinite(t)
+        suspects = np.flatnonzero(one)
+        agree = both.copy()
+        failing = np.flatnonzero(both & ~_close(c, t))
+        if failing.size:  # the floor needs the terms' sizes, only where the plain comparison failed
+            at = {s: points[s][failing] for s in self.symbols}
+            scale = _FLOOR * np.fmax(magnitude(self.claimed, self.symbols, at),
+                                     magnitude(self.correct, self.symbols, at))
+            scale = np.where(np.isfinite(scale), scale, 0.0)  # no floor from overflowing terms
+            still = failing[~_close(c[failing], t[failing], scale)]
+            agree[still] = False
+            suspects = np.concatenate([still, suspects])
+        self.valid += int(agree.sum())
+        self.confirm(points, suspects)
+
+    def confirm(self, points: dict, suspects: np.ndarray) -> None:
+        """Re-evaluate float64 disagreements at 50 digits: round-off or overflow, or a real difference."""
+        def size(k):  # small coordinates first: readable counterexamples, and no overflow there
+            return max(abs(points[s][k]) for s in self.symbols)
+
+        for k in sorted(suspects, key=size):
+            if self.counterexample is not None:
+                return
+            if self.checked_precisely >= MAX_PRECISE_CHECKS:
+                self.unresolved += 1
+                continue
+            self.clock.check()
+            self.checked_precisely += 1
+            point = {s: float(points[s][k]) for s in self.symbols}
+            claimed, correct = precise_value(self.claimed, point), precise_value(self.correct, point)
+            at = {s: np.array([v]) for s, v in point.items()}
+            scale = float(np.fmax(magnitude(self.claimed, self.symbols, at),
+                                  magnitude(self.correct, self.symbols, at))[0])
+            agree = _precise_agree(claimed, correct, scale)
+            if agree is True:
+                self.valid += 1
+            elif agree is False:
+                self.counterexample = {
+                    "point": {str(s): v for s, v in point.items()},
+                    "claimed": _real_or_nan(claimed), "correct": _real_or_nan(correct)}
+
+
+def _real_or_nan(value) -> float:
+    return float(value.real) if value is not None and value.imag == 0 else float("nan")
+
+
+def _constant_values(claimed, correct) -> _Outcome:
+    """A claim and a truth without free symbols: compare their values at 50 digits."""
+    c, t = precise_value(claimed, {}), precise_value(correct, {})
+    agree = _precise_agree(c, t, max(abs(c or 0), abs(t or 0)))
+    if agree is None:
+        return _Outcome("unchecked", reason="could not evaluate: neither side is a real number")
+    if agree:
+        return _Outcome("observed", points=1)
+    return _Outcome("wrong", points=1, counterexample={"point": {}, "claimed": _real_or_nan(c),
+                                                       "correct": _real_or_nan(t)})
+
+
+def _decide(claimed, correct, *, count: int, seed: int, positive, clock: _Deadline) -> _Outcome:
+    """The numeric verdict on ``claimed == correct`` (both free of undefined functions and big sums)."""
+    symbols = sorted(claimed.free_symbols | correct.free_symbols, key=sp.default_sort_key)
+    if not symbols:
+        return _constant_values(claimed, correct)
+    rng = np.random.default_rng(seed)
+    comparison = _Comparison(claimed, correct, symbols, clock)
+
+    def draw(points):
+        for s in set(symbols) & set(positive):  # a learning rate is positive
+            points[s] = np.abs(points[s]) + 1e-3
+        comparison.add(points)
+
+    draw(spread_points(symbols, count, rng))
+    clock.check()
+    draw(kink_points([claimed, correct], symbols, rng))
+    if comparison.counterexample is None and comparison.valid < max(MIN_VALID_POINTS, count // 4):
+        clock.check()  # logs and roots reject negatives: try positive values too
+        draw(spread_points(symbols, count, rng, positive=True))
+    if comparison.counterexample is not None:
+        return _Outcome("wrong", comparison.valid, comparison.counterexample)
+    if comparison.unresolved:
+        return _Outcome("unchecked", comparison.valid, reason=(
+            f"the float64 values disagree at {comparison.unresolved + MAX_PRECISE_CHECKS} points; the "
+            f"{MAX_PRECISE_CHECKS} re-checked at high precision agree, the rest were not re-checked"))
+    if comparison.valid < MIN_VALID_POINTS:
+        return _Outcome("unchecked", comparison.valid, reason=(
+            f"could not evaluate: only {comparison.valid} sampled points give real values on both sides "
+            f"(at least {MIN_VALID_POINTS} are needed)"))
+    return _Outcome("observed", comparison.valid)
+
+
+def _check_side(claimed, correct, *, count: int, seed: int, positive, time_limit: float,
+                clock: _Deadline) -> _Outcome:
+    """Decide one claimed side against the truth: numbers first, then a proof."""
+    claimed, correct = sp.sympify(claimed), sp.sympify(correct)
+    if claimed == correct:
+        return _Outcome("proved")
+    undefined = undefined_functions(claimed) | undefined_functions(correct)
+    if undefined:  # no numbers for f(w): only a proof can decide
+        if _prove(claimed, correct, min(time_limit, clock.remaining())):
+            return _Outcome("proved")
+        names = ", ".join(sorted(undefined))
+        return _Outcome("unchecked", reason=f"{names} {'is' if len(undefined) == 1 else 'are'} not defined: "
+                        "an undefined function has no values, and no symbolic proof was found")
+    try:
+        exprs = concrete([claimed, correct])
+    except SumTooLarge as error:
+        if _prove(claimed, correct, min(time_limit, clock.remaining())):
+            return _Outcome("proved")
+        return _Outcome("unchecked", reason=f"{error} (only symbolic bounds are given small sizes), "
+                        "and no symbolic proof was found")
+    try:
+        outcome = _decide(exprs[0], exprs[1], count=count, seed=seed, positive=positive, clock=clock)
+    except UndefinedFunction as error:  # pragma: no cover - caught above, kept for safety
+        return _Outcome("unchecked", reason=str(error))
+    if outcome.status == "observed" and _prove(claimed, correct, min(time_limit, clock.remaining())):
+        outcome.status = "proved"
+    return outcome
+
+
+# -- diagnosis helpers (a rough sample on [-2, 2] is enough to name a mistake) -------------------
 
 @dataclass
 class _Sample:
@@ -87,14 +319,13 @@ class _Sample:
     valid: np.ndarray
 
 
-def _sample(claim, truth, extra=(), count=200, seed=0, positive_symbols=(ETA,)) -> _Sample:
-    exprs = concrete([claim, truth, *extra])
+def _sample(claim, truth, count=200, seed=0, spread=False) -> _Sample:
+    exprs = concrete([claim, truth])
     symbols = sorted(set().union(*(e.free_symbols for e in exprs)), key=sp.default_sort_key)
     rng = np.random.default_rng(seed)
+    draw = spread_points if spread else random_points
     for positive in (False, True):  # retry on positive values when logs or roots reject negatives
-        points = random_points(symbols, count, rng, positive=positive)
-        for s in set(symbols) & set(positive_symbols):  # a learning rate is positive
-            points[s] = np.abs(points[s]) + 0.01
+        points = draw(symbols, count, rng, positive=positive)
         c = values_at(exprs[0], symbols, points) if symbols else np.full(count, complex(exprs[0]).real)
         t = values_at(exprs[1], symbols, points) if symbols else np.full(count, complex(exprs[1]).real)
         valid = np.isfinite(c) & np.isfinite(t)
@@ -103,13 +334,12 @@ def _sample(claim, truth, extra=(), count=200, seed=0, positive_symbols=(ETA,)) 
     return _Sample(symbols, points, c, t, valid)
 
 
-def _close(a, b) -> np.ndarray:
-    return np.abs(a - b) <= 1e-7 * (1 + np.abs(b))
-
-
 def _agrees(candidate, truth, seed=1) -> bool:
     """Whether two expressions agree at random points (used to test a diagnosis)."""
-    s = _sample(candidate, truth, count=60, seed=seed)
+    try:
+        s = _sample(candidate, truth, count=60, seed=seed)
+    except (SumTooLarge, UndefinedFunction):
+        return False
     return bool(s.valid.sum() >= 10 and np.all(_close(s.claim[s.valid], s.truth[s.valid])))
 
 
@@ -117,19 +347,20 @@ def _agrees(candidate, truth, seed=1) -> bool:
 
 def _simplifies_to_zero(difference, connection):
     try:
-        connection.send(sp.simplify(difference.rewrite(sp.exp)) == 0)
+        connection.send(sp.expand(difference) == 0 or sp.simplify(difference.rewrite(sp.exp)) == 0)
     except Exception:  # any failure is "not proved"
         connection.send(False)
 
 
 def _prove(claim, truth, time_limit: float) -> bool:
     difference = sp.sympify(claim - truth)
-    if difference == 0 or sp.expand(difference) == 0:
+    if difference == 0:
         return True
     if time_limit <= 0 or "fork" not in multiprocessing.get_all_start_methods():
         return False
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
+    # expand as well as simplify runs in the worker: expanding (a + b)^200 is not bounded in time
     worker = context.Process(target=_simplifies_to_zero, args=(difference, send), daemon=True)
     worker.start()
     worker.join(time_limit)
@@ -143,11 +374,15 @@ def _prove(claim, truth, time_limit: float) -> bool:
 # -- diagnosis ------------------------------------------------------------------------
 
 def _constant_ratio(sample: _Sample):
-    mask = sample.valid & (np.abs(sample.truth) > 1e-9)
+    """claim / truth where it is the same at every sampled point (and not 1); else ``None``."""
+    mask = sample.valid & (sample.truth != 0)
     if mask.sum() < 5:
         return None
-    ratio = sample.claim[mask] / sample.truth[mask]
-    if np.allclose(ratio, ratio[0], rtol=1e-7, atol=1e-12):
+    with np.errstate(all="ignore"):
+        ratio = sample.claim[mask] / sample.truth[mask]
+    if not np.isfinite(ratio).all():
+        return None
+    if np.allclose(ratio, ratio[0], rtol=1e-7, atol=1e-12) and abs(ratio[0] - 1.0) > 1e-9:
         return float(ratio[0])
     return None
 
@@ -162,7 +397,10 @@ def constant_factor_diagnosis(ratio: float, what: str = "derivative") -> str:
         return "extra factor 2"
     if np.isclose(ratio, 0):
         return f"the claim is zero but the {what} is not"
-    return f"off by a constant factor: the claim is {ratio:.6g} times the {what}"
+    shown = f"{ratio:.6g}"
+    if float(shown) == 1.0:  # 1.000001 is not 1
+        shown = f"{ratio:.12g}"
+    return f"off by a constant factor: the claim is {shown} times the {what}"
 
 
 def _index_mistake(claim) -> str | None:
@@ -178,11 +416,11 @@ def _index_mistake(claim) -> str | None:
     return None
 
 
-def _diagnose_derivative(claim, truth, model: Model, wrt, lr) -> str | None:
+def _diagnose_derivative(claim, truth, model: Model, wrt, lr, first_order: bool = True) -> str | None:
     mistake = _index_mistake(claim)
     if mistake:
         return mistake
-    if isinstance(wrt, Symbol):
+    if isinstance(wrt, Symbol) and first_order:
         try:
             rule = chain_rule(model, wrt)
         except (DerivationError, ModelError):
@@ -195,20 +433,22 @@ def _diagnose_derivative(claim, truth, model: Model, wrt, lr) -> str | None:
                     return (f"missing term: {wrt} is used {len(rule.paths)} times and gradients add "
                             f"over every use; the claim has only the path "
                             + " · ".join(map(str, path)))
-    sample = _sample(claim, truth, seed=2)
+    try:
+        sample = _sample(claim, truth, seed=2, spread=True)
+    except (SumTooLarge, UndefinedFunction):
+        return None
     ratio = _constant_ratio(sample)
-    if lr in claim.free_symbols:
+    if lr in claim.free_symbols and first_order:
         for sign, word in ((1, ""), (-1, " and its sign is flipped")):
             if _agrees(claim, sign * lr * truth):
                 return (f"the learning rate {printing.text(lr)} is written into the gradient{word}; "
                         f"dL/d{printing.text(wrt)} has no {printing.text(lr)}, it belongs in the update rule")
     if ratio is not None:
         return constant_factor_diagnosis(ratio)
-    closed_truth = truth
-    for node in sp.preorder_traversal(closed_truth):
+    for node in sp.preorder_traversal(truth):
         name = type(node).__name__
         entry = OPS.get(name)
-        if entry is not None and entry.elementwise and entry.name != "log" and len(node.args) == 1:
+        if first_order and entry is not None and entry.elementwise and entry.name != "log" and len(node.args) == 1:
             u = sp.Dummy("u")
             local = sp.diff(node.func(u), u).xreplace({u: node.args[0]})
             if _agrees(claim * local, truth):
@@ -220,28 +460,55 @@ def _diagnose_derivative(claim, truth, model: Model, wrt, lr) -> str | None:
     return None
 
 
-# -- the entry point ---------------------------------------------------------------------
+def _diagnose_update(claimed, target, gradient, model, lr) -> str:
+    mistake = _index_mistake(claimed)
+    if mistake:
+        return mistake
+    if _agrees(claimed, target + lr * gradient):
+        return "ascent instead of descent: the rule adds the gradient; gradient descent subtracts it"
+    implied = sp.expand((target - claimed) / lr)
+    inner = _diagnose_derivative(implied, gradient, model, target, lr)
+    return f"the step is not η·dL/d{printing.text(target)}" + (f": {inner}" if inner else "")
 
-def _unpack(claim, model: Model, wrt, lr):
-    """(kind, wrt, claimed expression) from whatever form the claim takes."""
+
+# -- reading the claim ---------------------------------------------------------------------
+
+@dataclass
+class _Reading:
+    """A claim as written: what kind, what it differentiates by, and each side it claims."""
+
+    kind: str
+    #: the variables of a derivative, with repeats ((w, w) for d²L/dw²); the parameter of a rule
+    variables: tuple
+    sides: list
+    #: what a derivative claim differentiates (``L`` of ``dL/dw``), if it says
+    of: object = None
+
+
+def _is_param(model: Model, expr) -> bool:
+    return expr in model.params or (isinstance(expr, Indexed) and expr.base in model.params)
+
+
+def _read(claim, model: Model, lr) -> _Reading:
     if isinstance(claim, str):
         # the model's own symbols keep multi-letter names (w1, yhat, theta0) whole
         known = list(model.symbols.values()) + ([lr] if isinstance(lr, Symbol) else [])
         claim = parse(claim, symbols=known)
-    kind = "derivative"
-    if hasattr(claim, "param") and hasattr(claim, "new_value"):  # a parsed update rule
-        return "update rule", claim.param, sp.sympify(claim.new_value)
-    if hasattr(claim, "lhs") and hasattr(claim, "rhs"):  # an equation, parsed or sp.Eq
-        lhs, rhs = claim.lhs, claim.rhs
-        if lhs in model.params or (isinstance(lhs, Indexed) and lhs.base in model.params):
-            return "update rule", lhs, sp.sympify(rhs)  # w = w - eta*...: an update rule
-        claimed_wrt = getattr(claim, "wrt", None)
-        if claimed_wrt is None and isinstance(lhs, sp.Derivative):
-            claimed_wrt = lhs.variables[0]
-        return kind, claimed_wrt if wrt is None else wrt, sp.sympify(rhs)
     if isinstance(claim, dict):
         raise ValueError("give one claim at a time")
-    return kind, wrt, sp.sympify(claim, strict=True)
+    if hasattr(claim, "param") and hasattr(claim, "new_value"):  # a parsed update rule
+        return _Reading("update rule", (claim.param,), [sp.sympify(claim.new_value)])
+    if hasattr(claim, "lhs") and hasattr(claim, "rhs"):  # an equation, parsed or sp.Eq; maybe a chain
+        sides = [sp.sympify(s) for s in getattr(claim, "sides", (claim.lhs, claim.rhs))]
+        first = sides[0]
+        if _is_param(model, first):  # w = w - eta*...: an update rule
+            return _Reading("update rule", (first,), sides[1:])
+        if isinstance(first, Derivative):
+            return _Reading("derivative", tuple(first.variables), sides[1:], first.expr)
+        if isinstance(first, Symbol) and str(first) not in model.symbols:
+            return _Reading("derivative", (), sides[1:])  # g = ...: a name for the result
+        return _Reading("derivative", (), sides)
+    return _Reading("derivative", (), [sp.sympify(claim, strict=True)])
 
 
 def _resolve_wrt(model: Model, wrt):
@@ -257,71 +524,216 @@ def _resolve_wrt(model: Model, wrt):
     return target
 
 
+def _same_variable(a, b) -> bool:
+    base = (lambda v: v.base if isinstance(v, Indexed) else v)
+    return a == b or (isinstance(a, Indexed) and isinstance(b, Indexed) and a.base == b.base) or (
+        isinstance(b, IndexedBase) and base(a) == b) or (isinstance(a, IndexedBase) and base(b) == a)
+
+
+def _variables(model: Model, reading: _Reading, wrt) -> tuple:
+    """The variables checked: those the claim names, which ``wrt`` may repeat but never replaces."""
+    if not reading.variables:
+        return (_resolve_wrt(model, wrt),)
+    named = []
+    for variable in reading.variables:
+        try:
+            named.append(model.symbol(variable))
+        except ModelError:
+            raise ValueError(f"the claim differentiates by {printing.text(variable)}, which is not a symbol "
+                             f"of the model (it has: {', '.join(sorted(model.symbols))})") from None
+    if wrt is not None:
+        given = model.symbol(wrt) if not isinstance(wrt, Indexed) else wrt
+        if not any(_same_variable(v, given) for v in named):
+            what = "an update rule for" if reading.kind == "update rule" else "a derivative by"
+            raise ValueError(f"the claim is {what} {', '.join(printing.text(v) for v in named)} but "
+                             f"wrt={printing.text(given)} was given: drop wrt or make the two agree")
+    return tuple(named)
+
+
+def _subject(model: Model, of, variables: tuple) -> str:
+    name = printing.text(of) if of is not None else str(model.output)
+    order = len(variables)
+    if order == 1:
+        return f"d{name}/d{printing.text(variables[0])}"
+    power = str(order).translate(_SUPERSCRIPTS)
+    if len(set(variables)) == 1:
+        return f"d{power}{name}/d{printing.text(variables[0])}{power}"
+    return f"∂{power}{name}/" + "".join(f"∂{printing.text(v)}" for v in variables)
+
+
+def _through_stages(of, variable, model: Model) -> sp.Expr:
+    """d(of)/d(variable) read as the chain rule's notation: a stage variable is held as a symbol.
+
+    ``∂L/∂f3`` differentiates L by f3 with the stages after f3 written out and
+    f3 itself kept; by a parameter or an input every stage is written out.
+    """
+    stages = [s for s, _ in model.stages]
+    if variable in stages:
+        later = model.stages[stages.index(variable) + 1:]
+    else:
+        later = model.stages
+    for stage, definition in reversed(later):
+        of = of.xreplace({stage: definition})
+    return sp.diff(of, variable)
+
+
+def _evaluate_derivatives(expr: sp.Expr, model: Model) -> sp.Expr:
+    """Derivatives written in a claim (``∂L/∂f3 ∂f3/∂a3``, ``d/dw (wx + b)``) taken in the model."""
+    def value(node):
+        result = node.expr
+        for variable, count in node.variable_count:
+            for _ in range(int(count)):
+                result = _through_stages(result, variable, model)
+        return result
+    return expr.replace(lambda node: isinstance(node, Derivative), value)
+
+
+def _truth(model: Model, reading: _Reading, variables: tuple, lr):
+    """(correct value closed, the same for the reader, a first-order gradient or None)."""
+    closed = model.substitutions()
+    of = reading.of
+    if reading.kind == "update rule":
+        target = variables[0]
+        gradient = grad(model, target, form="closed")
+        return target - lr * gradient, target - lr * grad(model, target), gradient
+    by_output = of is None or of == model.output or not (
+        isinstance(of, sp.Basic) and of.free_symbols & set(model.symbols.values()))
+    if by_output and len(variables) == 1:
+        gradient = grad(model, variables[0], form="closed")
+        return gradient, grad(model, variables[0]), gradient
+    base = model.closed_form() if by_output else sp.sympify(of).xreplace(closed)
+    if by_output:
+        derivative = grad(model, variables[0], form="closed")
+        rest = variables[1:]
+    else:
+        derivative, rest = base, variables
+    for variable in rest:
+        derivative = sp.diff(derivative, variable)
+    return derivative, derivative, None
+
+
+def _unknown_names(sides, model: Model, lr) -> list[str]:
+    known = set(model.symbols.values()) | {lr}
+    names = set()
+    for side in sides:
+        parts = symbols_of(side)
+        names |= {str(s) for s in parts["scalars"] - known}
+        names |= {str(b) for b in parts["bases"] - known}
+    return sorted(names)
+
+
+# -- the entry point ---------------------------------------------------------------------
+
 def verify(claim, model_or_expr, wrt=None, *, lr=ETA, points: int = 200, seed: int = 0,
-           time_limit: float = 2.0, inputs=()) -> Verdict:
-    """Check a claimed derivative ``dL/d(wrt)`` or update rule of a model or expression.
+           time_limit: float = 2.0, inputs=(), deadline: float = 30.0) -> Verdict:
+    """Check a claimed derivative ``dL/d(wrt)`` (of any order) or update rule of a model or expression.
 
     ``claim`` is a SymPy expression (the claimed derivative), an equation
     (``Eq(Derivative(L, w), ...)``), an update rule, or text that
-    ``symgrad.parse`` reads. Stage symbols of the model may appear in it.
+    ``symgrad.parse`` reads (``d^2L/dw^2 = 2x^2``, a chain ``dL/dw = a = b``).
+    Stage symbols of the model may appear in it. The variables a claim names
+    are the ones checked; ``wrt`` that names another is an error. The whole
+    check stops after ``deadline`` seconds (then the verdict is
+    ``"unchecked"``); the symbolic proof alone gets ``time_limit`` seconds.
 
     >>> from sympy import symbols
     >>> w, x, b, y = symbols('w x b y')
-    >>> verify(2*x*(w*x + b - y), (y - (w*x + b))**2, w).ok
-    True
+    >>> verify(2*x*(w*x + b - y), (y - (w*x + b))**2, w).status
+    'proved'
     >>> print(verify(x*(w*x + b - y), (y - (w*x + b))**2, w).diagnosis)
     missing factor 2 (the 2 that differentiating the square brings down)
+    >>> verify("d^2L/dw^2 = 2x^2", (y - (w*x + b))**2).summary()
+    '✓ d²L/dw² holds (proved symbolically)'
+    >>> verify("d^2L/dw^2 = 2x(wx + b - y)", (y - (w*x + b))**2).summary()
+    '✗ d²L/dw² is wrong: the claim is dL/dw, a derivative of lower order'
     """
     from ..core.matrix_model import MatrixModel
     from ..verification.matrix_claims import verify_matrix  # here: symgrad.matrix imports this module
 
     if isinstance(model_or_expr, MatrixModel):
         return verify_matrix(claim, model_or_expr, wrt)
+    clock = _Deadline(deadline)
     model = Model.coerce(model_or_expr, inputs=inputs)
     lr = sp.sympify(lr, strict=True)
-    kind, wrt, claimed = _unpack(claim, model, wrt, lr)
-    target = _resolve_wrt(model, wrt)
-    closed = model.substitutions()
-    claimed_closed = claimed.xreplace(closed)
-    gradient = grad(model, target, form="closed")
-    readable = grad(model, target)  # the same, in stage symbols, for the reader
-    if kind == "update rule":
-        expected, shown = target - lr * gradient, target - lr * readable
+    reading = _read(claim, model, lr)
+    variables = _variables(model, reading, wrt)
+    expected, shown, gradient = _truth(model, reading, variables, lr)
+    target = variables[0]
+    if reading.kind == "update rule":
         subject = f"update rule for {printing.text(target)}"
     else:
-        expected, shown = gradient, readable
-        subject = f"d{model.output}/d{printing.text(target)}"
+        subject = _subject(model, reading.of if reading.of not in (None, model.output) else None, variables)
+    closed = model.substitutions()
+    written = [_evaluate_derivatives(side, model) for side in reading.sides]
+    sides = [side.xreplace(closed) for side in written]
 
-    sample = _sample(claimed_closed, expected, count=points, seed=seed, positive_symbols=(lr,))
-    valid = sample.valid
-    agree = _close(sample.claim[valid], sample.truth[valid])
-    verdict = Verdict(ok=bool(valid.any() and agree.all()), kind=kind, subject=subject,
-                      claim=claimed, expected=shown, points=int(valid.sum()))
-    if not valid.any():
-        verdict.ok = False
-        verdict.diagnosis = "neither side could be evaluated at any sampled point"
-        return verdict
-    if verdict.ok:
-        verdict.proved = _prove(claimed_closed, expected, time_limit)
-        return verdict
-
-    bad = int(np.flatnonzero(valid)[np.flatnonzero(~agree)[0]])
-    verdict.counterexample = {
-        "point": {str(s): float(sample.points[s][bad]) for s in sample.symbols},
-        "claimed": float(sample.claim[bad]), "correct": float(sample.truth[bad]),
-    }
-    if kind == "update rule":
-        mistake = _index_mistake(claimed)
-        if mistake:
-            verdict.diagnosis = mistake
-        elif _agrees(claimed_closed, target + lr * gradient):
-            verdict.diagnosis = ("ascent instead of descent: the rule adds the gradient; "
-                                 "gradient descent subtracts it")
-        else:
-            implied = sp.expand((target - claimed_closed) / lr)
-            inner = _diagnose_derivative(implied, gradient, model, target, lr)
-            verdict.diagnosis = f"the step is not η·dL/d{printing.text(target)}" + (
-                f": {inner}" if inner else "")
-    else:
-        verdict.diagnosis = _diagnose_derivative(claimed_closed, expected, model, target, lr)
+    outcomes = []
+    for side in sides:
+        try:
+            outcome = _check_side(side, expected, count=points, seed=seed, positive=(lr,),
+                                  time_limit=time_limit, clock=clock)
+        except _OutOfTime:
+            outcome = _Outcome("unchecked", reason=f"ran out of time (deadline {clock.seconds:g} s)")
+        outcomes.append(outcome)
+        if outcome.status == "wrong":
+            break
+    decisive = _decisive(outcomes)
+    k = outcomes.index(decisive)
+    verdict = Verdict(decisive.status, reading.kind, subject, reading.sides[k], shown,
+                      points=decisive.points, counterexample=decisive.counterexample,
+                      diagnosis=decisive.reason)
+    if isinstance(reading.of, Symbol) and reading.of != model.output and str(reading.of) not in model.symbols:
+        verdict.notes.append(f"the claim differentiates {reading.of}, which the model does not define: "
+                             f"checked as the derivative of its output {model.output}")
+    unknown = _unknown_names(reading.sides, model, lr)
+    if unknown:
+        verdict.notes.append(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a symbol of "
+                             "the model: checked as one more variable")
+    if len(reading.sides) > 1:
+        verdict.steps = [{"claim": str(s), "status": o.status, "points": o.points,
+                          "diagnosis": o.reason} for s, o in zip(reading.sides, outcomes)]
+    if decisive.status == "wrong" and clock.remaining() > 0:
+        verdict.diagnosis = _diagnosis(reading, sides[k], expected, gradient, model, variables, lr)
+    if len(reading.sides) > 1 and decisive.status in ("wrong", "unchecked"):
+        where = f"step {k + 1} of {len(reading.sides)}, {printing.text(reading.sides[k])}"
+        verdict.diagnosis = where + (f": {verdict.diagnosis}" if verdict.diagnosis else "")
+        if verdict.steps:
+            verdict.steps[k]["diagnosis"] = verdict.diagnosis
     return verdict
+
+
+def _decisive(outcomes: list) -> _Outcome:
+    """The side a chain's verdict is about: the first wrong, else the first unchecked, else the weakest."""
+    for status in ("wrong", "unchecked", "observed", "proved"):
+        for outcome in outcomes:
+            if outcome.status == status:
+                return outcome
+    raise ValueError("a claim needs at least one side")  # pragma: no cover - the parser makes one
+
+
+def _lower_order(claimed, model: Model, reading: _Reading, variables: tuple) -> str | None:
+    """The lower-order derivative a higher-order claim equals, if any (``dL/dw`` for ``d²L/dw²``)."""
+    for order in range(len(variables) - 1, -1, -1):
+        lower = _Reading("derivative", variables[:order], [], reading.of)
+        value = _truth(model, lower, variables[:order], ETA)[0] if order else (
+            model.closed_form() if reading.of in (None, model.output) else reading.of)
+        if _agrees(claimed, value):
+            if order == 0:
+                return f"the claim is {printing.text(reading.of or model.output)} itself, not a derivative"
+            return (f"the claim is {_subject(model, None, variables[:order])}, "
+                    "a derivative of lower order")
+    return None
+
+
+def _diagnosis(reading: _Reading, claimed, expected, gradient, model, variables, lr) -> str | None:
+    try:
+        if reading.kind == "update rule":
+            return _diagnose_update(claimed, variables[0], gradient, model, lr)
+        if len(variables) > 1:
+            lower = _lower_order(claimed, model, reading, variables)
+            if lower:
+                return lower
+        return _diagnose_derivative(claimed, expected, model, variables[0], lr,
+                                    first_order=gradient is not None)
+    except (SumTooLarge, UndefinedFunction):
+        return None
