@@ -8,7 +8,7 @@ from pathlib import Path
 import sympy as sp
 from sympy import Indexed, IndexedBase
 
-from ..model import Model, ModelError
+from ..model import Model, ModelError, size_exceeds
 from .emit import BLOCK_RANGE, block_loop, target_list
 from .helpers import HELPER_SOURCE
 from .names import FUNCTION_NAME, safe_text
@@ -124,13 +124,23 @@ def _function_body(steps: Steps, reduction: str, block: int | None) -> tuple[lis
     return body, block
 
 
+#: formulas larger than this (in nodes) are not written into the docstring: printing is recursive
+DOCSTRING_FORMULA_LIMIT = 400
+
+
+def _formula_text(expr) -> str:
+    if size_exceeds(expr, DOCSTRING_FORMULA_LIMIT):
+        return f"(a formula of more than {DOCSTRING_FORMULA_LIMIT} operations)"
+    return safe_text(expr)
+
+
 def _module(steps: Steps, reduction: str, block: int | None, body: list[str]) -> str:
     from .. import __version__  # not at the top: symgrad sets it after importing this package
 
     model = steps.model
     # the model's own names and formulas go into the docstring only through safe_text: escaped, one line each
     label = safe_text(model.name or "a model")
-    stages = "\n".join(f"    {safe_text(s)} = {safe_text(e)}" for s, e in model.stages)
+    stages = "\n".join(f"    {safe_text(s)} = {_formula_text(e)}" for s, e in model.stages)
     names = [str(s) for s in steps.data + steps.params]
     call = ", ".join(f"{a}=..." for a in names)
     reduced = "mean" if reduction == "mean" else "sum"
