@@ -101,9 +101,10 @@ class Steps:
         stages = []
         for symbol, expr in self.model.stages:
             # a deep stage first becomes shallow sub-stages: SymPy's cse, replace and printing recurse
-            pieces, top = split_deep(replace_symbols(expr, self.real), self.names.temporary)
+            # (split before renaming: rebuilding a deep expression makes SymPy's cache compare it deep down)
+            pieces, top = split_deep(expr, self.names.temporary)
             for piece, value in pieces + [(self.real[symbol], top)]:
-                stages += split_stage(piece, value, self.names)
+                stages += split_stage(piece, replace_symbols(value, self.real), self.names)
         return stages
 
     def _needed(self, stages):
