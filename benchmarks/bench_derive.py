@@ -4,6 +4,7 @@ Run from the repository root:
 
     python3 benchmarks/bench_derive.py                 # D = 1, 2, 4, 8, 16, 32
     python3 benchmarks/bench_derive.py --timeout 30    # give up on a naive build after 30 s
+    python3 benchmarks/bench_derive.py --scaling       # growth: chain(D) to D = 1000, sums to 10,000 terms
 
 symgrad derives stage by stage (reverse mode with named adjoints) and
 generates one NumPy call per operation; the naive route substitutes the
@@ -19,6 +20,7 @@ import argparse
 import ast
 import inspect
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -101,15 +103,89 @@ def run_naive(depth: int, timeout: float) -> dict | None:
     return json.loads(result.stdout)
 
 
+# -- growth with size: each size measured in a fresh subprocess (time and peak memory of its own) ------
+
+CHAIN_DEPTHS = (125, 250, 500, 1000)
+SUM_TERMS = (1250, 2500, 5000, 10_000)
+
+
+def _wide_sum(terms: int):
+    """L = (w1 x1 + ... + wn xn - y)^2: one stage, n parameters, n data."""
+    ws, xs = sp.symbols(f"w1:{terms + 1}"), sp.symbols(f"x1:{terms + 1}")
+    y = sp.Symbol("y")
+    return (sp.Add(*[w * x for w, x in zip(ws, xs)]) - y) ** 2, list(xs) + [y]
+
+
+def scaling_row(kind: str, size: int, task: str) -> dict:
+    """Runs in a subprocess: build the model, then time grad (all parameters) or compile."""
+    import symgrad
+
+    if kind == "chain":
+        model, inputs = networks.chain(size), ()
+    else:
+        model, inputs = _wide_sum(size)
+    start = time.perf_counter()
+    if task == "grad":
+        symgrad.grad(model, inputs=inputs) if inputs else symgrad.grad(model)
+    else:
+        compile_gradient(model, inputs=inputs)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    return {"seconds": seconds, "peak_mb": peak}
+
+
+def run_scaling(kind: str, size: int, task: str, timeout: float) -> dict | None:
+    command = [sys.executable, __file__, "--scaling-worker", kind, str(size), task]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    if result.returncode != 0:
+        return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(result.stdout)
+
+
+def scaling(timeout: float) -> None:
+    print("growth with size: seconds and peak memory (RSS of the process) per size; "
+          "ratio = time / time of the previous size (a linear step doubles the size: ~2x)")
+    for kind, sizes in (("chain", CHAIN_DEPTHS), ("sum", SUM_TERMS)):
+        for task in ("grad", "compile"):
+            previous = None
+            for size in sizes:
+                row = run_scaling(kind, size, task, timeout)
+                label = f"{kind}({size:,}) {task}"
+                if row is None:
+                    print(f"{label:>24}: > {timeout:g} s (timed out)", flush=True)
+                    break
+                if "error" in row:
+                    print(f"{label:>24}: failed: {row['error'][:80]}", flush=True)
+                    break
+                ratio = f"{row['seconds'] / previous:5.2f}x" if previous else "    -"
+                print(f"{label:>24}: {row['seconds']:8.2f} s {row['peak_mb']:8.0f} MB   {ratio}", flush=True)
+                previous = row["seconds"]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depths", type=int, nargs="*", default=list(DEPTHS))
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds allowed for one naive build (default 60)")
     parser.add_argument("--naive-worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--scaling", action="store_true",
+                        help="measure growth: chain(D) up to D = 1000 and sums up to 10,000 terms")
+    parser.add_argument("--scaling-timeout", type=float, default=300.0,
+                        help="seconds allowed for one size in --scaling (default 300)")
+    parser.add_argument("--scaling-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.naive_worker is not None:
         print(json.dumps(naive_row(args.naive_worker)))
+        return
+    if args.scaling_worker:
+        kind, size, task = args.scaling_worker
+        print(json.dumps(scaling_row(kind, int(size), task)))
+        return
+    if args.scaling:
+        scaling(args.scaling_timeout)
         return
     print(f"chain(D, sigmoid) with half squared error; build = derive + generate + compile; "
           f"ops = operations in the generated code; eval = one loss+gradient at N = {EVALUATION_N:,}")

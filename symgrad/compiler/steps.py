@@ -7,7 +7,7 @@ import sympy as sp
 from sympy import Add, Function, Pow, S, Symbol
 
 from ..symbolic.derive import local_derivative
-from ..core.model import Model
+from ..core.model import Model, free_symbols, replace_symbols, split_deep
 from .names import Names, real_symbol
 from .printer import NumPySourcePrinter, stable_form
 
@@ -100,7 +100,11 @@ class Steps:
     def _split_stages(self):
         stages = []
         for symbol, expr in self.model.stages:
-            stages += split_stage(self.real[symbol], expr.xreplace(self.real), self.names)
+            # a deep stage first becomes shallow sub-stages: SymPy's cse, replace and printing recurse
+            # (split before renaming: rebuilding a deep expression makes SymPy's cache compare it deep down)
+            pieces, top = split_deep(expr, self.names.temporary)
+            for piece, value in pieces + [(self.real[symbol], top)]:
+                stages += split_stage(piece, replace_symbols(value, self.real), self.names)
         return stages
 
     def _needed(self, stages):

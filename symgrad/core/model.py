@@ -6,11 +6,168 @@ from collections.abc import Iterable, Mapping
 import sympy as sp
 from sympy import Indexed, IndexedBase, Symbol
 
-__all__ = ["Model", "ModelError", "symbols_of"]
+__all__ = ["Model", "ModelError", "symbols_of", "contains", "free_symbols", "replace_symbols", "size_exceeds",
+           "split_deep"]
+
+#: nodes whose free symbols are their arguments' (no bound variables): the walks below look inside them
+_TRANSPARENT = (sp.Add, sp.Mul, sp.Pow, sp.Function)
+
+#: stages deeper than this (in nested operations) are split into sub-stages before SymPy works on them:
+#: SymPy's diff, printing and equality recurse through an expression, several frames a level
+SHALLOW_HEIGHT = 12
 
 
 class ModelError(ValueError):
     """A model that cannot be built or used as asked; the message names the culprit."""
+
+
+# -- walks that do not recurse (a model may be thousands of operations deep) ----------------------
+
+def _nodes_bottom_up(expr: sp.Basic):
+    """Each distinct node of ``expr`` (by identity) once, every node after its arguments; no recursion.
+
+    Only the arguments of arithmetic and function nodes are visited; any other
+    node (a Sum, an Indexed, a matrix product) is a leaf here.
+    """
+    done: set[int] = set()
+    stack = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in done:
+            continue
+        if expanded or not isinstance(node, _TRANSPARENT) or not node.args:
+            done.add(id(node))
+            yield node
+            continue
+        stack.append((node, True))
+        stack.extend((a, False) for a in reversed(node.args) if id(a) not in done)
+
+
+def free_symbols(expr: sp.Basic) -> set:
+    """``expr.free_symbols``, computed without recursion and visiting a shared part once.
+
+    >>> from sympy import Sum, sin, symbols
+    >>> x, w, k, n = symbols('x w k n')
+    >>> e = x
+    >>> for _ in range(2000): e = sin(w*e)
+    >>> sorted(free_symbols(e), key=str), free_symbols(Sum(k*x, (k, 1, n)))  == {x, n}
+    ([w, x], True)
+    """
+    found: set = set()
+    for node in _nodes_bottom_up(expr):
+        if isinstance(node, _TRANSPARENT) and node.args:
+            continue  # its arguments were visited
+        found |= node.free_symbols
+    return found
+
+
+def contains(expr: sp.Basic, *types) -> bool:
+    """``expr.has(*types)`` for node types, without recursion through arithmetic.
+
+    >>> from sympy import KroneckerDelta, Sum, symbols
+    >>> i, j, n, x = symbols('i j n x')
+    >>> contains(x + Sum(KroneckerDelta(i, j), (i, 1, n)), KroneckerDelta), contains(x**2, Sum)
+    (True, False)
+    """
+    for node in _nodes_bottom_up(expr):
+        if isinstance(node, types):
+            return True
+        if node.args and not isinstance(node, _TRANSPARENT) and node.has(*types):
+            return True
+    return False
+
+
+def size_exceeds(expr: sp.Basic, limit: int) -> bool:
+    """Whether ``expr`` has more than ``limit`` nodes (a shared part counted at each use); O(limit) work.
+
+    >>> from sympy import symbols
+    >>> x, y = symbols('x y')
+    >>> size_exceeds(x*y + 1, 4), size_exceeds(x*y + 1, 5)
+    (True, False)
+    """
+    stack, count = [expr], 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > limit:
+            return True
+        stack.extend(node.args)
+    return False
+
+
+def replace_symbols(expr: sp.Basic, mapping: Mapping, evaluate: bool = True) -> sp.Basic:
+    """``expr.xreplace(mapping)`` for a mapping of atoms (symbols), without recursion.
+
+    With ``evaluate=False`` the changed nodes are rebuilt as they are, not
+    re-sorted: sorting the factors of a product compares them, and comparing
+    two deep expressions that differ only far down is as deep as they are.
+
+    >>> from sympy import sin, symbols
+    >>> x, w, z = symbols('x w z')
+    >>> e = x
+    >>> for _ in range(2000): e = sin(w*e)
+    >>> free_symbols(replace_symbols(e, {x: z})) == {w, z}
+    True
+    """
+    if not mapping:
+        return expr
+    new: dict[int, sp.Basic] = {}
+    for node in _nodes_bottom_up(expr):
+        if isinstance(node, _TRANSPARENT) and node.args:
+            args = [new[id(a)] for a in node.args]
+            changed = any(a is not b for a, b in zip(args, node.args))
+            new[id(node)] = node if not changed else node.func(*args) if evaluate else _unevaluated(node, args)
+        else:
+            new[id(node)] = mapping.get(node, node) if node.is_Atom else node.xreplace(mapping)
+    return new[id(expr)]
+
+
+def _unevaluated(node: sp.Basic, args: list) -> sp.Basic:
+    try:
+        return node.func(*args, evaluate=False)
+    except TypeError:  # a function that takes no evaluate flag
+        return node.func(*args)
+
+
+def split_deep(expr: sp.Expr, new_symbol, height: int = SHALLOW_HEIGHT,
+               origins: dict | None = None) -> tuple[list, sp.Expr]:
+    """``expr`` as sub-stages no more than ``height`` operations deep, and the last one's expression.
+
+    Returns ``(pieces, top)``: ``pieces`` are ``(symbol, expression)`` pairs
+    in order, each symbol from ``new_symbol()``, and ``top`` computes ``expr``
+    from them. A shallow expression comes back whole, with no pieces.
+    ``origins``, if given, receives each new symbol's part of ``expr`` (the
+    node itself, so that putting it back shares it rather than rebuilds it).
+
+    >>> from sympy import Dummy, sin, symbols
+    >>> x, w = symbols('x w')
+    >>> e = x
+    >>> for _ in range(30): e = sin(w*e)
+    >>> pieces, top = split_deep(e, lambda: Dummy('t'), height=12)
+    >>> len(pieces), all(free_symbols(p) <= {x, w} | {s for s, _ in pieces} for _, p in pieces)
+    (4, True)
+    >>> split_deep(w*x, lambda: Dummy('t'))
+    ([], w*x)
+    """
+    pieces: list = []
+    new: dict[int, tuple] = {}  # id(node) -> (its replacement, its height)
+    for node in _nodes_bottom_up(expr):
+        if not (isinstance(node, _TRANSPARENT) and node.args):
+            new[id(node)] = (node, 0)
+            continue
+        parts = [new[id(a)] for a in node.args]
+        args = [a for a, _ in parts]
+        rebuilt = node.func(*args) if any(a is not b for a, b in zip(args, node.args)) else node
+        level = 1 + max(h for _, h in parts)
+        if level >= height and node is not expr:
+            symbol = new_symbol()
+            pieces.append((symbol, rebuilt))
+            if origins is not None:
+                origins[symbol] = node
+            new[id(node)] = (symbol, 0)
+        else:
+            new[id(node)] = (rebuilt, level)
+    return pieces, new[id(expr)][0]
 
 
 def symbols_of(expr: sp.Basic) -> dict[str, set]:
@@ -30,7 +187,9 @@ def symbols_of(expr: sp.Basic) -> dict[str, set]:
     ({i}, {m})
     """
     bases, indices, sizes, bound = set(), set(), set(), set()
-    for node in sp.preorder_traversal(expr):
+    # arrays and sums sit below arithmetic: walk (recursively) only the parts that are not arithmetic
+    leaves = [n for n in _nodes_bottom_up(expr) if n.args and not isinstance(n, _TRANSPARENT)]
+    for node in (inner for leaf in leaves for inner in sp.preorder_traversal(leaf)):
         if isinstance(node, Indexed):
             bases.add(node.base)
             for index in node.indices:
@@ -44,7 +203,7 @@ def symbols_of(expr: sp.Basic) -> dict[str, set]:
     sizes -= bound
     labels = {base.label for base in bases}
     scalars = {
-        s for s in expr.free_symbols
+        s for s in free_symbols(expr)
         if isinstance(s, Symbol) and s not in indices | sizes | bound | labels
     }
     return {"scalars": scalars, "bases": bases, "indices": indices, "sizes": sizes}
@@ -120,7 +279,7 @@ class StagedModel:
                 raise ModelError(f"{symbol} is both an input and a stage")
             position[symbol] = i
         for i, (symbol, expr) in enumerate(self.stages):
-            for name in expr.free_symbols:
+            for name in free_symbols(expr):
                 later = position.get(name)
                 if later is not None and later >= i:
                     where = "itself" if later == i else f"stage {name}, which is defined later"
@@ -356,7 +515,7 @@ class Model(StagedModel):
         """Each stage symbol mapped to its closed form (stages substituted in order)."""
         closed: dict[Symbol, sp.Expr] = {}
         for symbol, expr in self.stages:
-            closed[symbol] = expr.xreplace(closed)
+            closed[symbol] = replace_symbols(expr, closed)
         return closed
 
     # -- printing ---------------------------------------------------------------

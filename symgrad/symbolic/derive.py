@@ -5,9 +5,9 @@ from collections.abc import Iterable
 from itertools import chain, count
 
 import sympy as sp
-from sympy import Indexed, IndexedBase, Symbol
+from sympy import Dummy, Indexed, IndexedBase, Symbol
 
-from ..core.model import Model, ModelError, symbols_of
+from ..core.model import Model, ModelError, free_symbols, replace_symbols, split_deep, symbols_of
 from .tidy import tidy
 
 __all__ = ["grad", "adjoints", "component", "local_derivative", "real_model", "DerivationError", "FORMS"]
@@ -53,7 +53,7 @@ def _real_copy_of(model: Model, forward: dict) -> Model | None:
     is 0), and a parameter can vanish with them: it is no parameter of the
     copy, and its gradient is 0.
     """
-    stages = [(s.xreplace(forward), e.xreplace(forward)) for s, e in model.stages]
+    stages = [(forward.get(s, s), replace_symbols(e, forward)) for s, e in model.stages]
     used = set().union(*(symbols_of(e)["scalars"] | symbols_of(e)["bases"] for _, e in stages))
     inputs = [forward.get(s, s) for s in model.inputs]
     params = [p for p in (forward.get(s, s) for s in model.params) if p in used]
@@ -91,24 +91,86 @@ def local_derivative(stage_symbol: Symbol, stage_expr: sp.Expr, wrt) -> sp.Expr:
     return derivative.xreplace({stage_expr: stage_symbol}) if stage_expr.free_symbols else derivative
 
 
+class _Product:
+    """A product of local derivatives kept as a link to its upstream product: extending one costs O(1).
+
+    In a chain every adjoint is its consumer's times one factor; multiplying
+    them out at every stage would cost O(depth) per stage, O(depth²) in all.
+    The factors are multiplied once, when a result (or a sum) needs them.
+    """
+
+    __slots__ = ("upstream", "factor", "_value")
+
+    def __init__(self, upstream: "_Product | None", factor: sp.Expr):
+        self.upstream, self.factor, self._value = upstream, factor, None
+
+    def value(self) -> sp.Expr:
+        if self._value is None:
+            factors, node = [], self
+            while node is not None and node._value is None:
+                factors.append(node.factor)
+                node = node.upstream
+            if node is not None:
+                factors.append(node._value)
+            self._value = sp.Mul(*factors)
+        return self._value
+
+
+def _lazy_adjoints(model: Model, wrt: Iterable) -> dict:
+    """The adjoints of :func:`adjoints`, each a :class:`_Product` not yet multiplied out."""
+    wanted = set(wrt)
+    stages = set(model.stage_symbols)
+    contributions: dict = {model.output: [_Product(None, sp.S.One)]}
+    adjoint: dict = {}
+    for symbol, expr in reversed(model.stages):
+        parts = contributions.pop(symbol, None)
+        if not parts:
+            continue
+        # one consumer: its product, extended; several: their sum (the multivariable chain rule)
+        upstream = parts[0] if len(parts) == 1 else _Product(None, sp.Add(*[p.value() for p in parts]))
+        adjoint[symbol] = upstream
+        for name in sorted(free_symbols(expr) & (stages | wanted), key=sp.default_sort_key):
+            local = local_derivative(symbol, expr, name)
+            if local != 0:
+                contributions.setdefault(name, []).append(_Product(upstream, local))
+    for name, parts in contributions.items():  # the wanted symbols that are not stages
+        adjoint[name] = parts[0] if len(parts) == 1 else _Product(None, sp.Add(*[p.value() for p in parts]))
+    return adjoint
+
+
 def adjoints(model: Model, wrt: Iterable) -> dict[Symbol, sp.Expr]:
     """d(output)/d(s) for every stage ``s`` and every symbol in ``wrt``, in stage symbols.
 
     Gradients add over every use of a symbol (the multivariable chain rule);
     each stage's adjoint is built once from its consumers', as backprop does,
     so the work and the size of the result grow linearly with depth.
+
+    >>> from sympy import symbols
+    >>> from symgrad import networks
+    >>> adjoints(networks.chain(2), symbols('w1 w2'))[symbols('w2')]
+    f1*f2*(1 - f2)
     """
-    wanted = set(wrt)
-    stages = set(model.stage_symbols)
-    adjoint: dict[Symbol, sp.Expr] = {model.output: sp.S.One}
-    for symbol, expr in reversed(model.stages):
-        upstream = adjoint.get(symbol)
-        if upstream is None or upstream == 0:
-            continue
-        for name in sorted(expr.free_symbols & (stages | wanted), key=sp.default_sort_key):
-            contribution = upstream * local_derivative(symbol, expr, name)
-            adjoint[name] = adjoint[name] + contribution if name in adjoint else contribution
-    return adjoint
+    return {name: product.value() for name, product in _lazy_adjoints(model, wrt).items()}
+
+
+def _shallow(model: Model) -> tuple[Model, dict]:
+    """The model with each deep stage split into sub-stages, and the part of the model each new symbol stands for.
+
+    SymPy differentiates, compares and prints by recursion, several frames
+    per level of nesting; sub-stages a few levels deep keep every step
+    shallow. A model without deep stages comes back as it is.
+    """
+    stages, pieces = [], {}
+    for symbol, expr in model.stages:
+        origins = {}
+        parts, top = split_deep(expr, lambda: Dummy("s", real=True), origins=origins)
+        pieces.update(origins)
+        stages += parts
+        stages.append((symbol, top))
+    if not pieces:
+        return model, {}
+    return Model(stages, inputs=model.inputs, params=model.params, output=list(model.outputs),
+                 name=model.name), pieces
 
 
 # -- indexed parameters ----------------------------------------------------------
@@ -201,7 +263,8 @@ def _resolve_targets(model: Model | None, wrt, bare: bool = False) -> tuple[list
 
 
 def _is_constant(expr) -> bool:
-    return isinstance(expr, (int, float, sp.Basic)) and not sp.sympify(expr, strict=True).free_symbols
+    # free_symbols walks iteratively: SymPy's own recursion fails on a deep expression
+    return isinstance(expr, (int, float, sp.Basic)) and not free_symbols(sp.sympify(expr, strict=True))
 
 
 def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()):
@@ -244,29 +307,59 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
         return sp.S.Zero if single else {t: sp.S.Zero for t in targets}
     model = Model.coerce(model_or_expr, inputs=inputs)
     targets, single = _resolve_targets(model, wrt, bare)
-    forward, backward = _real_copies(model)
-    real = _real_copy_of(model, forward)
+    # deep stages become shallow sub-stages; ``pieces`` maps each new symbol to the very part of the
+    # model it stands for, so putting them back rebuilds only the shallow top of a result
+    shallow, pieces = _shallow(model)
+    forward, backward = _real_copies(shallow)
+    real = _real_copy_of(shallow, forward)
     if real is None:  # the output is a constant for real values of its symbols
         return sp.S.Zero if single else {t: sp.S.Zero for t in targets}
     real_targets = [t.xreplace(forward) if isinstance(t, Indexed) else forward.get(t, t)
                     for t in targets]
 
     scalar = [t for t in real_targets if isinstance(t, Symbol)]
-    adjoint = adjoints(real, scalar) if scalar else {}
-    closed = real.substitutions()
-    closed_output = closed[real.output]
+    adjoint = _lazy_adjoints(real, scalar) if scalar else {}
+    closed = _ClosedForms(model) if pieces else _ClosedForms(real)
+    in_closed_form = form == "closed" or len(model.stages) == 1
 
     results = {}
     for target, real_target in zip(targets, real_targets):
         if isinstance(real_target, Symbol):
-            derivative = adjoint.get(real_target, sp.S.Zero)
-            if form == "closed" or len(real.stages) == 1:
-                derivative = derivative.xreplace(closed)
-            derivative = tidy(derivative)
+            product = adjoint.get(real_target)
+            derivative = sp.S.Zero if product is None else product.value()
+            if pieces:
+                # deep parts go back unsorted: sorting them would compare them all the way down; and a
+                # deep result is for computing, not reading: tidying it would compare it deep down too
+                derivative = replace_symbols(replace_symbols(derivative, backward), pieces, evaluate=False)
+                if in_closed_form:
+                    derivative = replace_symbols(derivative, closed.all())
+            else:
+                if in_closed_form:
+                    derivative = replace_symbols(derivative, closed.all())
+                derivative = replace_symbols(tidy(derivative), backward)
         else:
-            derivative = _indexed_derivative(closed_output, real_target)
-        results[target] = derivative.xreplace(backward)
+            real_closed = _ClosedForms(real).all()[real.output]
+            derivative = replace_symbols(_indexed_derivative(real_closed, real_target), backward)
+        results[target] = derivative
     return results[targets[0]] if single else results
+
+
+class _ClosedForms:
+    """The stages' closed forms, built only when asked for (the stage form never needs them)."""
+
+    def __init__(self, model: Model):
+        self.model, self._closed = model, None
+
+    def all(self) -> dict:
+        if self._closed is None:
+            try:
+                self._closed = self.model.substitutions()
+            except RecursionError:
+                raise DerivationError(
+                    f"the closed form of this {len(self.model.stages)}-stage model is nested too deeply "
+                    "for SymPy to build; use form='stages' (the default), which stays linear in depth"
+                ) from None
+        return self._closed
 
 
 def component(model_or_expr, base: IndexedBase) -> Indexed:

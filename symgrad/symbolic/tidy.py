@@ -11,11 +11,18 @@ import sympy as sp
 from sympy import Add, KroneckerDelta, Mul, Sum
 from sympy.simplify.simplify import factor_sum
 
+from ..core.model import contains, size_exceeds
+
 __all__ = ["tidy", "collapse_kronecker_sums"]
 
 #: results larger than this (in ``count_ops``) are not factored: factoring
 #: is the one step here whose cost grows quickly with size
 FACTOR_LIMIT = 120
+
+#: results with more nodes than this are only given their sign: comparing candidates prints
+#: and counts them, which is linear in their size per call (quadratic over a deep model's gradients)
+#: and recursive in their depth
+SMALL_LIMIT = 400
 
 
 def _split_limits(s: Sum) -> sp.Expr:
@@ -64,7 +71,7 @@ def collapse_kronecker_sums(expr: sp.Expr) -> sp.Expr:
     >>> collapse_kronecker_sums(Sum(KroneckerDelta(i, j) * x[k, i], (i, 1, m)))
     x[k, j]
     """
-    if not expr.has(KroneckerDelta):
+    if not contains(expr, KroneckerDelta):
         return expr
     expr = expr.replace(lambda e: isinstance(e, Sum) and len(e.limits) > 1, _split_limits)
     return expr.replace(lambda e: isinstance(e, Sum), _collapse_one)
@@ -72,7 +79,7 @@ def collapse_kronecker_sums(expr: sp.Expr) -> sp.Expr:
 
 def _pull_constants(expr: sp.Expr) -> sp.Expr:
     # Sum(-2*c*f(k), k) -> -2*c*Sum(f(k), k): the form the slides write
-    if not expr.has(Sum):
+    if not contains(expr, Sum):
         return expr
     return expr.replace(lambda e: isinstance(e, Sum), lambda e: factor_sum(e))
 
@@ -105,6 +112,8 @@ def tidy(expr: sp.Expr, factor_limit: int = FACTOR_LIMIT) -> sp.Expr:
     2*x*(b + w*x - y)
     """
     expr = _pull_constants(collapse_kronecker_sums(expr))
+    if size_exceeds(expr, SMALL_LIMIT):
+        return _sign_first(expr)
     candidates = [expr]
     if expr.has(Sum, sp.Piecewise):
         # factor() expands inside sums and can run out of memory there
