@@ -9,40 +9,42 @@
 >>> f(x=[1.0, 2.0], y=[3.0, 5.0], w=1.0, b=0.0)
 (6.5, {'b': -5.0, 'w': -8.0})
 """
-from .builders import losses, networks
 from . import matrix
-from .graph import render
-from .symbolic.chainrule import ChainRule, ChainRules, Factor, chain_rule
+from ._version import __version__
+from .builders import losses, networks
 from .check import GradientCheck, check_gradients
-from .compiler.compiled import ArgumentError, CompiledGradient
-from .symbolic.derive import DerivationError, grad
-from .core.functions import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus
-from .graph.engine import Graph, GraphError, Node
 from .compiler.api import codegen, compile
-from .matrix import (MatrixModel, ShapeError, backprop, compile_model, matrix_grad,
-                     softmax_classifier, verify_matrix)
-from .core.model import Model, ModelError
-from .compiler import CompileError
+from .compiler.compiled import CompiledGradient
+from .core.functions import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus
+from .core.matrix_model import MatrixModel
+from .core.model import Model
 from .core.ops import OPS, Op, op
-from .parsing import Equation, ParseError, UpdateRule, parse, parse_latex
-from .printing import text
+from .errors import (ArgumentError, ClaimError, CompileError, DerivationError, ModelError, ParseError, ShapeError,
+                     SymgradError)
+from .graph import render
+from .graph.engine import Graph, GraphError, Node
 from .graph.render import GraphTooLargeError, RenderError
+from .parsing import Equation, UpdateRule, parse, parse_latex
+from .printing import text
+from .symbolic.chainrule import ChainRule, ChainRules, Factor, chain_rule
+from .symbolic.derive import grad
 from .symbolic.solve import StationaryPoint, least_squares, stationary_point
-from .training import DivergenceError, History, train
 from .symbolic.update import UpdateRules, update_rules
+from .training import DivergenceError, History, train
 from .verification.verdict import Verdict, verify
 
-from ._version import __version__
-
 __all__ = [
-    "ArgumentError", "ChainRule", "ChainRules", "CompileError", "CompiledGradient",
-    "DerivationError", "DivergenceError", "Equation", "Factor", "GradientCheck", "Graph",
-    "GraphError", "GraphTooLargeError", "History", "MatrixModel", "Model", "ModelError", "Node",
-    "OPS", "Op", "ShapeError", "backprop", "compile_model", "matrix", "matrix_grad",
-    "softmax_classifier", "verify_matrix",
-    "ParseError", "RenderError", "StationaryPoint", "UpdateRule", "UpdateRules", "Verdict",
-    "chain_rule", "check_gradients", "codegen", "compile", "elu", "gelu", "grad", "leaky_relu", "least_squares",
-    "log_softmax", "losses", "networks", "op", "parse", "parse_latex", "relu", "render",
-    "sigmoid", "softmax", "softplus", "stationary_point", "text", "train", "update_rules",
-    "verify",
+    # models and what derives from them: one name per concept, for scalar and matrix models alike
+    "Model", "MatrixModel", "losses", "networks", "matrix",
+    "grad", "update_rules", "chain_rule", "least_squares", "stationary_point",
+    "Graph", "compile", "codegen", "check_gradients", "verify", "train", "parse", "parse_latex", "text",
+    # functions and the op table
+    "sigmoid", "relu", "softplus", "leaky_relu", "elu", "gelu", "softmax", "log_softmax", "OPS", "Op", "op",
+    # results
+    "ChainRule", "ChainRules", "Factor", "UpdateRules", "StationaryPoint", "Node", "CompiledGradient",
+    "GradientCheck", "Verdict", "History", "Equation", "UpdateRule", "render",
+    # errors: every one a SymgradError
+    "SymgradError", "ModelError", "ShapeError", "DerivationError", "CompileError", "ArgumentError", "ClaimError",
+    "ParseError", "GraphError", "RenderError", "GraphTooLargeError", "DivergenceError",
+    "__version__",
 ]

@@ -358,7 +358,8 @@ def _graph_matrix(model: MatrixModel, point: dict) -> dict:
 
 
 def _compiled_matrix(model: MatrixModel, point: dict) -> tuple[dict | None, str | None]:
-    from .compiler.matrix import CompileError, compile_model
+    from .compiler.matrix import compile_model
+    from .errors import CompileError
 
     try:
         compiled = compile_model(model)

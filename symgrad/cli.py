@@ -23,8 +23,10 @@ from .core.matrix_model import MatrixModel
 from .symbolic.matrix_rules import backprop
 from .core.expressions import text as matrix_text
 from .symbolic.matrix_updates import matrix_update_rules
-from .core.model import Model, ModelError
-from .parsing import ParseError, parse
+from .core.model import Model
+from .errors import ModelError
+from .parsing import parse
+from .errors import ParseError
 from .symbolic.solve import least_squares
 from .symbolic.update import update_rules
 

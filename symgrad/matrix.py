@@ -7,8 +7,10 @@ dL/dW1 = δ1·xᵀ    (2×3)
 dL/db1 = δ1       (2×1)
 (softmax followed by cross-entropy gives dL/dz = p - y when each target sums to 1 (a one-hot label or a distribution))
 """
-from .verification.matrix_claims import ClaimError, MatrixVerdict, model_from_text, parse_matrix, verify_matrix
-from .compiler.matrix import CompiledModel, CompileError, compile_model
+from .verification.matrix_claims import MatrixVerdict, model_from_text, parse_matrix, verify_matrix
+from .errors import ClaimError
+from .compiler.matrix import CompiledModel, compile_model
+from .errors import CompileError
 from .symbolic.components import component_symbols, componentwise, explicit
 from .core.expressions import (BinaryCrossEntropy, CrossEntropy, Elementwise, Hadamard, HalfSquaredError, Softmax, SquaredNorm,
                           broadcast, hadamard, latex, ones, text)
@@ -16,7 +18,8 @@ from .builders.layers import batched, dense, mlp, softmax_classifier, stack
 from .core.matrix_model import Layer, MatrixModel
 from .numeric.matrices import evaluate, random_values
 from .symbolic.matrix_rules import Backprop, backprop, backward_rule, matrix_grad
-from .core.shapes import ShapeError, shape_text
+from .core.shapes import shape_text
+from .errors import ShapeError
 
 __all__ = [
     "Backprop", "BinaryCrossEntropy", "ClaimError", "CompileError", "CompiledModel", "CrossEntropy", "Elementwise", "Hadamard",

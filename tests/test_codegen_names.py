@@ -21,7 +21,7 @@ import symgrad
 from symgrad import sigmoid
 from symgrad.graph.engine import Graph
 from symgrad.matrix import MatrixModel, compile_model, mlp
-from symgrad.compiler.standalone import CompileError
+from symgrad.errors import CompileError
 
 #: names Python or the generated code could confuse: fullwidth letters that NFKC folds onto ASCII
 #: ones, quotes, backslashes, newlines, keywords, and the names of NumPy, builtins and the code's own variables

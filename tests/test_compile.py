@@ -14,8 +14,10 @@ from sympy import Symbol, symbols
 
 import symgrad
 from symgrad import Model, losses, networks, sigmoid, softmax
-from symgrad.compiler.compiled import ArgumentError, compile
-from symgrad.compiler import CompileError, codegen, generate_source, logsumexp, stable_form
+from symgrad.compiler.compiled import compile
+from symgrad.errors import ArgumentError
+from symgrad.compiler import codegen, generate_source, logsumexp, stable_form
+from symgrad.errors import CompileError
 
 # NumPy forms of symgrad's functions for lambdify; the reference is independent of codegen's printer
 _FUNCTIONS = {

@@ -138,7 +138,7 @@ def test_a_closed_form_too_deep_for_sympy_says_so_or_is_right():
     model = networks.chain(DEPTH)
     try:
         closed = symgrad.grad(model, f"w{DEPTH}", form="closed")
-    except symgrad.symbolic.derive.DerivationError as error:
+    except symgrad.errors.DerivationError as error:
         assert "form='stages'" in str(error)
     else:
         point = {p: 1.0 for p in model.params} | {sp.Symbol("x"): 0.8}

@@ -11,7 +11,8 @@ import builtins
 import pytest
 from sympy import symbols
 
-from symgrad import ParseError, parse, parse_latex, verify
+from symgrad import parse, parse_latex, verify
+from symgrad.errors import ParseError
 from symgrad.cli import main
 from test_parsing import hostile_strings
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from symgrad.matrix import ClaimError, mlp, model_from_text, parse_matrix, softmax_classifier, verify_matrix
+from symgrad.matrix import mlp, model_from_text, parse_matrix, softmax_classifier, verify_matrix
+from symgrad.errors import ClaimError
 
 
 def test_the_lectures_matmul_rules():

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from symgrad.graph.engine import Graph
-from symgrad.matrix import ShapeError, compile_model, mlp, softmax_classifier
-from symgrad.compiler.matrix import CompileError
+from symgrad.matrix import compile_model, mlp, softmax_classifier
+from symgrad.errors import ShapeError
+from symgrad.errors import CompileError
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import pytest
 from sympy import MatrixSymbol, Symbol
 
 from symgrad import networks
-from symgrad.matrix import (Elementwise, MatrixModel, ShapeError, batched, dense, mlp, softmax_classifier,
-                            stack)
-from symgrad.core.model import ModelError
+from symgrad.matrix import Elementwise, MatrixModel, batched, dense, mlp, softmax_classifier, stack
+from symgrad.errors import ShapeError
+from symgrad.errors import ModelError
 
 
 def shapes(model) -> dict:

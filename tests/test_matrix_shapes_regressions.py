@@ -14,10 +14,11 @@ from matrix_by_hand import central_differences
 from matrix_by_hand import loss as hand_loss
 
 import symgrad
-from symgrad.symbolic.derive import DerivationError
+from symgrad.errors import DerivationError
 from symgrad.graph.engine import Graph
-from symgrad.matrix import (ShapeError, backprop, batched, compile_model, dense, matrix_grad, mlp,
-                            softmax_classifier, stack)
+from symgrad.matrix import (backprop, batched, compile_model, dense, matrix_grad, mlp, softmax_classifier,
+                            stack)
+from symgrad.errors import ShapeError
 
 LAMBDA = sp.Symbol("lambda")
 

@@ -6,7 +6,8 @@ import sympy as sp
 from sympy import IndexedBase, symbols
 
 from helpers import same
-from symgrad import DerivationError, Model, ModelError, grad, losses, networks, sigmoid
+from symgrad import Model, grad, losses, networks, sigmoid
+from symgrad.errors import DerivationError, ModelError
 
 w, x, b, y, a, f, L, z = symbols("w x b y a f L z")
 

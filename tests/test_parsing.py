@@ -18,8 +18,8 @@ from sympy import (Abs, Derivative, E, Heaviside, IndexedBase, Max, Min, Product
                    Subs, Sum, Symbol, exp, log, oo, pi, sqrt, symbols, tanh)
 
 from symgrad.core.functions import relu, sigmoid, softplus
-from symgrad.parsing import (MAX_LENGTH, MAX_NESTING, Equation, ParseError, UpdateRule, parse,
-                             parse_latex)
+from symgrad.parsing import MAX_LENGTH, MAX_NESTING, Equation, UpdateRule, parse, parse_latex
+from symgrad.errors import ParseError
 
 a, b, c, d, g, r, w, x, y, z = symbols("a b c d g r w x y z")
 i, j, k, n, N = symbols("i j k n N")

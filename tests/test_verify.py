@@ -123,7 +123,8 @@ def test_catalog_flags_exactly_the_wrong_slides():
 def test_slide_latex_parses_to_the_hand_written_claims():
     # an independent route for the catalog: where a slide's LaTeX parses and uses only
     # the symbols of the hand-written expression, the two must be the same claim
-    from symgrad.parsing import ParseError, parse_latex
+    from symgrad.parsing import parse_latex
+    from symgrad.errors import ParseError
 
     compared = 0
     for claim in CLAIMS:

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sympy import Heaviside, symbols
 
-from symgrad import Model, ModelError, relu, sigmoid, verify
+from symgrad import Model, relu, sigmoid, verify
+from symgrad.errors import ModelError
 
 w, x, b, y = symbols("w x b y")
 

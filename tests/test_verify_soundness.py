@@ -18,7 +18,8 @@ from sympy import Abs, Function, Heaviside, IndexedBase, Max, sign, sqrt, symbol
 
 from symgrad import relu, verify
 from symgrad.cli import main
-from symgrad.matrix import ClaimError, mlp, softmax_classifier, verify_matrix
+from symgrad.matrix import mlp, softmax_classifier, verify_matrix
+from symgrad.errors import ClaimError
 from symgrad.numeric.points import UndefinedFunction, evaluator
 from symgrad.verification.verdict import MIN_VALID_POINTS
 

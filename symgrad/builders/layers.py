@@ -6,12 +6,13 @@ from collections.abc import Sequence
 import sympy as sp
 from sympy import MatrixSymbol, Symbol
 
-from ..core.model import ModelError
+from ..errors import ModelError
 from ..core.ops import ACTIVATIONS as LAYER_ACTIVATIONS
 from ..core.expressions import (ACTIVATIONS, BinaryCrossEntropy, CrossEntropy, Elementwise, HalfSquaredError, Softmax,
                                 SquaredNorm, broadcast, is_matrix, text)
 from ..core.matrix_model import Layer, MatrixModel
-from ..core.shapes import ShapeError, product_error, size_symbols
+from ..core.shapes import product_error, size_symbols
+from ..errors import ShapeError
 
 __all__ = ["dense", "mlp", "softmax_classifier", "stack", "batched", "LOSSES", "OUTPUTS"]
 
@@ -279,7 +280,7 @@ def stack(*layers: MatrixModel, loss=None, weight_decay=None, batch=None) -> Mat
     >>> stack(dense(4, 3, 'tanh'), dense(5, 2))
     Traceback (most recent call last):
     ...
-    symgrad.core.shapes.ShapeError: layer 2 takes 5 inputs but layer 1 gives 3 units: W2·h1 is undefined: W2 is 2×5 and h1 is 3×1, and the 5 columns of W2 do not match the 3 rows of h1
+    symgrad.errors.ShapeError: layer 2 takes 5 inputs but layer 1 gives 3 units: W2·h1 is undefined: W2 is 2×5 and h1 is 3×1, and the 5 columns of W2 do not match the 3 rows of h1
     """
     if not layers:
         raise ValueError("stack needs at least one layer")

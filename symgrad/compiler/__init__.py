@@ -31,7 +31,8 @@ and identifiers from ``names``, and writes it.
 """
 from .emit import CACHE_BUDGET
 from .printer import logsumexp, stable_form
-from .standalone import REDUCTIONS, CompileError, codegen, generate_source
+from .standalone import REDUCTIONS, codegen, generate_source
+from ..errors import CompileError
 
 __all__ = ["CACHE_BUDGET", "REDUCTIONS", "CompileError", "codegen", "generate_source", "logsumexp",
            "stable_form"]

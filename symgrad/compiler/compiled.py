@@ -9,17 +9,14 @@ import linecache
 import threading
 
 from .names import FUNCTION_NAME
-from .standalone import CompileError, module_source, resolve
+from ..errors import ArgumentError, CompileError
+from .standalone import module_source, resolve
 from .steps import Steps
 
 __all__ = ["compile", "CompiledGradient", "ArgumentError"]
 
 _counter = itertools.count(1)
 _counter_lock = threading.Lock()
-
-
-class ArgumentError(CompileError, TypeError):
-    """A compiled function called with a missing or an unknown argument; the message names it."""
 
 
 class CompiledGradient:
@@ -116,7 +113,7 @@ def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
     >>> f(x=2.0, y=5.0, w=1.0)
     Traceback (most recent call last):
     ...
-    symgrad.compiler.compiled.ArgumentError: missing argument 'b' (parameter); pass all of x, y, b, w
+    symgrad.errors.ArgumentError: missing argument 'b' (parameter); pass all of x, y, b, w
     """
     model, targets = resolve(model_or_expr, wrt, inputs, reduction, block)
     steps = Steps(model, targets)

@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, OneMatrix, Symbol, Transpose
 
-from ..core.model import ModelError
+from ..errors import CompileError, ModelError
 from .names import ascii_identifier, safe_text
 from .printer import NumPySourcePrinter
 from ..core.ops import H, Z, derivative_forms, helper_sources, numpy_call, op
@@ -31,7 +31,8 @@ from ..core.expressions import is_matrix
 from ..builders.layers import batched
 from ..core.matrix_model import MatrixModel
 from ..symbolic.matrix_rules import backprop
-from ..core.shapes import ShapeError, as_given
+from ..core.shapes import as_given
+from ..errors import ShapeError
 
 __all__ = ["compile_model", "CompiledModel", "HELPERS"]
 
@@ -81,10 +82,6 @@ def _derivative_code(name: str, printer: _Printer, h: str | None = None, z: str 
     form = _derivative_form(name, h is not None)
     placeholder, code = (H, h) if h is not None else (Z, z)
     return printer.doprint(form.xreplace({placeholder: Symbol(code)}))
-
-
-class CompileError(ModelError):
-    """A matrix model that cannot be compiled; the message says which part and why."""
 
 
 def _split(expr: MatMul) -> tuple:

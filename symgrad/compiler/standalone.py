@@ -9,7 +9,8 @@ import sympy as sp
 from sympy import Indexed, IndexedBase
 
 from .._version import __version__
-from ..core.model import Model, ModelError, size_exceeds
+from ..core.model import Model, size_exceeds
+from ..errors import CompileError, ModelError
 from .emit import BLOCK_RANGE, block_loop, target_list
 from .helpers import HELPER_SOURCE
 from .names import FUNCTION_NAME, safe_text
@@ -20,10 +21,6 @@ __all__ = ["REDUCTIONS", "CompileError", "codegen", "generate_source", "module_s
 
 #: how the per-sample losses of a batch are combined
 REDUCTIONS = ("mean", "sum")
-
-
-class CompileError(ModelError):
-    """A model that cannot be compiled, or a compiled function called with wrong arguments."""
 
 
 # -- what to compile -------------------------------------------------------------------------

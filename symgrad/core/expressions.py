@@ -17,7 +17,8 @@ from .. import printing
 from ..printing import latex, text  # matrix expressions print through the one printer family
 from .ops import ELEMENTWISE, op
 from .functions import relu, sigmoid, softplus
-from .shapes import ShapeError, shape_text
+from .shapes import shape_text
+from ..errors import ShapeError
 
 __all__ = [
     "Elementwise", "Softmax", "Hadamard", "CrossEntropy", "BinaryCrossEntropy", "HalfSquaredError", "SquaredNorm",

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import MatrixSymbol, Symbol
 
-from .model import ModelError, StagedModel
+from .model import StagedModel
+from ..errors import ModelError
 from .expressions import is_matrix, latex, text
-from .shapes import ShapeError, bind_values, shape_text, size_symbols
+from .shapes import bind_values, shape_text, size_symbols
+from ..errors import ShapeError
 
 __all__ = ["MatrixModel", "Layer"]
 
@@ -73,7 +75,7 @@ class MatrixModel(StagedModel):
     >>> MatrixModel([(MatrixSymbol('h', 3, 1), Elementwise('sigmoid', W*x))], inputs=[x])
     Traceback (most recent call last):
     ...
-    symgrad.core.shapes.ShapeError: stage h is declared 3×1 but σ(W·x) is 2×1
+    symgrad.errors.ShapeError: stage h is declared 3×1 but σ(W·x) is 2×1
     """
 
     def __init__(self, stages, inputs: Iterable = (), params: Iterable | None = None, output=None,
@@ -239,7 +241,7 @@ class MatrixModel(StagedModel):
         >>> m.bind({'x': [1, 2, 3], 'y': [0, 1], 'W1': np.ones((3, 2)), 'b1': [0, 0]})
         Traceback (most recent call last):
         ...
-        symgrad.core.shapes.ShapeError: W1 has shape 3×2 but the weights of layer 1 (3 inputs → 2 units) must be 2×3
+        symgrad.errors.ShapeError: W1 has shape 3×2 but the weights of layer 1 (3 inputs → 2 units) must be 2×3
         """
         declared = {str(s): self.shapes[s] for s in self.inputs + self.params}
         given = {str(k): v for k, v in values.items()}

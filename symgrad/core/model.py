@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 import sympy as sp
 from sympy import Indexed, IndexedBase, Symbol
 
+from ..errors import ModelError
+
 __all__ = ["Model", "ModelError", "symbols_of", "contains", "free_symbols", "replace_symbols", "size_exceeds",
            "split_deep"]
 
@@ -15,10 +17,6 @@ _TRANSPARENT = (sp.Add, sp.Mul, sp.Pow, sp.Function)
 #: stages deeper than this (in nested operations) are split into sub-stages before SymPy works on them:
 #: SymPy's diff, printing and equality recurse through an expression, several frames a level
 SHALLOW_HEIGHT = 12
-
-
-class ModelError(ValueError):
-    """A model that cannot be built or used as asked; the message names the culprit."""
 
 
 # -- walks that do not recurse (a model may be thousands of operations deep) ----------------------

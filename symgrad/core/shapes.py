@@ -6,13 +6,9 @@ from collections.abc import Mapping
 import numpy as np
 import sympy as sp
 
-from .model import ModelError
+from ..errors import ModelError, ShapeError
 
 __all__ = ["ShapeError", "shape_text", "product_error", "bind_values", "size_symbols", "as_declared", "as_given"]
-
-
-class ShapeError(ModelError):
-    """Matrices whose shapes do not fit; the message names the layer, the matrices and their shapes."""
 
 
 def shape_text(shape) -> str:
@@ -81,7 +77,7 @@ def bind_values(declared: Mapping, values: Mapping, roles: Mapping | None = None
     >>> bind_values({'W': (3, 2)}, {'W': np.ones((2, 3))}, {'W': 'the weights of layer 1 (2 inputs → 3 units)'})
     Traceback (most recent call last):
     ...
-    symgrad.core.shapes.ShapeError: W has shape 2×3 but the weights of layer 1 (2 inputs → 3 units) must be 3×2
+    symgrad.errors.ShapeError: W has shape 2×3 but the weights of layer 1 (2 inputs → 3 units) must be 3×2
     """
     roles = roles or {}
     arrays, sizes, bound_by = {}, {}, {}

@@ -30,7 +30,8 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .decompose import GraphError, class_axis, decompose, unsupported_message
 from ..core.matrix_model import MatrixModel
-from ..core.shapes import ShapeError, as_given
+from ..core.shapes import as_given
+from ..errors import ShapeError
 from ..core.model import Model
 from ..core.ops import OPS, Op
 

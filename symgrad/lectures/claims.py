@@ -40,7 +40,7 @@ class Claim:
     :func:`symgrad.verify` against ``example``'s model), ``"identity"``
     (``expr`` equals ``truth``), ``"number"`` (a value the slide prints,
     to the digits it prints) or ``"matrix"`` (a backprop rule for a matrix
-    product, checked by :func:`symgrad.verify_matrix`, shapes first).
+    product, checked by :func:`symgrad.verify`, shapes first).
     """
 
     lecture: str

@@ -20,7 +20,7 @@ from lark.lexer import Lexer
 from sympy import IndexedBase, Symbol
 
 from .builder import MAX_DEPTH, MAX_POWER_BITS, Builder, _check_depth
-from .errors import ParseError
+from ..errors import ParseError
 from .lexer import MAX_LENGTH, MAX_NESTING, tokenize
 from .results import Equation, UpdateRule
 
@@ -209,7 +209,7 @@ def parse(text: str, symbols=None, *, sizes=None, functions=None):
     >>> parse("__import__('os')")
     Traceback (most recent call last):
       ...
-    symgrad.parsing.errors.ParseError: double underscores (dunder names) are not allowed (column 1)
+    symgrad.errors.ParseError: double underscores (dunder names) are not allowed (column 1)
         __import__('os')
         ^
     """

@@ -10,7 +10,7 @@ from lark import Token, Tree
 from sympy import Derivative, Indexed, IndexedBase, Symbol
 
 from ..core.ops import OPS
-from .errors import ParseError
+from ..errors import ParseError
 from .lexer import FUNCTIONS
 from .results import Equation, UpdateRule
 

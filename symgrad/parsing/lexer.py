@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from lark import Token
 
 from ..core.ops import SPELLINGS
-from .errors import ParseError
+from ..errors import ParseError
 
 __all__ = ["MAX_LENGTH", "MAX_NESTING", "tokenize"]
 

@@ -8,7 +8,8 @@ import sympy as sp
 from sympy import Symbol
 
 from .. import printing
-from .derive import DerivationError, local_derivative, real_model
+from .derive import local_derivative, real_model
+from ..errors import DerivationError
 from ..core.matrix_model import MatrixModel
 from ..core.model import Model
 from .matrix_rules import Backprop, backprop

@@ -10,7 +10,7 @@ from sympy import (HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol,
 from ..core.model import Model
 from ..core.expressions import Elementwise, Softmax, SquaredNorm, TargetLoss, is_matrix
 from ..core.matrix_model import MatrixModel
-from ..core.shapes import ShapeError
+from ..errors import ShapeError
 
 __all__ = ["component_symbols", "explicit", "componentwise", "DEFAULT_BATCH"]
 

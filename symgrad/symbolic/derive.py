@@ -7,7 +7,8 @@ from itertools import chain, count
 import sympy as sp
 from sympy import Dummy, Indexed, IndexedBase, Symbol
 
-from ..core.model import Model, ModelError, free_symbols, replace_symbols, split_deep, symbols_of
+from ..core.model import Model, free_symbols, replace_symbols, split_deep, symbols_of
+from ..errors import DerivationError, ModelError
 from .tidy import tidy
 
 __all__ = ["grad", "adjoints", "component", "local_derivative", "real_model", "DerivationError", "FORMS"]
@@ -15,10 +16,6 @@ __all__ = ["grad", "adjoints", "component", "local_derivative", "real_model", "D
 #: ``"stages"``: in terms of stage symbols (linear in depth, as the slides
 #: write dL/dw3 = (f3 - y) f3 (1 - f3) f2); ``"closed"``: stages substituted.
 FORMS = ("stages", "closed")
-
-
-class DerivationError(ModelError):
-    """A derivative that cannot be taken as asked."""
 
 
 # -- real-valued copies -----------------------------------------------------

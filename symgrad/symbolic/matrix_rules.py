@@ -18,8 +18,9 @@ from collections.abc import Iterable
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, OneMatrix, Transpose, ZeroMatrix
 
-from .derive import FORMS, DerivationError, split_wrt
-from ..core.model import ModelError
+from .derive import FORMS, split_wrt
+from ..errors import DerivationError
+from ..errors import ModelError
 from ..core.expressions import (BinaryCrossEntropy, CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm, _transpose,
                           hadamard, is_matrix, latex, text)
 from ..core.matrix_model import MatrixModel, aligned

@@ -4,7 +4,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy import MatAdd, Symbol
 
-from .derive import FORMS, DerivationError
+from .derive import FORMS
+from ..errors import DerivationError
 from ..core.expressions import latex, text
 from ..core.matrix_model import MatrixModel
 from .matrix_rules import Backprop, backprop

@@ -8,7 +8,8 @@ import sympy as sp
 from sympy import Add, IndexedBase, Sum, Symbol
 from sympy.simplify.simplify import factor_sum
 
-from .derive import DerivationError, grad
+from .derive import grad
+from ..errors import DerivationError
 from ..core.model import Model
 from ..printing import text
 

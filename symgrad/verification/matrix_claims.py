@@ -17,18 +17,15 @@ import numpy as np
 import sympy as sp
 from sympy import MatrixSymbol, OneMatrix
 
-from ..core.model import ModelError
+from ..errors import ClaimError, ModelError
 from ..core.expressions import CrossEntropy, Elementwise, Softmax, hadamard, is_matrix, text
 from ..core.matrix_model import MatrixModel
 from ..numeric.matrices import evaluate, random_values
 from ..symbolic.matrix_rules import backprop, backward_rule, matrix_grad
-from ..core.shapes import ShapeError, product_error, shape_text
+from ..core.shapes import product_error, shape_text
+from ..errors import ShapeError
 
 __all__ = ["MatrixVerdict", "verify_matrix", "parse_matrix", "ClaimError"]
-
-
-class ClaimError(ModelError):
-    """A claim that cannot be read: the message says where and why."""
 
 
 _GREEK = {"δ": "delta", "σ": "sigmoid", "λ": "lambda", "η": "eta", "Δ": "Delta", "α": "alpha"}

@@ -21,14 +21,16 @@ import sympy as sp
 from sympy import Derivative, Indexed, IndexedBase, Symbol
 
 from .. import printing
-from ..core.model import Model, ModelError, symbols_of
+from ..core.model import Model, symbols_of
+from ..errors import ModelError
 from ..core.ops import OPS
 from ..numeric.points import (SumTooLarge, UndefinedFunction, concrete, kink_points, magnitude, precise_value,
                               random_points, spread_points, undefined_functions, values_at)
 from ..parsing import parse
 from ..symbolic.abbreviate import abbreviate
 from ..symbolic.chainrule import chain_rule
-from ..symbolic.derive import DerivationError, component, grad
+from ..symbolic.derive import component, grad
+from ..errors import DerivationError
 
 __all__ = ["Verdict", "verify", "ETA", "STATUSES", "MIN_VALID_POINTS"]
 

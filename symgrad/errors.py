@@ -1,13 +1,53 @@
-"""The error raised for text that cannot be parsed, with a compiler-style caret under the culprit."""
+"""symgrad's errors, in one hierarchy: catch :class:`SymgradError` for any of them.
+
+Each is also the built-in exception a Python user would expect (a bad model
+is a ``ValueError``, a missing argument a ``TypeError``), and each message
+names the culprit: the stage, the layer and both shapes, the symbol, the
+column of the text.
+
+>>> issubclass(ShapeError, ModelError) and issubclass(ModelError, ValueError)
+True
+"""
 from __future__ import annotations
 
-__all__ = ["ParseError"]
+__all__ = [
+    "SymgradError", "ModelError", "ShapeError", "DerivationError", "CompileError", "ArgumentError",
+    "ClaimError", "ParseError",
+]
 
-#: characters of the offending line shown on each side of the caret
+#: characters of the offending line shown on each side of a parse error's caret
 _WINDOW = 60
 
 
-class ParseError(ValueError):
+class SymgradError(Exception):
+    """Any error symgrad raises on purpose (as opposed to a bug)."""
+
+
+class ModelError(SymgradError, ValueError):
+    """A model that is not well formed: an unknown symbol, a stage out of order, no parameters."""
+
+
+class ShapeError(ModelError):
+    """Matrices whose shapes do not fit; the message names the layer, the matrices and their shapes."""
+
+
+class DerivationError(ModelError):
+    """A derivative that cannot be taken as asked."""
+
+
+class CompileError(ModelError):
+    """A model that cannot be compiled to NumPy; the message says which part and why."""
+
+
+class ArgumentError(CompileError, TypeError):
+    """A compiled function called with a missing or an unknown argument; the message names it."""
+
+
+class ClaimError(ModelError):
+    """A matrix claim that cannot be read: the message says where and why."""
+
+
+class ParseError(SymgradError, ValueError):
     """Text that is not a formula symgrad can read, or that is unsafe to read.
 
     ``position`` is the 0-based offset of the culprit in ``text`` (``None``
