@@ -14,7 +14,8 @@ import time
 import numpy as np
 from sklearn.datasets import load_digits
 
-from symgrad.matrix import backprop, compile_model, mlp
+from symgrad.matrix import backprop, mlp
+from symgrad import compile
 
 SIZES = [64, 32, 10]
 
@@ -38,7 +39,7 @@ def train(X, y, epochs: int = 40, batch: int = 32, rate: float = 0.5, momentum: 
           weight_decay: float = 1e-4, seed: int = 0):
     """Mini-batch gradient descent with momentum on the compiled loss and gradients; returns the parameters."""
     model = classifier(weight_decay)
-    loss_and_grad = compile_model(model)
+    loss_and_grad = compile(model)
     rng = np.random.default_rng(seed)
     params = {}
     for layer in model.layers:  # Xavier-style scale keeps the sigmoids out of saturation

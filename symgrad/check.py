@@ -253,7 +253,7 @@ def check_gradients(model_or_expr, values: Mapping | None = None, *, seed: int =
 
     A :class:`~symgrad.matrix.MatrixModel` is checked matrix by matrix: the
     layer rules of :func:`~symgrad.matrix.backprop` evaluated with NumPy,
-    the graph engine, :func:`~symgrad.matrix.compile_model` and central
+    the graph engine, :func:`symgrad.compile` and central
     differences entry by entry.
 
     >>> from symgrad.matrix import softmax_classifier

@@ -20,7 +20,8 @@ from sympy import MatrixSymbol, Symbol
 import symgrad
 from symgrad import sigmoid
 from symgrad.graph.engine import Graph
-from symgrad.matrix import MatrixModel, compile_model, mlp
+from symgrad.matrix import MatrixModel, mlp
+from symgrad import compile
 from symgrad.errors import CompileError
 
 #: names Python or the generated code could confuse: fullwidth letters that NFKC folds onto ASCII
@@ -158,7 +159,7 @@ def test_compile_model_is_right_for_any_names(sandbox, data):
     graph = Graph.from_model(model)
     expected_loss = graph.forward(values)
     expected = {str(p): g for p, g in graph.backward().items()}
-    loss, grads = compile_model(model)({str(s): v for s, v in values.items()})
+    loss, grads = compile(model)({str(s): v for s, v in values.items()})
     assert loss == pytest.approx(expected_loss, rel=1e-10)
     assert set(grads) == set(expected) == set(names[6:])
     for name, gradient in expected.items():
@@ -213,7 +214,7 @@ def test_a_matrix_stage_named_like_an_input_and_a_parameter_named_grad():
     model = MatrixModel([(fullwidth_x, x * W.T), (Symbol("L"), symgrad.matrix.SquaredNorm(fullwidth_x))],
                         inputs=[x], params=[W], batch=1)
     xs, weights = np.array([[1.0, 2.0, -1.0]]), np.array([[0.5, 0.0, 1.0], [-1.0, 1.0, 2.0]])
-    loss, grads = compile_model(model)({"x": xs, "grad_W": weights})
+    loss, grads = compile(model)({"x": xs, "grad_W": weights})
     forward = xs @ weights.T
     assert loss == pytest.approx(float(np.sum(forward ** 2)))
     assert np.allclose(grads["grad_W"], 2 * forward.T @ xs)

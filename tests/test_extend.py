@@ -68,7 +68,7 @@ def test_compile_scalar(softsign):
 def test_matrix_mlp_compile_model_against_finite_differences(softsign):
     model = matrix.mlp([3, 2, 2], "softsign", loss="squared_error", batch=True)
     assert "softsign(Z1)" in matrix.text(model.stages[1][1]) or "softsign" in str(model)
-    compiled = matrix.compile_model(model)
+    compiled = symgrad.compile(model)
     rng = np.random.default_rng(3)
     values = {"X": rng.normal(size=(4, 3)), "Y": rng.normal(size=(4, 2)), "W1": rng.normal(size=(2, 3)),
               "b1": rng.normal(size=2), "W2": rng.normal(size=(2, 2)), "b2": rng.normal(size=2)}

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from symgrad.graph.engine import Graph
-from symgrad.matrix import compile_model, mlp, softmax_classifier
-from symgrad.errors import ShapeError
+from symgrad.matrix import mlp, softmax_classifier
+from symgrad import compile
+from symgrad.errors import ModelError, ShapeError
 from symgrad.errors import CompileError
 
 
@@ -26,7 +27,7 @@ def values_for(model, rng, samples=8, dtype=float):
 
 def test_compiled_equals_the_graph(classifier):
     values = values_for(classifier, np.random.default_rng(0))
-    loss, grads = compile_model(classifier)(values)
+    loss, grads = compile(classifier)(values)
     graph = Graph.from_model(classifier)
     assert loss == pytest.approx(graph.forward(values), rel=1e-12)
     for param, gradient in graph.backward().items():
@@ -38,7 +39,7 @@ def test_class_labels_are_taken_as_one_hot_rows(classifier):
     rng = np.random.default_rng(1)
     values = values_for(classifier, rng)
     labels = np.argmax(values["Y"], axis=1)
-    f = compile_model(classifier)
+    f = compile(classifier)
     by_one_hot, by_labels = f(values), f({**values, "Y": labels})
     assert by_labels[0] == by_one_hot[0]
     with pytest.raises(ShapeError, match="class labels from 0 to 7, but the model has classes 0 to 2"):
@@ -46,7 +47,7 @@ def test_class_labels_are_taken_as_one_hot_rows(classifier):
 
 
 def test_the_source_reads_as_backprop_by_hand(classifier):
-    source = compile_model(classifier).source
+    source = compile(classifier).source
     body = source.split("def loss_and_grad")[1]
     for line in ["Z1 = X @ W1.T", "Z1 += b1.T", "H1 = sigmoid(Z1, out=Z1)",  # the activation overwrites Z1
                  "log_P = log_softmax_(Z2)", "delta2 = P - Y", "delta2 /= N",
@@ -60,12 +61,12 @@ def test_the_source_reads_as_backprop_by_hand(classifier):
 def test_float32_stays_float32():
     model = softmax_classifier(4, 3, batch=True)
     values = values_for(model, np.random.default_rng(2), dtype=np.float32)
-    _, grads = compile_model(model)(values)
+    _, grads = compile(model)(values)
     assert all(g.dtype == np.float32 for g in grads.values())
 
 
 def test_wrong_arguments_are_named(classifier):
-    f = compile_model(classifier)
+    f = compile(classifier)
     values = values_for(classifier, np.random.default_rng(3))
     with pytest.raises(ShapeError, match=r"W1 has shape 6×5 but the weights of layer 1 \(6 inputs → 5 units\) "
                                          r"must be 5×6"):
@@ -78,7 +79,7 @@ def test_wrong_arguments_are_named(classifier):
 
 def test_a_model_without_a_loss_is_not_compiled():
     with pytest.raises(Exception, match="add a loss"):
-        compile_model(mlp([3, 2]))
-    with pytest.raises(TypeError, match="needs a MatrixModel"):
-        compile_model("z = W x")
+        compile(mlp([3, 2]))
+    with pytest.raises(ModelError, match="parse text safely with symgrad.parse"):
+        compile("z = W x")  # text is never evaluated
     assert issubclass(CompileError, ValueError)

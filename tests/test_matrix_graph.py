@@ -14,8 +14,8 @@ import sympy as sp
 from sympy import MatrixSymbol
 
 from symgrad.graph.engine import Graph, GraphError
-from symgrad.matrix import (BinaryCrossEntropy, CrossEntropy, HalfSquaredError, SquaredNorm, compile_model, mlp, softmax_classifier,
-                            stack, dense)
+from symgrad.matrix import BinaryCrossEntropy, CrossEntropy, HalfSquaredError, SquaredNorm, dense, mlp, softmax_classifier, stack
+from symgrad import compile
 from symgrad.core.ops import MATRIX_OPS, OPS
 from symgrad.graph.render import render, to_dot
 
@@ -170,7 +170,7 @@ def test_graph_compiled_and_finite_differences_agree_on_mlps(model):
     # a model of one sample compiles as its batched twin: the sample is a batch of one row, X and Y
     as_batch = {({"x": "X", "y": "Y"}.get(k, k)): (np.reshape(v, (1, -1)) if k in ("x", "y") else v)
                 for k, v in values.items()}
-    compiled_loss, by_compiled = compile_model(model)(as_batch)
+    compiled_loss, by_compiled = compile(model)(as_batch)
     assert compiled_loss == pytest.approx(loss, rel=1e-12)
     for name in by_graph:
         def loss_at(v, name=name):

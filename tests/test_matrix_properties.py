@@ -29,7 +29,8 @@ from matrix_by_hand import forward as hand_forward
 from matrix_by_hand import loss as hand_loss
 
 from symgrad.graph.engine import Graph
-from symgrad.matrix import compile_model, componentwise, mlp
+from symgrad.matrix import componentwise, mlp
+from symgrad import compile
 from symgrad.symbolic.components import component_symbols
 from symgrad.builders.layers import OUTPUTS
 
@@ -175,7 +176,7 @@ def near_a_relu_kink(case, X, weights, biases) -> bool:
 
 
 def compiled_gradients(model, values):
-    f = compile_model(model)
+    f = compile(model)
     arguments = dict(values)
     if model.batch is None:  # one sample compiles as a batch of one row
         for mine, theirs in zip(model.inputs[:2], f.model.inputs[:2]):

@@ -18,8 +18,8 @@ from helpers import same
 from symgrad import losses, networks
 from symgrad.symbolic.derive import grad as scalar_grad
 from symgrad.core.functions import sigmoid
-from symgrad.matrix import (backprop, backward_rule, component_symbols, componentwise, dense, explicit,
-                            matrix_grad, mlp, softmax_classifier, text)
+from symgrad.matrix import backprop, backward_rule, component_symbols, componentwise, dense, explicit, mlp, softmax_classifier, text
+from symgrad import grad
 
 
 def one_hot_substitution(model):
@@ -34,7 +34,7 @@ def componentwise_pairs(model):
     """(scalar-core gradient, matrix-rule gradient) for every component of every parameter, both closed."""
     scalar = componentwise(model)
     for param in model.params:
-        matrix = explicit(matrix_grad(model, param, form="closed"), model=model)
+        matrix = explicit(grad(model, param, form="closed"), model=model)
         components = component_symbols(param)
         by_scalar = scalar_grad(scalar, list(components), form="closed")
         for symbol, value in zip(components, matrix):
@@ -83,7 +83,7 @@ def test_the_other_way_the_scalar_fully_connected_layer_gives_the_matrix_gradien
     rename = {Symbol(f"W1_{j}_{k}"): Symbol(f"W_{j}_{k}") for j in (1, 2) for k in (1, 2, 3)}
     rename.update({Symbol(f"b1_{j}"): Symbol(f"b_{j}") for j in (1, 2)})
     for param, names in (("W1", "W_{}_{}"), ("b1", "b_{}")):
-        matrix = explicit(matrix_grad(model, param, form="closed")).xreplace(rename)
+        matrix = explicit(grad(model, param, form="closed")).xreplace(rename)
         for (j, k), value in np.ndenumerate(np.array(matrix.tolist(), dtype=object)):
             component = Symbol(names.format(j + 1, k + 1))
             assert same(scalar_grad(scalar, component, form="closed"), value), component
@@ -108,7 +108,7 @@ def test_softmax_with_cross_entropy_gives_p_minus_y_and_the_recurrence_of_the_la
     assert {str(p): text(g) for p, g in b.gradients.items()} == {
         "W1": "δ1·xᵀ", "b1": "δ1", "W2": "δ2·h1ᵀ", "b2": "δ2"}
     assert b.notes and "sums to 1" in b.notes[0]
-    assert matrix_grad(m, "W1") == MatrixSymbol("delta1", 5, 1) * MatrixSymbol("x", 4, 1).T
+    assert grad(m, "W1") == MatrixSymbol("delta1", 5, 1) * MatrixSymbol("x", 4, 1).T
 
 
 def test_batch_form_transposes_the_deltas_and_sums_the_bias_over_the_samples():
@@ -120,9 +120,9 @@ def test_batch_form_transposes_the_deltas_and_sums_the_bias_over_the_samples():
 
 def test_every_gradient_has_its_parameters_shape():
     m = mlp([5, 4, 3, 2], "relu", output="softmax", loss="cross_entropy", batch=True)
-    for param, gradient in matrix_grad(m).items():
+    for param, gradient in grad(m).items():
         assert gradient.shape == param.shape
-        assert matrix_grad(m, param, form="closed").shape == param.shape
+        assert grad(m, param, form="closed").shape == param.shape
 
 
 def test_the_derivation_grows_linearly_with_depth():
@@ -146,6 +146,6 @@ def test_matmul_rule_of_the_lecture():
 
 def test_least_squares_gradient_is_a_matrix_not_a_rank_4_array():
     # SymPy's own diff of (y - W x)ᵀ(y - W x) by W is a rank-4 array; the layer rules give (W x + b - y) xᵀ
-    gradient = matrix_grad(dense(3, 2, loss="squared_error"), "W1", form="closed")
+    gradient = grad(dense(3, 2, loss="squared_error"), "W1", form="closed")
     assert gradient.shape == (2, 3)
     assert text(gradient) == "(W1·x + b1 - y)·xᵀ"

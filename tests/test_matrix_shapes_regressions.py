@@ -16,8 +16,8 @@ from matrix_by_hand import loss as hand_loss
 import symgrad
 from symgrad.errors import DerivationError
 from symgrad.graph.engine import Graph
-from symgrad.matrix import (backprop, batched, compile_model, dense, matrix_grad, mlp, softmax_classifier,
-                            stack)
+from symgrad.matrix import backprop, batched, dense, mlp, softmax_classifier, stack
+from symgrad import compile, grad
 from symgrad.errors import ShapeError
 
 LAMBDA = sp.Symbol("lambda")
@@ -68,7 +68,7 @@ def by_hand(model, values):
 
 
 def compiled_view(model, values):
-    f = compile_model(model)
+    f = compile(model)
     arguments = dict(values)
     if model.batch is None:  # one sample compiles as a batch of one row
         for mine, theirs in zip(model.inputs[:2], f.model.inputs[:2]):
@@ -106,7 +106,7 @@ def test_one_output_unit_in_a_batch_by_hand():
     # Z = X W1ᵀ + b1 = (1, 1); Z - Y = (0, -1); L = ½(0² + 1²)/2 = 0.25
     # δ = (Z - Y)/N = (0, -0.5); dW1 = δᵀX = [[0, -0.5]]; db1 = Σ δ = -0.5
     model = dense(2, 1, loss="squared_error", batch=True)
-    loss, grads = compile_model(model)(ONE_OUTPUT)
+    loss, grads = compile(model)(ONE_OUTPUT)
     assert loss == 0.25
     np.testing.assert_array_equal(grads["W1"], [[0.0, -0.5]])
     np.testing.assert_array_equal(grads["b1"], [-0.5])  # given flat, returned flat
@@ -121,7 +121,7 @@ def test_one_output_unit_in_a_batch_by_hand():
 
 def test_a_flat_target_of_one_output_is_read_as_the_column_it_is_declared():
     model = dense(2, 1, loss="squared_error", batch=True)
-    f = compile_model(model)
+    f = compile(model)
     flat = f({**ONE_OUTPUT, "Y": [1.0, 2.0]})
     assert flat[0] == 0.25
     np.testing.assert_array_equal(flat[1]["W1"], [[0.0, -0.5]])
@@ -189,7 +189,7 @@ def test_an_activated_output_layer_in_the_compiled_code(output):
 def test_a_tanh_output_by_hand():
     # one sample, W = 0, b = atanh(0.5): yhat = 0.5, y = 0; δ = (yhat - y)(1 - yhat²) = 0.5 · 0.75 = 0.375
     model = dense(1, 1, "tanh", loss="squared_error", batch=True)
-    _, grads = compile_model(model)({"X": [[2.0]], "Y": [[0.0]], "W1": [[0.0]], "b1": [np.arctanh(0.5)]})
+    _, grads = compile(model)({"X": [[2.0]], "Y": [[0.0]], "W1": [[0.0]], "b1": [np.arctanh(0.5)]})
     np.testing.assert_allclose(grads["b1"], [0.375], rtol=1e-14)
     np.testing.assert_allclose(grads["W1"], [[0.75]], rtol=1e-14)  # δ x = 0.375 · 2
 
@@ -232,9 +232,9 @@ def test_layers_without_a_bias_print_and_derive():
     assert [str(p) for p in model.params] == ["W1", "W2"]
     rules = str(backprop(model))
     assert "dL/dW1 = ((W2ᵀ·δ2) ⊙ tanh'(z1))·xᵀ" in rules and "db" not in rules
-    assert str(matrix_grad(model, "W2")) == "delta2*h1.T"
+    assert str(grad(model, "W2")) == "delta2*h1.T"
     with pytest.raises(DerivationError, match="'b1' is not a symbol of this model"):
-        matrix_grad(model, "b1")
+        grad(model, "b1")
     assert "b1" not in model.latex()
 
 
@@ -285,7 +285,7 @@ def test_weight_decay_coefficient_prints_and_derives():
     assert "dL/dW1 = δ1·xᵀ + λ·W1" in str(backprop(model))  # d(λ/2 ‖W‖²)/dW = λ W
     # the gradient changes with λ as 2 · (λ/2) · W: compare two values of λ
     values = point(model, np.random.default_rng(8))
-    f = compile_model(model)
+    f = compile(model)
     as_batch = {**values, "X": values["x"].T, "Y": values["y"].T}
     del as_batch["x"], as_batch["y"]
     at_0 = f({**as_batch, "lambda": 0.0})[1]["W1"]
@@ -303,7 +303,7 @@ def test_weight_decay_errors_name_the_coefficient():
     with pytest.raises(ValueError, match="real scalar"):
         mlp([2, 1], loss="squared_error", weight_decay=sp.I)
     with pytest.raises(ShapeError, match="missing value for lambda"):
-        compile_model(mlp([2, 1], loss="squared_error", weight_decay="lambda", batch=True))(
+        compile(mlp([2, 1], loss="squared_error", weight_decay="lambda", batch=True))(
             X=[[1.0, 2.0]], Y=[[1.0]], W1=[[1.0, 1.0]], b1=[0.0])
 
 
@@ -318,7 +318,7 @@ def test_shape_errors_name_the_layer_and_both_shapes(name, value, message):
     model = dense(1, 2, loss="squared_error", batch=True)
     values = point(model, np.random.default_rng(9))
     with pytest.raises(ShapeError, match=message):
-        compile_model(model)({**values, name: value})
+        compile(model)({**values, name: value})
     with pytest.raises(symgrad.GraphError, match=message):
         Graph.from_model(model).forward({**values, name: value})
 

@@ -111,7 +111,7 @@ def test_parse_new_functions():
 @pytest.mark.parametrize("activation", ["leaky_relu", "elu", "gelu"])
 def test_matrix_mlp_compile_model_against_finite_differences(activation):
     model = matrix.mlp([3, 2, 2], activation, loss="squared_error", batch=True)
-    compiled = matrix.compile_model(model)
+    compiled = symgrad.compile(model)
     rng = np.random.default_rng(4)
     values = {"X": rng.normal(size=(5, 3)), "Y": rng.normal(size=(5, 2)), "W1": rng.normal(size=(2, 3)),
               "b1": rng.normal(size=2), "W2": rng.normal(size=(2, 2)), "b2": rng.normal(size=2)}
@@ -137,7 +137,7 @@ def test_elu_and_gelu_matrix_views():
 def test_tanh_output_delta_is_parenthesised():
     # δ = (ŷ - y)/N ⊙ (1 - ŷ²): the template once read (ŷ - y)/N * 1.0 - ŷ*ŷ
     model = matrix.mlp([2, 2, 2], "tanh", output="tanh", loss="squared_error", batch=True)
-    compiled = matrix.compile_model(model)
+    compiled = symgrad.compile(model)
     rng = np.random.default_rng(5)
     values = {"X": rng.normal(size=(3, 2)), "Y": rng.normal(size=(3, 2)), "W1": rng.normal(size=(2, 2)),
               "b1": rng.normal(size=2), "W2": rng.normal(size=(2, 2)), "b2": rng.normal(size=2)}
@@ -162,7 +162,7 @@ def test_bce_single_sample_views():
     assert "L = BCE(y, yhat)" in str(model)
     derivation = matrix.backprop(model)
     assert "δ2 = yhat - y" in str(derivation)  # p - y after a sigmoid, as softmax + cross-entropy
-    assert str(matrix.matrix_grad(model, "b2")) == "delta2"
+    assert str(symgrad.grad(model, "b2")) == "delta2"
     assert matrix.latex(model.stages[-1][1]) == r"\operatorname{BCE}\left(y, \hat{y}\right)" or \
         "BCE" in matrix.latex(model.stages[-1][1])
     result = symgrad.check_gradients(model)
@@ -173,7 +173,7 @@ def test_bce_single_sample_views():
 
 def test_bce_batch_compile_model_against_numpy_by_hand():
     model = matrix.mlp([2, 3, 2], "tanh", output="sigmoid", loss="binary_cross_entropy", batch=True)
-    compiled = matrix.compile_model(model)
+    compiled = symgrad.compile(model)
     rng = np.random.default_rng(6)
     values = {"X": rng.normal(size=(4, 2)), "Y": rng.integers(0, 2, size=(4, 2)).astype(float),
               "W1": rng.normal(size=(3, 2)), "b1": rng.normal(size=3), "W2": rng.normal(size=(2, 3)),
@@ -194,7 +194,7 @@ def test_bce_batch_compile_model_against_numpy_by_hand():
 def test_bce_compiled_loss_is_stable_where_the_sigmoid_saturates():
     # z = ±800: σ(z) rounds to 1 or 0, but softplus(z) - y z is exact: loss 800 for a wrong label, 0 for a right one
     model = matrix.mlp([2, 2, 2], "tanh", output="sigmoid", loss="binary_cross_entropy", batch=True)
-    compiled = matrix.compile_model(model)
+    compiled = symgrad.compile(model)
     values = {"X": np.ones((1, 2)), "Y": np.array([[0.0, 1.0]]), "W1": np.zeros((2, 2)), "b1": np.zeros(2),
               "W2": np.zeros((2, 2)), "b2": np.array([800.0, 800.0])}
     with np.errstate(over="raise", invalid="raise", divide="raise"):

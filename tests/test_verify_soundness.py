@@ -18,7 +18,8 @@ from sympy import Abs, Function, Heaviside, IndexedBase, Max, sign, sqrt, symbol
 
 from symgrad import relu, verify
 from symgrad.cli import main
-from symgrad.matrix import mlp, softmax_classifier, verify_matrix
+from symgrad.matrix import mlp, model_from_text, softmax_classifier
+from symgrad import verify
 from symgrad.errors import ClaimError
 from symgrad.numeric.points import UndefinedFunction, evaluator
 from symgrad.verification.verdict import MIN_VALID_POINTS
@@ -296,7 +297,7 @@ def test_wrong_claims_about_non_square_parameters_are_verdicts_not_crashes():
     m = softmax_classifier(4, 3, hidden=[5])
     # dL/dW2 = δ2 h1ᵀ (3×5); adding δ2 h1ᵀ ⊙ δ2 h1ᵀ keeps the shape but not the value
     for claim in ["dL/dW2 = δ2 h1ᵀ + δ2 h1ᵀ ⊙ δ2 h1ᵀ", "dL/dW1 = (W2ᵀ (p - y)) xᵀ"]:
-        verdict = verify_matrix(claim, m)
+        verdict = verify(claim, m)
         assert not verdict.ok and verdict.status == "wrong" and verdict.diagnosis
         assert verdict.summary().startswith("✗")
 
@@ -304,15 +305,15 @@ def test_wrong_claims_about_non_square_parameters_are_verdicts_not_crashes():
 def test_a_number_minus_a_matrix_fills_every_entry():
     m = mlp([4, 5, 3], "tanh", output="softmax", loss="cross_entropy")
     # tanh' = 1 - tanh², so δ1 = W2ᵀ δ2 ⊙ (1 - h1 ⊙ h1) (lecture 004's backprop through tanh)
-    assert verify_matrix("dL/db1 = W2ᵀ δ2 ⊙ (1 - h1 ⊙ h1)", m).ok
-    wrong = verify_matrix("dL/db1 = W2ᵀ δ2 ⊙ (2 - h1 ⊙ h1)", m)
+    assert verify("dL/db1 = W2ᵀ δ2 ⊙ (1 - h1 ⊙ h1)", m).ok
+    wrong = verify("dL/db1 = W2ᵀ δ2 ⊙ (2 - h1 ⊙ h1)", m)
     assert not wrong.ok and wrong.diagnosis
     with pytest.raises(ClaimError):
-        verify_matrix("dL/db1 = W2ᵀ δ2 ⊙ (1 - )", m)
+        verify("dL/db1 = W2ᵀ δ2 ⊙ (1 - )", m)
 
 
 def test_matrix_verdict_has_a_status_for_scripts():
-    verdict = verify_matrix("dB = A^T dC", "C = A B")
+    verdict = verify("dB = A^T dC", model_from_text("C = A B"))
     assert verdict.status == "observed" and verdict.to_dict()["status"] == "observed"
 
 
