@@ -6,6 +6,7 @@ dL/db = 2 r with r = w x + b - y.
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -71,7 +72,9 @@ def test_threads_sharing_one_graph_each_get_their_own_gradients():
         for _ in range(calls):
             point = {s: float(rng.uniform(-2, 2)) for s in (w, b, x, y)}
             loss = graph.forward(point)
+            time.sleep(0)  # let another thread run its forward between this one's forward and backward
             grads = graph.backward()
+            time.sleep(0)
             expected_loss, expected = by_hand(point)
             fresh = Graph.from_expr(LOSS, inputs=[x, y])
             fresh.forward(point)
