@@ -11,6 +11,7 @@ import sympy as sp
 from sympy import MatrixSymbol
 
 from .symbolic.derive import grad
+from .compiler.printer import stable_form
 from .graph.engine import Graph
 from .core.expressions import CrossEntropy
 from .core.matrix_model import MatrixModel
@@ -277,7 +278,8 @@ def check_gradients(model_or_expr, values: Mapping | None = None, *, seed: int =
     graph.forward(point)
     graph_grads = {str(k): float(v) for k, v in graph.backward().items()}
     compiled = _compiled(model, point)
-    loss = evaluator(closed, symbols)
+    # differences of the loss in its overflow-free form: log(1 - σ(40)) is -40, not log(0)
+    loss = evaluator(stable_form(closed), symbols)
 
     table = {}
     for param, expression in gradients.items():

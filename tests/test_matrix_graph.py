@@ -14,8 +14,9 @@ import sympy as sp
 from sympy import MatrixSymbol
 
 from symgrad.graph.engine import Graph, GraphError
-from symgrad.matrix import BinaryCrossEntropy, CrossEntropy, HalfSquaredError, SquaredNorm, dense, mlp, softmax_classifier, stack
 from symgrad import compile
+from symgrad.core.expressions import Elementwise, Softmax
+from symgrad.matrix import BinaryCrossEntropy, CrossEntropy, HalfSquaredError, SquaredNorm, dense, mlp, softmax_classifier, stack
 from symgrad.core.ops import MATRIX_OPS, OPS
 from symgrad.graph.render import render, to_dot
 
@@ -48,6 +49,9 @@ def matrix_op_cases(rng):
         ("binary_cross_entropy", [y, p], BinaryCrossEntropy(Y, P, axis=1), [Y, P]),
         ("half_squared_error", [y, p], HalfSquaredError(Y, P, axis=1), [Y, P]),
         ("squared_norm", [a], SquaredNorm(A), [A]),
+        # the fused stable forms read the scores z of the softmax or sigmoid
+        ("softmax_cross_entropy", [y, a], CrossEntropy(Y, Softmax(A, axis=1), axis=1), [Y, A]),
+        ("sigmoid_binary_cross_entropy", [p, a], BinaryCrossEntropy(P, Elementwise("sigmoid", A), axis=1), [P, A]),
     ]
 
 
@@ -198,7 +202,7 @@ def test_an_mlp_is_drawn_one_node_per_layer_operation_with_shapes():
     operations = [n.op.name for n in g.nodes if n.op]
     # X·W1ᵀ + 1·b1ᵀ: the row b1ᵀ is added to every row of the batch
     assert operations == ["transpose", "matmul", "transpose", "add", "relu", "transpose", "matmul", "transpose",
-                          "add", "softmax", "cross_entropy"]
+                          "add", "softmax", "softmax_cross_entropy"]
     source = to_dot(g).source
     assert "W1  128×784" in source and "Z1 N×128" in source and "P N×10" in source
 

@@ -21,6 +21,13 @@ def _reuses_itself(node) -> bool:
     return any(node.diff(s).has(node) for s in node.free_symbols)
 
 
+def _stage_derivative(symbol, expr, wrt) -> sp.Expr:
+    """d(stage)/d(wrt); for a power, d(b**p)/db = p*b**(p - 1), never p*(b**p)/b, which is 0/0 at b = 0."""
+    if isinstance(expr, Pow) and expr.base == wrt and wrt not in expr.exp.free_symbols:
+        return expr.exp * wrt ** (expr.exp - 1)
+    return local_derivative(symbol, expr, wrt)
+
+
 def _canonical_sign(e: sp.Expr) -> sp.Expr:
     # (y - f3)**2 == (f3 - y)**2: name the residual the way that prints without a leading minus
     return -e if str(e).startswith("-") else e
@@ -201,7 +208,7 @@ class Steps:
                 targets = expr.free_symbols & (stage_symbols | wanted)
                 for v in sorted(targets, key=sp.default_sort_key):
                     if v in wanted or self.depends.get(v):
-                        derivative = local_derivative(symbol, expr, v)
+                        derivative = _stage_derivative(symbol, expr, v)
                         if derivative != 0:
                             contributions[v].append((adjoint * derivative, symbol in self.arrays))
             # a parameter's gradient is complete once its first (in forward order) use is passed

@@ -95,6 +95,12 @@ class Op:
     #: ``f'`` written with the output ``h`` (a SymPy function of ``h``), for a function whose derivative
     #: cannot be rewritten so by substituting ``f(z) → h`` (ReLU: ``H(h)``); checked by the tests
     output_derivative: Callable | None = None
+    #: a fused op (one stable step for a composition the slides draw in several, such as log(1 - σ(z))): the
+    #: op whose value the slides' form reads (``sigmoid``, ``softmax``)
+    reads: str = ""
+    #: ``read_backward(g, p, *args)`` of a fused op: the gradient the slides' form sends to that value ``p``,
+    #: shown on a stage that holds it (the op's own ``backward`` sends the gradient on to its arguments)
+    read_backward: Callable | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -333,6 +339,116 @@ def _half_squared_error_backward(g, out, y, yhat):
     return -residual, residual
 
 
+# -- fused ops: the stable forms the compiled code uses (log-sigmoid, softplus, logaddexp) --------------
+# Each computes a composition the slides draw in steps from the argument of its inner function, so that a
+# saturated sigmoid or softmax (σ(40) = 1 to double precision) never reaches a log; the graph engine draws
+# the fused node with the slides' label, log(1 − σ).
+
+def _log_sigmoid_forward(a):
+    # log σ(a) = -log(1 + e^-a) = -softplus(-a)
+    return -np.logaddexp(0.0, np.negative(a))
+
+
+def _log_sigmoid_backward(g, out, a):
+    # d/da log σ(a) = σ'(a)/σ(a) = 1 - σ(a) = σ(-a)
+    return (g * _np_sigmoid(np.negative(a)),)
+
+
+def _log_one_minus_sigmoid_forward(a):
+    # log(1 - σ(a)) = log σ(-a) = -softplus(a)
+    return -np.logaddexp(0.0, a)
+
+
+def _log_one_minus_sigmoid_backward(g, out, a):
+    # d/da log(1 - σ(a)) = -σ'(a)/(1 - σ(a)) = -σ(a)
+    return (-g * _np_sigmoid(a),)
+
+
+def _ratio(numerator, denominator):
+    """numerator/denominator, 0 where the numerator is 0 (a target of 0 reads nothing of a p that is 0)."""
+    numerator, denominator = np.broadcast_arrays(np.asarray(numerator, dtype=float),
+                                                 np.asarray(denominator, dtype=float))
+    return np.divide(numerator, denominator, out=np.zeros(numerator.shape), where=numerator != 0)
+
+
+def _logsumexp_forward(*a):
+    # log Σ e^(a_i) = m + log1p(Σ' e^(a_i - m)), m = max a_i and Σ' over all but one largest term (which is
+    # e^0 = 1): no overflow, and log1p keeps log(1 + 1e-17) from rounding to 0
+    largest, rest = _shifted_log_sum_exp(np.stack(np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in a]),
+                                                  axis=-1))
+    return (largest + rest)[..., 0]
+
+
+def _shifted_log_sum_exp(z):
+    """``(m, log Σ e^(z - m))`` along the last axis (kept), with ``m`` the largest entry (see above)."""
+    top = np.argmax(z, axis=-1)[..., None]
+    largest = np.take_along_axis(z, top, axis=-1)
+    terms = np.exp(z - largest)
+    np.put_along_axis(terms, top, 0.0, axis=-1)
+    return largest, np.log1p(terms.sum(axis=-1, keepdims=True))
+
+
+def _logsumexp_backward(g, out, *a):
+    # d/da_i log Σ e^(a_j) = e^(a_i) / Σ e^(a_j) = e^(a_i - out): the softmax
+    return tuple(g * np.exp(np.subtract(x, out)) for x in a)
+
+
+def _log_softmax(z):
+    # log p = z - logsumexp(z), row by row (accurate where p is near 1 too: see _logsumexp_forward)
+    # (z - m) - log1p(rest), not z - (m + log1p(rest)), where m + 1e-17 would round to m
+    z = np.asarray(z, dtype=float)
+    largest, rest = _shifted_log_sum_exp(z)
+    return (z - largest) - rest
+
+
+def _softmax_cross_entropy_forward(y, z):
+    # -Σ y ⊙ log softmax(z), with log softmax(z) = z - logsumexp(z) row by row; the mean over the rows
+    return -np.sum(np.asarray(y, dtype=float) * _log_softmax(z)) / _samples(z)
+
+
+def _softmax_cross_entropy_backward(g, out, y, z):
+    # dL/dy = -log p; dL/dz = p Σ_j y_j - y (= p - y for a one-hot target), p = softmax(z), written
+    # p (Σ_j y_j - y) - y (1 - p) with 1 - p = -expm1(log p): no cancellation where p rounds to 1
+    y, log_p = np.asarray(y, dtype=float), _log_softmax(z)
+    scale = g / _samples(z)
+    delta = np.exp(log_p) * (y.sum(axis=-1, keepdims=True) - y) + y * np.expm1(log_p)
+    return -scale * log_p, scale * delta
+
+
+def _softmax_cross_entropy_read(g, p, y, z):
+    # the slides' CE(y, p) sends -y/p to p
+    return -(g / _samples(z)) * _ratio(y, p)
+
+
+def _sigmoid_binary_cross_entropy_forward(y, z):
+    # -[y log σ(z) + (1 - y) log(1 - σ(z))] = softplus(z) - y z, summed, the mean over the rows
+    y, z = np.asarray(y, dtype=float), np.asarray(z, dtype=float)
+    return np.sum(np.logaddexp(0.0, z) - y * z) / _samples(z)
+
+
+def _sigmoid_binary_cross_entropy_backward(g, out, y, z):
+    # dL/dy = -(log σ(z) - log(1 - σ(z))) = -z; dL/dz = σ(z) - y, written (1 - y) σ(z) - y σ(-z): no
+    # cancellation where σ(z) rounds to y
+    y, z = np.asarray(y, dtype=float), np.asarray(z, dtype=float)
+    scale = g / _samples(z)
+    return -scale * z, scale * ((1 - y) * _np_sigmoid(z) - y * _np_sigmoid(-z))
+
+
+def _sigmoid_binary_cross_entropy_read(g, p, y, z):
+    # the slides' BCE(y, p) sends (1 - y)/(1 - p) - y/p to p, with 1 - p = σ(-z) (no cancellation)
+    y, z = np.asarray(y, dtype=float), np.asarray(z, dtype=float)
+    return (g / _samples(z)) * (_ratio(1 - y, _np_sigmoid(-z)) - _ratio(y, _np_sigmoid(z)))
+
+
+def _fused_loss(loss: str, inner: str):
+    # CE(y, softmax(z)) and BCE(y, σ(z)) as matrix expressions (built when used, as :func:`_matrix`)
+    def build(y, z):
+        from . import expressions
+        p = expressions.Softmax(z) if inner == "softmax" else expressions.Elementwise(inner, z)
+        return getattr(expressions, loss)(y, p)
+    return build
+
+
 def _matrix(name):
     # the matrix expression classes live in symgrad.matrix, which imports this table's package:
     # look them up when an op is used, not when the table is built
@@ -546,6 +662,17 @@ _TABLE = [
     _LEAKY_RELU,
     _ELU,
     _GELU,
+    # -- fused ops (see above): drawn with the slides' labels, computed without a saturated σ or softmax --
+    Op("log_sigmoid", "log σ", 1, lambda a: sp.log(sigmoid(a)), lambda a: rf"\log \sigma{_paren(a)}",
+       _log_sigmoid_forward, _log_sigmoid_backward, reads="sigmoid",
+       read_backward=lambda g, p, a: g * (1.0 + np.exp(np.negative(a)))),  # d log p/dp = 1/p = 1 + e^-a
+    Op("log_one_minus_sigmoid", "log(1 − σ)", 1, lambda a: sp.log(1 - sigmoid(a)),
+       lambda a: r"\log" + _paren(r"1 - \sigma" + _paren(a)),
+       _log_one_minus_sigmoid_forward, _log_one_minus_sigmoid_backward, reads="sigmoid",
+       read_backward=lambda g, p, a: -g * (1.0 + np.exp(a))),  # d log(1 - p)/dp = -1/(1 - p) = -(1 + e^a)
+    Op("logsumexp", "log Σ exp", None, lambda *a: sp.log(sp.Add(*[sp.exp(x) for x in a])),
+       lambda *a: rf"\log{_paren(' + '.join(f'e^{{{x}}}' for x in a))}",
+       _logsumexp_forward, _logsumexp_backward),
     Op("softmax", "softmax", 1, softmax, lambda z: rf"\operatorname{{softmax}}{_paren(z)}",
        _softmax_forward, _softmax_backward),
     # -- matrices: the class axis is the last, so a batch's rows are its samples ------------------
@@ -561,13 +688,21 @@ _TABLE = [
     Op("half_squared_error", "½‖·‖²", 2, _matrix("HalfSquaredError"),
        lambda y, yhat: rf"\tfrac{{1}}{{2}}\left\lVert {yhat} - {y}\right\rVert^{{2}}",
        _half_squared_error_forward, _half_squared_error_backward),
+    Op("softmax_cross_entropy", "CE∘softmax", 2, _fused_loss("CrossEntropy", "softmax"),
+       lambda y, z: r"\operatorname{CE}" + _paren(f"{y}, " + r"\operatorname{softmax}" + _paren(z)),
+       _softmax_cross_entropy_forward, _softmax_cross_entropy_backward, reads="softmax",
+       read_backward=_softmax_cross_entropy_read),
+    Op("sigmoid_binary_cross_entropy", "BCE∘σ", 2, _fused_loss("BinaryCrossEntropy", "sigmoid"),
+       lambda y, z: r"\operatorname{BCE}" + _paren(f"{y}, " + r"\sigma" + _paren(z)),
+       _sigmoid_binary_cross_entropy_forward, _sigmoid_binary_cross_entropy_backward, reads="sigmoid",
+       read_backward=_sigmoid_binary_cross_entropy_read),
     Op("squared_norm", "‖·‖²", 1, _matrix("SquaredNorm"), lambda a: rf"\left\lVert {a}\right\rVert^{{2}}",
        lambda a: np.sum(np.square(a)), lambda g, out, a: (2 * g * np.asarray(a),)),
 ]
 
 #: the operations on matrices (their arguments are not scalars)
 MATRIX_OPS = frozenset({"matmul", "transpose", "cross_entropy", "binary_cross_entropy", "half_squared_error",
-                        "squared_norm"})
+                        "squared_norm", "softmax_cross_entropy", "sigmoid_binary_cross_entropy"})
 
 #: every operation by name, in table order (:func:`register` adds to it)
 OPS: dict[str, Op] = {}

@@ -4,6 +4,13 @@ SymPy stores ``a - b`` as ``Add(a, Mul(-1, b))`` and ``a/b`` as
 ``Mul(a, Pow(b, -1))``; a computational graph on a slide has a ``−`` node and
 a ``÷`` node. :func:`decompose` splits one expression into the op-table
 operation at its top and that operation's arguments.
+
+Where the slides' form has no finite value at a saturated point,
+:func:`fuse` reads the composition as one fused op of the table, the stable
+form the compiled code uses: ``log(1 - σ(a))`` is the ``log(1 − σ)`` node
+computing ``-softplus(a)`` from ``a`` (``σ(40)`` is 1 to double precision,
+so ``1 - σ(40)`` would be 0 and its log ``-inf``), ``log(e^a + e^b)`` is one
+log-sum-exp node, ``CE(y, softmax(z))`` and ``BCE(y, σ(z))`` read ``z``.
 """
 from __future__ import annotations
 
@@ -11,10 +18,11 @@ import sympy as sp
 from sympy import HadamardProduct, Indexed, IndexedBase, MatAdd, MatMul, MatrixSymbol, OneMatrix, Transpose
 from sympy.matrices.expressions import MatrixExpr
 
-from ..core.expressions import Elementwise, Softmax, SquaredNorm, TargetLoss
+from ..core.expressions import BinaryCrossEntropy, CrossEntropy, Elementwise, Softmax, SquaredNorm, TargetLoss
+from ..core.functions import sigmoid
 from ..core.ops import OPS, op_for_function
 
-__all__ = ["GraphError", "decompose", "class_axis", "unsupported_message"]
+__all__ = ["GraphError", "decompose", "fuse", "class_axis", "unsupported_message"]
 
 
 class GraphError(ValueError):
@@ -58,6 +66,78 @@ def decompose(expr: sp.Expr) -> tuple[str, list]:
             raise GraphError(f"{expr}: {entry.name} takes {entry.arity} argument(s), got {len(expr.args)}")
         return entry.name, list(expr.args)
     raise GraphError(unsupported_message(expr))
+
+
+# -- fused ops: the stable forms of compositions that saturate ----------------------------------
+
+def _no_stages(symbol):
+    return None
+
+
+def _inner(expr, definition):
+    """``(what expr computes, the expression whose value that is)``: a stage symbol reads as its definition."""
+    if isinstance(expr, (sp.Symbol, MatrixSymbol)):
+        defined = definition(expr)
+        if defined is not None:
+            return defined, expr
+    return expr, expr
+
+
+def _is_exp_sum(e) -> bool:
+    return isinstance(e, sp.Add) and all(isinstance(t, sp.exp) for t in e.args)
+
+
+def _fuse_log(arg, definition):
+    inner, read = _inner(arg, definition)
+    if isinstance(inner, sigmoid):  # log σ(a) = -softplus(-a)
+        return "log_sigmoid", [inner.args[0]], read
+    if isinstance(arg, sp.Add) and len(arg.args) == 2 and sp.S.One in arg.args:
+        other = arg.args[0] if arg.args[1] == sp.S.One else arg.args[1]
+        inner, read = _inner(-other, definition)
+        if isinstance(inner, sigmoid):  # log(1 - σ(a)) = -softplus(a)
+            return "log_one_minus_sigmoid", [inner.args[0]], read
+        if isinstance(other, sp.exp):  # log(1 + e^a) = softplus(a)
+            return "softplus", [other.args[0]], None
+    if _is_exp_sum(arg):  # log Σ e^(a_i), shifted by the largest a_i
+        return "logsumexp", [t.args[0] for t in arg.args], None
+    if isinstance(arg, sp.Mul) and len(arg.args) == 2:  # log of a softmax: a - log Σ e^(b_i)
+        power = next((f for f in arg.args if isinstance(f, sp.Pow) and f.exp == -1 and _is_exp_sum(f.base)), None)
+        top = next((f for f in arg.args if isinstance(f, sp.exp)), None)
+        if power is not None and top is not None:
+            return "sub", [top.args[0], sp.log(power.base)], None
+    return None
+
+
+def fuse(expr, definition=_no_stages) -> tuple[str, list, sp.Basic | None] | None:
+    """The fused op of the table that computes ``expr`` stably, its arguments, and what the slides read.
+
+    ``definition(symbol)`` gives a stage's expression (``None`` for a
+    leaf), so that ``log(1 - f1)`` with ``f1 = σ(a1)`` is fused too. The
+    third item is the expression whose value the slides' form reads (the
+    stage ``f1``, or ``σ(a)`` itself), whose gradient the graph shows with the
+    op's ``read_backward``; ``None`` when there is none. ``None`` when no
+    stable form applies.
+
+    >>> from sympy import symbols, exp, log
+    >>> a, b = symbols('a b')
+    >>> fuse(log(1 - sigmoid(a)))
+    ('log_one_minus_sigmoid', [a], sigmoid(a))
+    >>> fuse(log(exp(a) + exp(b)))
+    ('logsumexp', [a, b], None)
+    >>> fuse(log(a)) is None
+    True
+    """
+    if isinstance(expr, sp.log):
+        return _fuse_log(expr.args[0], definition)
+    if isinstance(expr, (CrossEntropy, BinaryCrossEntropy)):
+        target, prediction = expr.args[:2]
+        inner, read = _inner(prediction, definition)
+        if isinstance(expr, CrossEntropy) and isinstance(inner, Softmax) and inner.axis == expr.axis:
+            return "softmax_cross_entropy", [target, inner.arg], read
+        if isinstance(expr, BinaryCrossEntropy) and isinstance(inner, Elementwise) and inner.name == "sigmoid" \
+                and inner.order == 0:
+            return "sigmoid_binary_cross_entropy", [target, inner.arg], read
+    return None
 
 
 # -- matrices: one node per layer operation ----------------------------------------------------

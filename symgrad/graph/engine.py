@@ -20,6 +20,7 @@ derivative come from :data:`symgrad.core.ops.OPS`; nothing here differentiates.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -28,7 +29,7 @@ import sympy as sp
 from sympy import Indexed, IndexedBase, MatrixSymbol, Symbol
 from sympy.matrices.expressions import MatrixExpr
 
-from .decompose import GraphError, class_axis, decompose, unsupported_message
+from .decompose import GraphError, class_axis, decompose, fuse, unsupported_message
 from ..core.matrix_model import MatrixModel
 from ..core.shapes import as_given
 from ..errors import ShapeError
@@ -68,6 +69,9 @@ class Node:
     #: a softmax or loss whose samples are the columns of its arguments (the class axis is 0, as for one
     #: sample's column ``z``): the op table's rule, written for samples as rows, runs on the transposes
     samples_as_columns: bool = False
+    #: a fused node (``log(1 − σ)`` computed from ``a``): the node holding the value the slides' form reads
+    #: (``σ(a)``), if the graph has one; its gradient shows what the slides' form sends it
+    reads: "Node | None" = None
 
     @property
     def name(self) -> str | None:
@@ -112,6 +116,21 @@ class Graph:
     with values for the inputs and parameters, then :meth:`backward`; read
     any node's numbers with :meth:`value` and :meth:`grad`.
 
+    After a :meth:`forward` that raised, :meth:`backward`, :meth:`value` and
+    :meth:`grad` raise a :class:`GraphError` saying so: nothing of an earlier
+    pass can be read as if it belonged to the failed one.
+
+    Threads: a Graph may be shared between threads. Its structure (the
+    nodes) is read-only once built; what a pass computes is kept per thread
+    (``threading.local``), so :meth:`backward`, :meth:`value` and
+    :meth:`grad` in a thread read that thread's last :meth:`forward`, never
+    another thread's. ``forward`` returns the loss and ``backward`` a fresh
+    dict, so the results of one call are never overwritten by another.
+    (A lock would also be sound, but would serialise every pass and still
+    need forward and backward called as one pair; per-thread state needs
+    neither.) Registering operations while graphs are built is not
+    thread-safe.
+
     >>> from symgrad import networks, losses
     >>> g = Graph.from_model(networks.chain(1, loss=losses.half_squared_error))
     >>> [node.name for node in g.nodes if node.names]
@@ -133,17 +152,17 @@ class Graph:
         self._by_name: dict[str, Node] = {}
         self._inputs = set(model.inputs)
         self._params = set(model.params)
+        self._definitions: dict[sp.Basic, sp.Expr] = {}
+        self._reads: list[tuple[Node, sp.Basic]] = []
         for symbol, expr in model.stages:
             self._add_stage(symbol, expr)
+        for node, read in self._reads:  # σ(a) may be built after the fused node that reads it, or never
+            node.reads = self._memo.get(read)
         #: every node, arguments before consumers
         self.nodes: tuple[Node, ...] = tuple(self.nodes)
         self.outputs: tuple[Node, ...] = tuple(self._by_name[str(s)] for s in model.outputs)
-        self._values: list | None = None
-        self._given: dict = {}
-        self._grads: list | None = None
-        self.batch_shape: tuple[int, ...] = ()
-        self.reduction = "mean"
-        self.loss = None
+        # the structure above is read-only from here on; what a pass computes is each thread's own
+        self._local = threading.local()
 
     # -- construction ----------------------------------------------------------
 
@@ -180,6 +199,10 @@ class Graph:
         node.names.append(str(symbol))
         self._by_name.setdefault(str(symbol), node)
         self._memo[symbol] = node
+        self._definitions[symbol] = expr
+
+    def _definition(self, symbol) -> sp.Expr | None:
+        return self._definitions.get(symbol)
 
     def _build(self, expr: sp.Expr) -> Node:
         # iterative post-order walk (no recursion, so depth is unlimited); each
@@ -195,12 +218,17 @@ class Graph:
                 if leaf is not None:
                     self._memo[current] = leaf
                     continue
-                pending[current] = decompose(current)
+                # a composition that saturates (log(1 - σ(a))) is one fused node of its stable form
+                fused = fuse(current, self._definition)
+                pending[current] = fused if fused is not None else (*decompose(current), None)
                 stack.append((current, True))
                 stack.extend((a, False) for a in reversed(pending[current][1]) if a not in self._memo)
             else:
-                name, args = pending.pop(current)
-                self._memo[current] = self._operation(OPS[name], [self._memo[a] for a in args], current)
+                name, args, read = pending.pop(current)
+                node = self._operation(OPS[name], [self._memo[a] for a in args], current)
+                if read is not None:
+                    self._reads.append((node, read))
+                self._memo[current] = node
         return self._memo[expr]
 
     def _leaf(self, expr: sp.Basic) -> Node | None:
@@ -343,9 +371,20 @@ class Graph:
         >>> g.forward({w: 2.0, x: [1.0, 2.0, 3.0]}, reduction="sum")
         12.0
         """
+        # this thread's previous pass is dropped first: after a failed forward, nothing stale can be read
+        state = self._local.state = _Pass(failure="forward() has not finished")
+        try:
+            loss = self._forward(state, {**dict(values or {}), **named_values}, reduction)
+        except Exception as error:
+            state.failure = f"the last forward() failed: {error}"
+            raise
+        state.failure = None
+        return loss
+
+    def _forward(self, state: "_Pass", given: dict, reduction: str):
         if reduction not in REDUCTIONS:
             raise GraphError(f"unknown reduction {reduction!r} (must be one of {sorted(REDUCTIONS)})")
-        leaves, batch_shape = self._leaf_values({**dict(values or {}), **named_values})
+        leaves, batch_shape = self._leaf_values(given, state)
         computed: list = [None] * len(self.nodes)
         with np.errstate(all="ignore"):  # a nan or inf is reported below, naming the node
             for node in self.nodes:
@@ -358,18 +397,49 @@ class Graph:
                 else:
                     result = leaves[node.symbol]
                 computed[node.index] = result
-        self._values, self._grads = computed, None
-        self.reduction, self.batch_shape = reduction, batch_shape
         # a matrix model's loss is already one number (a mean over its batch); its other outputs are
         # vectors or matrices, returned whole
         outputs = [_plain(computed[n.index]) if self.matrix else self._reduce(computed[n.index], reduction)
                    for n in self.outputs]
-        self.loss = outputs[0] if len(outputs) == 1 else tuple(outputs)
-        return self.loss
+        state.values, state.reduction, state.batch_shape = computed, reduction, batch_shape
+        state.loss = outputs[0] if len(outputs) == 1 else tuple(outputs)
+        return state.loss
 
-    def _leaf_values(self, given: dict) -> tuple[dict, tuple]:
+    # -- this thread's last pass -----------------------------------------------------------
+
+    @property
+    def _pass(self) -> "_Pass":
+        state = getattr(self._local, "state", None)
+        if state is None:
+            state = self._local.state = _Pass()
+        return state
+
+    @property
+    def _values(self) -> list | None:
+        return self._pass.values
+
+    @property
+    def _grads(self) -> list | None:
+        return self._pass.grads
+
+    @property
+    def loss(self):
+        """The output of this thread's last :meth:`forward` (``None`` before one succeeded)."""
+        return self._pass.loss
+
+    @property
+    def reduction(self) -> str:
+        """How this thread's last :meth:`forward` reduced a batch: ``"mean"``, ``"sum"`` or ``"none"``."""
+        return self._pass.reduction
+
+    @property
+    def batch_shape(self) -> tuple:
+        """The batch shape of this thread's last :meth:`forward` (``()`` for one sample)."""
+        return self._pass.batch_shape
+
+    def _leaf_values(self, given: dict, state: "_Pass") -> tuple[dict, tuple]:
         if self.matrix:
-            return self._matrix_leaf_values(given), ()
+            return self._matrix_leaf_values(given, state), ()
         by_name = {str(k): (k, v) for k, v in given.items()}
         known = {str(s) for s in self.model.inputs + self.model.params}
         for name, (key, _) in by_name.items():
@@ -397,13 +467,13 @@ class Graph:
             )
         return leaves, (distinct[0] if distinct else ())
 
-    def _matrix_leaf_values(self, given: dict) -> dict:
+    def _matrix_leaf_values(self, given: dict, state: "_Pass") -> dict:
         try:
             arrays, _ = self.model.bind(given)
         except ShapeError as error:
             raise GraphError(str(error)) from None
         # backward() returns each parameter's gradient in the shape its value was given (a flat bias, flat)
-        self._given = {str(k): v for k, v in given.items()}
+        state.given = {str(k): v for k, v in given.items()}
         return {node.symbol: arrays[str(node.symbol)] for node in self.nodes if node.kind in (INPUT, PARAMETER)}
 
     def _non_finite_message(self, node: Node, result, computed: list) -> str:
@@ -456,60 +526,75 @@ class Graph:
         >>> g.backward()
         {w: 3.0}
         """
-        if self._values is None:
+        state = self._pass
+        if state.failure is not None:
+            raise GraphError(f"{state.failure}; backward() has no values to differentiate "
+                             "(call forward(values) again with values that work)")
+        if state.values is None:
             raise GraphError("call forward(values) before backward()")
         output = self.output
-        values = self._values
+        values = state.values
         grads: list = [None] * len(self.nodes)
+        # what a fused node's slides' form sends to the value it reads (σ(a) of log(1 − σ)): shown, not
+        # propagated, since the fused rule already carried that gradient to the arguments
+        shown: list = [None] * len(self.nodes)
         out_value = values[output.index]
         # d(mean)/d(out_i) = 1/N for every sample: a scalar seed broadcasts through every
         # rule and saves a pass over the batch; gradients are given their full shape at the end
         batched = np.ndim(out_value) > 0
-        grads[output.index] = 1.0 / np.size(out_value) if batched and self.reduction == "mean" else 1.0
-        per_sample = self.reduction == "none"
+        grads[output.index] = 1.0 / np.size(out_value) if batched and state.reduction == "mean" else 1.0
+        per_sample = state.reduction == "none"
         with np.errstate(all="ignore"):  # a non-finite gradient is reported below
             for node in reversed(self.nodes):
                 upstream = grads[node.index]
                 if upstream is None or node.kind != OPERATION:
                     continue
-                parts = _run_backward(node, upstream, values[node.index], [values[a.index] for a in node.args])
+                args = [values[a.index] for a in node.args]
+                parts = _run_backward(node, upstream, values[node.index], args)
                 across_batch = not per_sample and np.ndim(values[node.index]) > 0
                 for arg, part in zip(node.args, parts):
-                    if self.matrix:  # a bias broadcast over rows gets the sum over the rows
-                        part = _unbroadcast(part, np.shape(values[arg.index]))
-                        current = grads[arg.index]
-                        grads[arg.index] = part if current is None else current + part
-                        continue
-                    # a scalar used across a batch receives the gradient summed over the batch;
-                    # a scalar part stands for the same value at every sample
-                    if across_batch and np.ndim(values[arg.index]) == 0:
-                        part = np.sum(part) if np.ndim(part) else part * np.size(values[node.index])
-                    current = grads[arg.index]
-                    grads[arg.index] = part if current is None else current + part
-        self._grads = [self._shaped(g, values[n.index], batched) for n, g in zip(self.nodes, grads)]
-        self._check_gradients()
+                    self._accumulate(grads, arg, part, values, node, across_batch)
+                if node.reads is not None:
+                    part = _run_read_backward(node, upstream, values[node.reads.index], args)
+                    self._accumulate(shown, node.reads, part, values, node, across_batch)
+        propagated = [self._shaped(g, values[n.index], batched, state) for n, g in zip(self.nodes, grads)]
+        self._check_gradients(propagated)
+        state.grads = [g if extra is None else g + self._shaped(extra, values[n.index], batched, state)
+                       for n, g, extra in zip(self.nodes, propagated, shown)]
         if self.matrix:  # each gradient in the shape its parameter was given, as autodiff libraries return it
-            return {n.symbol: as_given(self._grads[n.index], self._given[str(n.symbol)])
+            return {n.symbol: as_given(state.grads[n.index], state.given[str(n.symbol)])
                     for n in self.nodes if n.kind == PARAMETER}
-        return {n.symbol: self.grad(n) for n in self.nodes if n.kind == PARAMETER}
+        return {n.symbol: _plain(state.grads[n.index]) for n in self.nodes if n.kind == PARAMETER}
 
-    def _shaped(self, grad, value, batched: bool):
+    def _accumulate(self, grads: list, arg: Node, part, values: list, node: Node, across_batch: bool) -> None:
+        """Add one consumer's gradient ``part`` to ``grads[arg]`` (a node used several times gets the sum)."""
+        if self.matrix:  # a bias broadcast over rows gets the sum over the rows
+            part = _unbroadcast(part, np.shape(values[arg.index]))
+        elif across_batch and np.ndim(values[arg.index]) == 0:
+            # a scalar used across a batch receives the gradient summed over the batch;
+            # a scalar part stands for the same value at every sample
+            part = np.sum(part) if np.ndim(part) else part * np.size(values[node.index])
+        current = grads[arg.index]
+        grads[arg.index] = part if current is None else current + part
+
+    @staticmethod
+    def _shaped(grad, value, batched: bool, state: "_Pass"):
         grad = 0.0 if grad is None else grad
         # per sample (reduction "none"), every gradient has the batch's shape; otherwise a
         # node's gradient has the shape of its value (a scalar parameter's is already summed)
-        shape = self.batch_shape if batched and self.reduction == "none" else np.shape(value)
+        shape = state.batch_shape if batched and state.reduction == "none" else np.shape(value)
         return np.broadcast_to(grad, shape) if np.shape(grad) != shape else grad
 
-    def _check_gradients(self) -> None:
+    def _check_gradients(self, grads: list) -> None:
         # only a parameter's gradient must be finite (sqrt(x) at x = 0 is fine if x is data);
         # when one is not, name the node whose local rule first broke
         for param in (n for n in self.nodes if n.kind == PARAMETER):
-            if _all_finite(self._grads[param.index]):
+            if _all_finite(grads[param.index]):
                 continue
             suspects = self.descendants(param)
             for node in reversed(self.nodes):
-                if node in suspects and not _all_finite(self._grads[node.index]):
-                    consumer = next(c for c, _ in node.consumers if _all_finite(self._grads[c.index]))
+                if node in suspects and not _all_finite(grads[node.index]):
+                    consumer = next(c for c, _ in node.consumers if _all_finite(grads[c.index]))
                     raise GraphError(
                         f"backward pass produced a non-finite gradient for {node.describe()} through "
                         f"{consumer.describe()}, so the gradient of {param.symbol} is not finite: the "
@@ -524,15 +609,22 @@ class Graph:
 
         A scalar is returned as a Python float, a batch as a NumPy array.
         """
-        if self._values is None:
-            raise GraphError("no values yet: call forward(values) first")
-        return _plain(self._values[self.node(key).index])
+        return _plain(self._values_of_last_pass()[self.node(key).index])
 
     def grad(self, key):
         """The gradient of the (reduced) output with respect to a node's value."""
+        self._values_of_last_pass()
         if self._grads is None:
             raise GraphError("no gradients yet: call forward(values) then backward()")
         return _plain(self._grads[self.node(key).index])
+
+    def _values_of_last_pass(self) -> list:
+        state = self._pass
+        if state.failure is not None:
+            raise GraphError(f"{state.failure}; no values to read (call forward(values) again)")
+        if state.values is None:
+            raise GraphError("no values yet: call forward(values) first")
+        return state.values
 
     @property
     def has_values(self) -> bool:
@@ -562,10 +654,9 @@ class Graph:
             raise GraphError(f"{node.describe()} works on matrices: its local derivative is a Jacobian, not "
                              "a number; its backward rule sends the upstream gradient on (for C = A B, "
                              "dA = dC Bᵀ and dB = Aᵀ dC)")
-        if self._values is None:
-            raise GraphError("no values yet: call forward(values) first")
-        out = self._values[node.index]
-        args = [self._values[a.index] for a in node.args]
+        values = self._values_of_last_pass()
+        out = values[node.index]
+        args = [values[a.index] for a in node.args]
         with np.errstate(all="ignore"):
             return tuple(_plain(d) for d in node.op.backward(np.ones_like(out, dtype=float), out, *args))
 
@@ -586,6 +677,23 @@ class Graph:
         return repr_svg(self)
 
 
+@dataclass
+class _Pass:
+    """What one thread's last forward (and backward) computed; see :class:`Graph` on threads."""
+
+    #: every node's value, by node index; ``None`` before a forward pass succeeded
+    values: list | None = None
+    #: every node's gradient, by node index; ``None`` before backward
+    grads: list | None = None
+    #: a matrix model's parameter values as given (a gradient comes back in the same shape)
+    given: dict = field(default_factory=dict)
+    batch_shape: tuple = ()
+    reduction: str = "mean"
+    loss: object = None
+    #: why the last forward pass failed (then nothing of it can be read), else ``None``
+    failure: str | None = None
+
+
 def _transposed(value):
     return np.transpose(value) if np.ndim(value) == 2 else value
 
@@ -603,6 +711,14 @@ def _run_backward(node: Node, upstream, out, args: list) -> tuple:
         return node.op.backward(upstream, out, *args)
     parts = node.op.backward(_transposed(upstream), _transposed(out), *(_transposed(a) for a in args))
     return tuple(_transposed(p) for p in parts)
+
+
+def _run_read_backward(node: Node, upstream, read_value, args: list):
+    """What a fused node's slides' form sends to the value it reads, shaped as that value."""
+    if not node.samples_as_columns:
+        return node.op.read_backward(upstream, read_value, *args)
+    return _transposed(node.op.read_backward(_transposed(upstream), _transposed(read_value),
+                                             *(_transposed(a) for a in args)))
 
 
 def _unbroadcast(part, shape: tuple):
