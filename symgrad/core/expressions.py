@@ -15,7 +15,7 @@ from sympy.matrices.expressions import MatrixExpr
 
 from .. import printing
 from ..printing import latex, text  # matrix expressions print through the one printer family
-from .ops import ELEMENTWISE, op
+from .ops import ELEMENTWISE, MATRIX_EXPRESSIONS, op
 from .functions import relu, sigmoid, softplus
 from .shapes import shape_text
 from ..errors import ShapeError
@@ -360,3 +360,7 @@ class SquaredNorm(_MatrixScalar):
 
     def _symgrad_text(self, printer):
         return f"‖{printer._print(self.args[0])}‖²"
+
+
+MATRIX_EXPRESSIONS.update({cls.__name__: cls for cls in (Elementwise, Softmax, CrossEntropy, BinaryCrossEntropy,
+                                                         HalfSquaredError, SquaredNorm)})

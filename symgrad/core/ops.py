@@ -440,21 +440,23 @@ def _sigmoid_binary_cross_entropy_read(g, p, y, z):
     return (g / _samples(z)) * (_ratio(1 - y, _np_sigmoid(-z)) - _ratio(y, _np_sigmoid(z)))
 
 
-def _fused_loss(loss: str, inner: str):
-    # CE(y, softmax(z)) and BCE(y, σ(z)) as matrix expressions (built when used, as :func:`_matrix`)
-    def build(y, z):
-        from . import expressions
-        p = expressions.Softmax(z) if inner == "softmax" else expressions.Elementwise(inner, z)
-        return getattr(expressions, loss)(y, p)
-    return build
+#: the matrix expression classes by name: symgrad.core.expressions, which sits above this table and
+#: reads it, registers them here, so the table names them without importing upwards
+MATRIX_EXPRESSIONS: dict[str, type] = {}
 
 
 def _matrix(name):
-    # the matrix expression classes live in symgrad.matrix, which imports this table's package:
-    # look them up when an op is used, not when the table is built
+    # the SymPy form of a matrix op: its expression class, looked up when the op is used
     def build(*args):
-        from . import expressions
-        return getattr(expressions, name)(*args)
+        return MATRIX_EXPRESSIONS[name](*args)
+    return build
+
+
+def _fused_loss(loss: str, inner: str):
+    # CE(y, softmax(z)) and BCE(y, σ(z)) as matrix expressions (looked up when used, as :func:`_matrix`)
+    def build(y, z):
+        p = MATRIX_EXPRESSIONS["Softmax"](z) if inner == "softmax" else MATRIX_EXPRESSIONS["Elementwise"](inner, z)
+        return MATRIX_EXPRESSIONS[loss](y, p)
     return build
 
 

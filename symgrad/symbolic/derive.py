@@ -7,15 +7,17 @@ from itertools import chain, count
 import sympy as sp
 from sympy import Dummy, Indexed, IndexedBase, Symbol
 
+from ..core.matrix_model import MatrixModel
 from ..core.model import Model, free_symbols, replace_symbols, split_deep, symbols_of
 from ..errors import DerivationError, ModelError
+from .matrix_rules import matrix_grad
+from .request import check_form, split_wrt
 from .tidy import tidy
 
-__all__ = ["grad", "adjoints", "component", "local_derivative", "real_model", "DerivationError", "FORMS"]
+__all__ = ["grad", "adjoints", "component", "local_derivative", "real_model"]
 
 #: ``"stages"``: in terms of stage symbols (linear in depth, as the slides
 #: write dL/dw3 = (f3 - y) f3 (1 - f3) f2); ``"closed"``: stages substituted.
-FORMS = ("stages", "closed")
 
 
 # -- real-valued copies -----------------------------------------------------
@@ -223,14 +225,6 @@ def _indexed_derivative(expr: sp.Expr, target) -> sp.Expr:
 
 # -- the public entry point ------------------------------------------------------
 
-def split_wrt(model, wrt) -> tuple[list, bool]:
-    """The names ``wrt`` asks for (every parameter for ``None``), and whether it asked for one."""
-    if wrt is None:
-        return list(model.params), False
-    single = not isinstance(wrt, (list, tuple, set, frozenset))
-    return ([wrt] if single else list(wrt)), single
-
-
 def _resolve_targets(model: Model | None, wrt, bare: bool = False) -> tuple[list, bool]:
     """The symbols ``wrt`` asks for; with ``bare`` (a bare expression), a Symbol it lacks is kept.
 
@@ -291,12 +285,8 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
     >>> grad(relu(-relu(w*x)), w), grad(x**2, w)
     (0, 0)
     """
-    if form not in FORMS:
-        raise DerivationError(f"unknown form {form!r} (must be one of {list(FORMS)})")
-    from ..core.matrix_model import MatrixModel  # here: symgrad.matrix imports this module
-
+    check_form(form)
     if isinstance(model_or_expr, MatrixModel):  # layers differentiate by the layer rules
-        from .matrix_rules import matrix_grad
         return matrix_grad(model_or_expr, wrt, form=form)
     bare = not isinstance(model_or_expr, Model)
     if bare and wrt is not None and _is_constant(model_or_expr):

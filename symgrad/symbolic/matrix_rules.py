@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, OneMatrix, Transpose, ZeroMatrix
 
-from .derive import FORMS, split_wrt
+from .request import check_form, split_wrt
 from ..errors import DerivationError
 from ..errors import ModelError
 from ..core.expressions import (BinaryCrossEntropy, CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm, _transpose,
@@ -192,8 +192,7 @@ class Backprop:
 
     def gradient(self, param, form: str = "stages"):
         """The gradient of the loss with respect to one parameter, in stage form or closed form."""
-        if form not in FORMS:
-            raise DerivationError(f"unknown form {form!r} (must be one of {list(FORMS)})")
+        check_form(form)
         param = self.model.symbol(param)
         if param not in self.gradients:
             raise DerivationError(f"no gradient for {param} was derived (derived: "

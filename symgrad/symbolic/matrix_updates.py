@@ -4,8 +4,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy import MatAdd, Symbol
 
-from .derive import FORMS
-from ..errors import DerivationError
+from .request import check_form
 from ..core.expressions import latex, text
 from ..core.matrix_model import MatrixModel
 from .matrix_rules import Backprop, backprop
@@ -73,7 +72,6 @@ def matrix_update_rules(model: MatrixModel, wrt=None, lr="eta", form: str = "sta
     ``form="stages"`` writes the gradients with the deltas of
     :func:`~symgrad.matrix.backprop`; ``form="closed"`` substitutes them.
     """
-    if form not in FORMS:
-        raise DerivationError(f"unknown form {form!r} (must be one of {list(FORMS)})")
+    check_form(form)
     derivation = backprop(model, wrt)
     return MatrixUpdateRules(derivation, Symbol(lr) if isinstance(lr, str) else lr, form)

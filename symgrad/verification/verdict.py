@@ -21,6 +21,7 @@ import sympy as sp
 from sympy import Derivative, Indexed, IndexedBase, Symbol
 
 from .. import printing
+from ..core.matrix_model import MatrixModel
 from ..core.model import Model, symbols_of
 from ..errors import ModelError
 from ..core.ops import OPS
@@ -29,6 +30,8 @@ from ..numeric.points import (SumTooLarge, UndefinedFunction, concrete, kink_poi
 from ..parsing import parse
 from ..symbolic.abbreviate import abbreviate
 from ..symbolic.chainrule import chain_rule
+from .diagnoses import constant_factor_diagnosis
+from .matrix_claims import verify_matrix
 from ..symbolic.derive import component, grad
 from ..errors import DerivationError
 
@@ -389,20 +392,6 @@ def _constant_ratio(sample: _Sample):
     return None
 
 
-def constant_factor_diagnosis(ratio: float, what: str = "derivative") -> str:
-    """The mistake that a constant ratio claim / truth points to."""
-    if np.isclose(ratio, -1):
-        return f"sign error: the claim is the negative of the {what}"
-    if np.isclose(ratio, 0.5):
-        return "missing factor 2 (the 2 that differentiating the square brings down)"
-    if np.isclose(ratio, 2):
-        return "extra factor 2"
-    if np.isclose(ratio, 0):
-        return f"the claim is zero but the {what} is not"
-    shown = f"{ratio:.6g}"
-    if float(shown) == 1.0:  # 1.000001 is not 1
-        shown = f"{ratio:.12g}"
-    return f"off by a constant factor: the claim is {shown} times the {what}"
 
 
 def _index_mistake(claim) -> str | None:
@@ -649,8 +638,6 @@ def verify(claim, model_or_expr, wrt=None, *, lr=ETA, points: int = 200, seed: i
     >>> verify("d^2L/dw^2 = 2x(wx + b - y)", (y - (w*x + b))**2).summary()
     '✗ d²L/dw² is wrong: the claim is dL/dw, a derivative of lower order'
     """
-    from ..core.matrix_model import MatrixModel
-    from ..verification.matrix_claims import verify_matrix  # here: symgrad.matrix imports this module
 
     if isinstance(model_or_expr, MatrixModel):
         return verify_matrix(claim, model_or_expr, wrt)
