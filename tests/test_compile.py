@@ -317,3 +317,19 @@ def test_codegen_leaves_the_old_file_when_generation_fails(tmp_path):
     with pytest.raises(CompileError):
         codegen(MODELS["linear, mse"], path, reduction="median")
     assert path.read_text() == "# previous version\n"
+
+
+def test_generated_source_is_shown_in_tracebacks_and_forgotten_when_freed():
+    import gc
+    import inspect
+    import linecache
+
+    from sympy import symbols
+
+    w, x = symbols("w x")
+    f = compile((w * x) ** 2, inputs=[x])
+    filename = inspect.getsourcefile(f._function)
+    assert filename in linecache.cache and "def loss_and_grad" in inspect.getsource(f._function)
+    del f
+    gc.collect()
+    assert filename not in linecache.cache

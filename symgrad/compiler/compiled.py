@@ -1,23 +1,16 @@
 """Compiled loss-and-gradient functions: a model's generated NumPy source, loaded as a callable."""
 from __future__ import annotations
 
-import builtins
 import inspect
-import itertools
 import keyword
-import linecache
-import threading
 
+from .loader import load_function
 from .names import FUNCTION_NAME
-from ..errors import ArgumentError, CompileError
+from ..errors import ArgumentError
 from .standalone import module_source, resolve
 from .steps import Steps
 
 __all__ = ["compile", "CompiledGradient", "ArgumentError"]
-
-_counter = itertools.count(1)
-_counter_lock = threading.Lock()
-
 
 class CompiledGradient:
     """A model's loss and gradients as one fast NumPy function: ``loss, grads = f(x=..., w=...)``.
@@ -41,22 +34,11 @@ class CompiledGradient:
         self.source = source
         self._identifiers = identifiers
         self._direct = all(name == identifier for name, identifier in identifiers.items())
-        self._function = self._load(source)
+        self._function = load_function(source, FUNCTION_NAME, model.name or 'model')
         self.__signature__ = inspect.Signature(
             [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY)
              for name in self.inputs + self.params
              if name.isidentifier() and not keyword.iskeyword(name)])
-
-    def _load(self, source: str):
-        with _counter_lock:
-            number = next(_counter)
-        filename = f"<symgrad compiled {self.model.name or 'model'} #{number}>"
-        code = builtins.compile(source, filename, "exec")
-        # as lambdify does: tracebacks and inspect.getsource show the generated lines
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        namespace = {"__name__": f"symgrad_compiled_{number}"}
-        exec(code, namespace)
-        return namespace[FUNCTION_NAME]
 
     def _arguments(self, values: dict) -> dict:
         unknown = [name for name in values if name not in self._identifiers]

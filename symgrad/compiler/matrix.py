@@ -11,18 +11,16 @@ parameter needs, is never computed.
 from __future__ import annotations
 
 import builtins
-import itertools
 import keyword
-import linecache
 import re
-import threading
 from collections.abc import Mapping
 
 import numpy as np
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, OneMatrix, Symbol, Transpose
 
-from ..errors import CompileError, ModelError
+from ..errors import CompileError
+from .loader import load_function
 from .names import ascii_identifier, safe_text
 from .printer import NumPySourcePrinter
 from ..core.ops import H, Z, derivative_forms, helper_sources, numpy_call, op
@@ -36,8 +34,6 @@ from ..errors import ShapeError
 
 __all__ = ["compile_model", "CompiledModel", "HELPERS"]
 
-_counter = itertools.count(1)
-_lock = threading.Lock()
 
 #: NumPy helpers of every generated module; the element-wise functions' helpers come from the op table
 HELPERS = '''\
@@ -390,15 +386,7 @@ class CompiledModel:
         self.inputs = tuple(str(s) for s in model.inputs)
         self.params = tuple(str(s) for s in model.params)
         self._shapes = {str(s): model.shapes[s] for s in (*model.inputs, *model.params)}
-        with _lock:
-            number = next(_counter)
-        filename = f"<symgrad compiled {model.name or 'matrix model'} #{number}>"
-        code = builtins.compile(source, filename, "exec")
-        # as lambdify does: tracebacks and inspect show the generated lines
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        namespace: dict = {"__name__": f"symgrad_matrix_compiled_{number}"}
-        exec(code, namespace)
-        self._function = namespace[function_name]
+        self._function = load_function(source, function_name, model.name or 'matrix model')
         self._order = [*self.inputs, *self.params]
         self._classes = {name: shape[1] for name, shape in self._shapes.items() if name in self.inputs
                          and shape and model.spec.get("loss") == "cross_entropy" and name == self.inputs[1]}

@@ -10,7 +10,7 @@ from sympy import Indexed, IndexedBase
 
 from .._version import __version__
 from ..core.model import Model, size_exceeds
-from ..errors import CompileError, ModelError
+from ..errors import CompileError
 from .emit import BLOCK_RANGE, block_loop, target_list
 from .helpers import HELPER_SOURCE
 from .names import FUNCTION_NAME, safe_text
