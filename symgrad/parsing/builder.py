@@ -11,7 +11,7 @@ from sympy import Derivative, Indexed, IndexedBase, Symbol
 
 from ..core.ops import OPS
 from ..errors import ParseError
-from .lexer import FUNCTIONS
+from .vocabulary import FUNCTIONS
 from .results import Equation, UpdateRule
 
 __all__ = ["MAX_DEPTH", "MAX_POWER_BITS", "Builder"]

@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lark import Token
 
-from ..core.ops import SPELLINGS
 from ..errors import ParseError
+from . import vocabulary as words
 
 __all__ = ["MAX_LENGTH", "MAX_NESTING", "tokenize"]
 
@@ -42,102 +41,13 @@ MAX_LENGTH = 2000
 #: deepest nesting of parentheses, braces, brackets and bars accepted
 MAX_NESTING = 32
 
-_GREEK = (
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi "
-    "rho sigma tau upsilon phi chi psi omega "
-    "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega"
-).split()
-#: LaTeX variants that name the same letter
-_GREEK_VARIANTS = {
-    "varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi",
-    "varrho": "rho", "varsigma": "sigma",
-}
-_UNICODE_GREEK = {
-    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon",
-    "ϵ": "epsilon", "ζ": "zeta", "η": "eta", "θ": "theta", "ϑ": "theta",
-    "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "µ": "mu", "ν": "nu",
-    "ξ": "xi", "π": "pi", "ρ": "rho", "σ": "sigma", "ς": "sigma", "τ": "tau",
-    "υ": "upsilon", "φ": "phi", "ϕ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
-    "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Ξ": "Xi",
-    "Π": "Pi", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
-}
-class _Functions(Mapping):
-    """Names that are always functions, each with its canonical spelling: the op table's, and sqrt.
-
-    A live view: a function registered in the table later (symgrad.extend) is a function here too.
-    """
-
-    _OWN = {"sqrt": "sqrt"}
-
-    def __getitem__(self, name: str) -> str:
-        return self._OWN[name] if name in self._OWN else SPELLINGS[name]
-
-    def __iter__(self):
-        yield from self._OWN
-        yield from SPELLINGS
-
-    def __len__(self) -> int:
-        return len(self._OWN) + len(SPELLINGS)
-
-
-#: names that are always functions (a canonical spelling for each)
-FUNCTIONS: Mapping = _Functions()
-#: names that are a function when called and a variable otherwise
-_DUAL = {"sigma"}
-_CONSTANTS = {"e", "pi"}
-_BIG = {"sum": "sum", "prod": "prod"}
-_DECORATIONS = {
-    "hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar",
-    "tilde": "tilde", "widetilde": "tilde",
-}
-#: commands whose argument is shown in another font but means the same
-_WRAPPERS = {"mathbf", "boldsymbol", "bm", "mathcal", "mathsf", "mathit", "vec", "pmb", "mathbfit"}
-#: commands whose argument is a word: a function name or a multi-letter symbol
-_TEXTLIKE = {"text", "textrm", "mathrm", "operatorname", "textit", "textsf"}
-_SPACES = {"quad", "qquad", "displaystyle", "textstyle", "limits", "nolimits", "enspace", "thinspace"}
-_ENVIRONMENTS = {"aligned", "align", "align*", "split", "gathered", "gather", "gather*",
-                 "equation", "equation*", "alignedat"}
-_HINTS = {
-    "nabla": "gradient notation is not supported; write \\frac{\\partial L}{\\partial w}",
-    "top": "transposes are not supported", "intercal": "transposes are not supported",
-    "cdots": "an ellipsis cannot be parsed", "ldots": "an ellipsis cannot be parsed",
-    "dots": "an ellipsis cannot be parsed", "vdots": "an ellipsis cannot be parsed",
-    "pm": "± is not supported", "mp": "∓ is not supported",
-    "int": "integrals are not supported", "lim": "limits are not supported",
-    "approx": "only '=' relations are supported", "neq": "only '=' relations are supported",
-    "le": "only '=' relations are supported", "leq": "only '=' relations are supported",
-    "ge": "only '=' relations are supported", "geq": "only '=' relations are supported",
-    "rightarrow": "use \\leftarrow for an update rule", "to": "use \\leftarrow for an update rule",
-    "sin": "sin is not supported", "cos": "cos is not supported",
-}
-_SYMBOL_CHARS = {
-    "Σ": ("BIG", "sum"), "∑": ("BIG", "sum"), "∏": ("BIG", "prod"), "∂": ("PARTIAL", "∂"),
-    "∞": ("INFTY", "∞"), "←": ("ARROW", "←"), "⟵": ("ARROW", "⟵"), "≔": ("ARROW", "≔"),
-    "·": ("STAR", "·"), "⋅": ("STAR", "⋅"), "×": ("STAR", "×"), "∙": ("STAR", "∙"),
-    "÷": ("SLASH", "÷"), "−": ("MINUS", "−"),
-}
-_CHAR_ERRORS = {
-    "'": "quotes (strings) are not allowed", '"': "quotes (strings) are not allowed",
-    "`": "backquotes are not allowed", ";": "';' is not allowed: give one formula at a time",
-    ".": "'.' is only allowed inside a number (no attribute access)",
-    "!": "'!' is not allowed (factorials are not supported)",
-    "#": "'#' is not allowed", "@": "'@' is not allowed", "%": "'%' is not allowed",
-    "?": "'?' is not allowed", ">": "'>' is not allowed (inequalities are not supported)",
-    "$": "'$' is only allowed around the whole formula",
-    "~": "'~' is not allowed", "&": "'&' is only allowed in LaTeX alignments",
-    ":": "':' is not allowed (use ':=' for an update rule)",
-    "\\": "a lone backslash is not allowed",
-}
-
-#: superscript digits, each read as ^ and the digit
-_SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
-_FROM_SUPERSCRIPT = str.maketrans(_SUPERSCRIPT_DIGITS, "0123456789")
+_FROM_SUPERSCRIPT = str.maketrans(words.SUPERSCRIPT_DIGITS, "0123456789")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
 _SIMPLE_NAME = re.compile(
-    r"\s*(?:[A-Za-z][A-Za-z0-9]*|\\[A-Za-z]+|[" + "".join(_UNICODE_GREEK) + r"])\s*\Z"
+    r"\s*(?:[A-Za-z][A-Za-z0-9]*|\\[A-Za-z]+|[" + "".join(words.UNICODE_GREEK) + r"])\s*\Z"
 )
 
 #: token types after which a ``|`` closes an absolute value
@@ -162,7 +72,7 @@ class Tok:
 
 #: a letter or Greek name with a decoration written after it: yhat, xbar, thetatilde
 _DECORATED = re.compile(
-    "(" + "|".join(sorted(_GREEK, key=len, reverse=True)) + "|[A-Za-z])(hat|bar|tilde)")
+    "(" + "|".join(sorted(words.GREEK, key=len, reverse=True)) + "|[A-Za-z])(hat|bar|tilde)")
 
 
 class _Scanner:
@@ -172,9 +82,9 @@ class _Scanner:
         self.user = user
         self.functions = functions
         self.toks: list[Tok] = []
-        known = set(_GREEK) | set(FUNCTIONS) | _DUAL | _CONSTANTS | set(_BIG)
+        known = set(words.GREEK) | set(words.FUNCTIONS) | words.DUAL | words.CONSTANTS | set(words.BIG)
         self.known = sorted(known | user | functions, key=len, reverse=True)
-        self.sub_known = sorted(set(_GREEK) | user, key=len, reverse=True)
+        self.sub_known = sorted(set(words.GREEK) | user, key=len, reverse=True)
         self.user_sorted = sorted(user, key=len, reverse=True)
 
     # -- helpers ----------------------------------------------------------
@@ -263,7 +173,7 @@ class _Scanner:
             self.word(m.start(), m.end(), sub=True)
             return m.end()
         c = self.text[pos]
-        if c in _UNICODE_GREEK or c == "\\":
+        if c in words.UNICODE_GREEK or c == "\\":
             return self.unit(pos, end, True, depth, single=True)
         self.error("'_' must be followed by a subscript such as x_i or x_{ij}", pos)
 
@@ -273,9 +183,9 @@ class _Scanner:
         c = text[pos]
         if c.isspace() or (self.latex and c == "~"):
             return pos + 1
-        if c in _SUPERSCRIPT_DIGITS:  # ∂²L/∂w², x³: a power written with superscript digits
+        if c in words.SUPERSCRIPT_DIGITS:  # ∂²L/∂w², x³: a power written with superscript digits
             stop = pos
-            while stop < end and text[stop] in _SUPERSCRIPT_DIGITS:
+            while stop < end and text[stop] in words.SUPERSCRIPT_DIGITS:
                 stop += 1
             self.emit("POW", c, pos, pos)
             self.emit("NUMBER", text[pos:stop].translate(_FROM_SUPERSCRIPT), pos, stop)
@@ -299,25 +209,25 @@ class _Scanner:
                         if after >= end or not (text[after].isalnum() or text[after] == "_"):
                             self.name(name, "symbol", pos, after)
                             return after
-                for name in FUNCTIONS:  # function names with underscores, e.g. leaky_relu
+                for name in words.FUNCTIONS:  # function names with underscores, e.g. leaky_relu
                     if "_" in name and text.startswith(name, pos):
                         after = pos + len(name)
                         if after >= end or not (text[after].isalnum() or text[after] == "_"):
-                            self.name(FUNCTIONS[name], "func", pos, after)
+                            self.name(words.FUNCTIONS[name], "func", pos, after)
                             return after
             m = _WORD.match(text, pos, end)
             stop = pos + 1 if single else m.end()
             self.word(pos, stop, sub)
             return stop
-        if c in _UNICODE_GREEK:
-            name = _UNICODE_GREEK[c]
-            role = "dual" if name in _DUAL else "const" if name in _CONSTANTS else "symbol"
+        if c in words.UNICODE_GREEK:
+            name = words.UNICODE_GREEK[c]
+            role = "dual" if name in words.DUAL else "const" if name in words.CONSTANTS else "symbol"
             self.name(name, "index" if sub else role, pos, pos + 1)
             return pos + 1
-        if c in _SYMBOL_CHARS:
-            type_, value = _SYMBOL_CHARS[c]
+        if c in words.SYMBOL_CHARS:
+            type_, value = words.SYMBOL_CHARS[c]
             if type_ == "BIG":
-                self.emit("BIG", _BIG[value], pos, pos + 1)
+                self.emit("BIG", words.BIG[value], pos, pos + 1)
             else:
                 self.emit(type_, value, pos, pos + 1)
             return pos + 1
@@ -394,8 +304,8 @@ class _Scanner:
                     and prev.end == pos:
                 self.emit("PRIME", "'", pos, pos + 1)
                 return pos + 1
-        if c in _CHAR_ERRORS:
-            self.error(_CHAR_ERRORS[c], pos)
+        if c in words.CHAR_ERRORS:
+            self.error(words.CHAR_ERRORS[c], pos)
         if not c.isprintable():
             self.error(f"unexpected control character U+{ord(c):04X}", pos)
         self.error(f"unexpected character {c!r} (U+{ord(c):04X})", pos)
@@ -426,13 +336,13 @@ class _Scanner:
                 role = "index"
             elif name in self.user:
                 role = "symbol"
-            elif name in FUNCTIONS:
+            elif name in words.FUNCTIONS:
                 role = "func"
-            elif name in _DUAL:
+            elif name in words.DUAL:
                 role = "dual"
-            elif name in _CONSTANTS:
+            elif name in words.CONSTANTS:
                 role = "const"
-            elif name in _BIG:
+            elif name in words.BIG:
                 role = "big"
             else:
                 role = "symbol"
@@ -443,7 +353,7 @@ class _Scanner:
                         self.error(f"digits right after the function name {name!r}", j)
                     name, role, j = name + m.group(), "symbol", m.end()
             if role == "big":
-                self.emit("BIG", _BIG[name], i, j)
+                self.emit("BIG", words.BIG[name], i, j)
             else:
                 self.name(name, role, i, j)
             i = j
@@ -491,11 +401,11 @@ class _Scanner:
         stripped = content.strip()
         if re.fullmatch(r"[A-Za-z]", stripped):
             return stripped
-        if stripped in _UNICODE_GREEK:
-            return _UNICODE_GREEK[stripped]
+        if stripped in words.UNICODE_GREEK:
+            return words.UNICODE_GREEK[stripped]
         m = re.fullmatch(r"\\([A-Za-z]+)", stripped)
-        if m and (m.group(1) in _GREEK or m.group(1) in _GREEK_VARIANTS):
-            return _GREEK_VARIANTS.get(m.group(1), m.group(1))
+        if m and (m.group(1) in words.GREEK or m.group(1) in words.GREEK_VARIANTS):
+            return words.GREEK_VARIANTS.get(m.group(1), m.group(1))
         self.error(f"\\{command} must decorate a single letter, as in \\{command}{{y}}", start)
 
     def delimiter(self, pos: int, end: int, command: str, side: str) -> int:
@@ -549,16 +459,16 @@ class _Scanner:
                 self.error("norms \\| are not supported", pos)
             self.error(f"unexpected escaped character {text[pos:pos + 2]!r}", pos)
         word, after = m.group(1), m.end()
-        if word in _GREEK or word in _GREEK_VARIANTS or word == "pi":
-            name = _GREEK_VARIANTS.get(word, word)
-            role = "dual" if name in _DUAL else "const" if name in _CONSTANTS else "symbol"
+        if word in words.GREEK or word in words.GREEK_VARIANTS or word == "pi":
+            name = words.GREEK_VARIANTS.get(word, word)
+            role = "dual" if name in words.DUAL else "const" if name in words.CONSTANTS else "symbol"
             self.name(name, role, pos, after)
             return after
         if word in ("sum", "prod"):
             self.emit("BIG", word, pos, after)
             return after
         if word in ("log", "ln", "exp", "tanh", "max", "min"):
-            self.name(FUNCTIONS[word], "func", pos, after)
+            self.name(words.FUNCTIONS[word], "func", pos, after)
             return after
         if word in ("frac", "dfrac", "tfrac", "cfrac"):
             self.emit("FRAC", "\\" + word, pos, after)
@@ -600,11 +510,11 @@ class _Scanner:
         if word in ("lvert", "rvert", "vert", "mid", "lbrace", "rbrace", "lbrack", "rbrack",
                     "lparen", "rparen"):
             return self.delimiter(pos, end, "", "")
-        if word in _SPACES:
+        if word in words.SPACES:
             return after
         if word in ("begin", "end"):
             content, start, after = self.raw_argument(after, end, word)
-            if content.strip() not in _ENVIRONMENTS:
+            if content.strip() not in words.ENVIRONMENTS:
                 self.error(f"\\{word}{{{content}}}: matrices and other environments are "
                            "not supported", pos)
             if content.strip() == "alignedat":  # \begin{alignedat}{2}
@@ -612,12 +522,12 @@ class _Scanner:
                 if word == "begin" and nxt < end and text[nxt] == "{":
                     _, _, after = self.raw_argument(nxt, end, word)
             return after
-        if word in _DECORATIONS:
+        if word in words.DECORATIONS:
             content, start, after = self.raw_argument(after, end, word)
             base = self.single_name(content, start, word)
-            self.name(base + _DECORATIONS[word], "symbol", pos, after)
+            self.name(base + words.DECORATIONS[word], "symbol", pos, after)
             return after
-        if word in _WRAPPERS:
+        if word in words.WRAPPERS:
             nxt = self.skip_space(after, end)
             if nxt < end and text[nxt] == "{":
                 close = self.match_brace(nxt, end)
@@ -626,23 +536,23 @@ class _Scanner:
             if nxt >= end:
                 self.error(f"\\{word} needs an argument", pos)
             return self.unit(self.skip_space(nxt, end), end, sub, depth, single=True)
-        if word in _TEXTLIKE:
+        if word in words.TEXTLIKE:
             content, start, after = self.raw_argument(after, end, word)
             return self.text_name(content.strip(), word, pos, start, after)
-        if word in _HINTS:
-            self.error(f"\\{word}: {_HINTS[word]}", pos)
+        if word in words.HINTS:
+            self.error(f"\\{word}: {words.HINTS[word]}", pos)
         self.error(f"unknown LaTeX command \\{word}", pos)
 
     def text_name(self, content: str, command: str, pos: int, start: int, after: int) -> int:
         """``\\operatorname{ReLU}``, ``\\text{lr}``, ``\\mathrm{d}``: one name, never dropped text."""
-        if content.replace("\\_", "_") in FUNCTIONS:  # \operatorname{leaky\_relu}
-            self.name(FUNCTIONS[content.replace("\\_", "_")], "func", pos, after)
+        if content.replace("\\_", "_") in words.FUNCTIONS:  # \operatorname{leaky\_relu}
+            self.name(words.FUNCTIONS[content.replace("\\_", "_")], "func", pos, after)
             return after
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", content):
             self.error(f"\\{command}{{{content}}} is not a name; words cannot be parsed", start)
         low = content.lower()
-        if content in FUNCTIONS or low in FUNCTIONS:
-            self.name(FUNCTIONS.get(content) or FUNCTIONS[low], "func", pos, after)
+        if content in words.FUNCTIONS or low in words.FUNCTIONS:
+            self.name(words.FUNCTIONS.get(content) or words.FUNCTIONS[low], "func", pos, after)
         elif low == "sigma":
             self.name("sigma", "dual", pos, after)
         elif content in ("e", "pi"):
