@@ -24,11 +24,11 @@ from .numeric.matrices import evaluate, random_values
 from .printing import latex, text
 from .symbolic.components import component_symbols, componentwise, explicit
 from .symbolic.matrix_rules import Backprop, backprop, backward_rule
-from .verification.matrix_claims import MatrixVerdict, model_from_text, parse_matrix
+from .verification.matrix_claims import model_from_text, parse_matrix
 
 __all__ = [
     "Backprop", "BinaryCrossEntropy", "ClaimError", "CompileError", "CompiledModel", "CrossEntropy", "Elementwise",
-    "Hadamard", "HalfSquaredError", "Layer", "MatrixModel", "MatrixVerdict", "ShapeError", "Softmax", "SquaredNorm",
+    "Hadamard", "HalfSquaredError", "Layer", "MatrixModel", "ShapeError", "Softmax", "SquaredNorm",
     "TargetLoss", "backprop", "backward_rule", "batched", "broadcast", "component_symbols", "componentwise", "dense",
     "evaluate", "explicit", "hadamard", "latex", "mlp", "model_from_text", "ones", "parse_matrix", "random_values",
     "shape_text", "softmax_classifier", "stack", "text",

@@ -11,13 +11,13 @@ is evaluated.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
 from sympy import MatrixSymbol, OneMatrix
 
 from .diagnoses import constant_factor_diagnosis
+from .outcome import Verdict
 from ..errors import ClaimError
 from ..core.expressions import CrossEntropy, Elementwise, Softmax, hadamard, is_matrix, text
 from ..core.matrix_model import MatrixModel
@@ -26,7 +26,7 @@ from ..symbolic.matrix_rules import backprop, backward_rule, matrix_grad
 from ..core.shapes import product_error, shape_text
 from ..errors import ShapeError
 
-__all__ = ["MatrixVerdict", "verify_matrix", "parse_matrix", "ClaimError"]
+__all__ = ["verify_matrix", "parse_matrix", "model_from_text"]
 
 
 _GREEK = {"δ": "delta", "σ": "sigmoid", "λ": "lambda", "η": "eta", "Δ": "Delta", "α": "alpha"}
@@ -360,47 +360,6 @@ def model_from_text(source: str) -> MatrixModel:
 
 # -- the verdict ----------------------------------------------------------------------------------
 
-@dataclass
-class MatrixVerdict:
-    """The outcome of checking one matrix claim: its shapes, then its values at random matrices."""
-
-    ok: bool
-    subject: str
-    claim: str
-    #: the correct result, written with the model's names
-    expected: str
-    #: the shape of every matrix the claim may use
-    shapes: dict = field(default_factory=dict)
-    diagnosis: str | None = None
-    #: how many random draws of the matrices the claim was compared at
-    points: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    @property
-    def status(self) -> str:
-        """``"observed"`` (shapes fit, equal at every draw; never proved) or ``"wrong"``, as :class:`Verdict` says."""
-        return "observed" if self.ok else "wrong"
-
-    def to_dict(self) -> dict:
-        return {"status": self.status, "ok": self.ok, "kind": "matrix", "subject": self.subject,
-                "claim": self.claim, "expected": self.expected, "shapes": self.shapes,
-                "points": self.points, "diagnosis": self.diagnosis, "notes": self.notes}
-
-    def summary(self) -> str:
-        if self.ok:
-            return f"✓ {self.subject} holds (shapes fit; equal at {self.points} random draws of the matrices)"
-        reason = f": {self.diagnosis}" if self.diagnosis else ""
-        return f"✗ {self.subject} is wrong{reason}"
-
-    def __str__(self) -> str:
-        shapes = ", ".join(f"{k} {v}" for k, v in self.shapes.items())
-        lines = [self.summary(), f"  claimed:  {self.claim}", f"  correct:  {self.expected}", f"  shapes:   {shapes}"]
-        return "\n".join(lines + [f"  note: {n}" for n in self.notes])
-
-
 _SUBJECT = re.compile(r"^\s*(?:[d∂]\s*(?P<out>\w+)\s*/\s*[d∂]\s*(?P<wrt>\w+)|d(?P<adjoint>\w+))\s*$")
 
 
@@ -442,7 +401,7 @@ def _difference(claimed: list, truth: list, subject: str) -> str:
     return f"the claim differs from {subject} at random matrices"  # pragma: no cover - called when one differs
 
 
-def verify_matrix(claim, model, wrt=None, *, points: int = 5, seed: int = 0, batch: int = 3) -> MatrixVerdict:
+def verify_matrix(claim, model, wrt=None, *, points: int = 5, seed: int = 0, batch: int = 3) -> Verdict:
     """Check a claimed matrix gradient or backward rule: the shapes first, then values at random matrices.
 
     ``model`` is a :class:`MatrixModel` or stage text such as ``"C = A B"``
@@ -505,7 +464,8 @@ def verify_matrix(claim, model, wrt=None, *, points: int = 5, seed: int = 0, bat
     # the shapes a reader needs: what the claim uses, the target, what the correct result uses
     involved = {n for n in used if n in table} | {str(target)} | {str(x) for x in truth.free_symbols}
     shown = {n: shape_text(table[n].shape) for n in sorted(involved) if n in table and is_matrix(table[n])}
-    verdict = MatrixVerdict(False, subject, _show(tree) if tree is not None else text(claimed_expr), expected, shown)
+    verdict = Verdict("wrong", "matrix", subject, _show(tree) if tree is not None else text(claimed_expr), expected,
+                      shapes=shown)
 
     # 1. shapes: a product that cannot be formed, or a result of the wrong shape
     if tree is not None:
@@ -539,8 +499,9 @@ def verify_matrix(claim, model, wrt=None, *, points: int = 5, seed: int = 0, bat
         claimed_values.append(np.asarray(evaluate(left, values, sizes), dtype=float))
         truth_values.append(np.asarray(evaluate(right, values, sizes), dtype=float))
     verdict.points = points
-    verdict.ok = all(np.allclose(c, t, rtol=1e-9, atol=1e-12) for c, t in zip(claimed_values, truth_values))
-    if not verdict.ok:
+    if all(np.allclose(c, t, rtol=1e-9, atol=1e-12) for c, t in zip(claimed_values, truth_values)):
+        verdict.status = "observed"  # equal at every draw: matrix claims are not proved
+    else:
         verdict.diagnosis = _diagnose(claimed_values, truth_values) or _missing_factor(
             model, left, right, leaves, rng, sizes, distributions, closed) or _difference(
             claimed_values, truth_values, subject)

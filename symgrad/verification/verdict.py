@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
@@ -31,6 +31,7 @@ from ..parsing import parse
 from ..symbolic.abbreviate import abbreviate
 from ..symbolic.chainrule import chain_rule
 from .diagnoses import constant_factor_diagnosis
+from .outcome import STATUSES, Verdict
 from .matrix_claims import verify_matrix
 from ..symbolic.derive import component, grad
 from ..errors import DerivationError
@@ -38,86 +39,11 @@ from ..errors import DerivationError
 __all__ = ["Verdict", "verify", "ETA", "STATUSES", "MIN_VALID_POINTS"]
 
 ETA = Symbol("eta")
-#: what a verdict can say, from strongest to weakest
-STATUSES = ("proved", "observed", "wrong", "unchecked")
 #: fewest points where both sides must have real values before a claim is called right
 MIN_VALID_POINTS = 20
 #: most float64 disagreements re-checked at high precision before giving up as "unchecked"
 MAX_PRECISE_CHECKS = 40
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-@dataclass
-class Verdict:
-    """The outcome of checking one claim.
-
-    ``status`` is ``"proved"`` (equality shown symbolically), ``"observed"``
-    (equal at ``points`` sampled points, not proved), ``"wrong"`` or
-    ``"unchecked"`` (it could not be decided: ``diagnosis`` says why).
-    ``ok`` (and ``bool(verdict)``) is true for the first two. A wrong claim
-    carries a ``counterexample`` (a point with both values) and, when one
-    fits, a ``diagnosis`` of the mistake. For a chain ``a = b = c``,
-    ``steps`` holds each side's own status, and the verdict is that of the
-    first side that is wrong (else unchecked, else the weakest of the rest).
-    """
-
-    status: str
-    kind: str
-    subject: str
-    claim: sp.Expr
-    #: the correct result, in the model's stage symbols where it has stages
-    expected: sp.Expr
-    points: int = 0
-    counterexample: dict | None = None
-    diagnosis: str | None = None
-    notes: list[str] = field(default_factory=list)
-    steps: list[dict] = field(default_factory=list)
-
-    def __post_init__(self):
-        if self.status not in STATUSES:
-            raise ValueError(f"unknown status {self.status!r} (one of {', '.join(STATUSES)})")
-
-    @property
-    def ok(self) -> bool:
-        """Whether the claim holds: proved, or observed at every sampled point."""
-        return self.status in ("proved", "observed")
-
-    @property
-    def proved(self) -> bool:
-        return self.status == "proved"
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    def summary(self) -> str:
-        if self.status == "proved":
-            return f"✓ {self.subject} holds (proved symbolically)"
-        if self.status == "observed":
-            return f"✓ {self.subject} holds (observed at {self.points} sampled points, not proved)"
-        reason = f": {self.diagnosis}" if self.diagnosis else ""
-        if self.status == "unchecked":
-            return f"? {self.subject} unchecked{reason}"
-        return f"✗ {self.subject} is wrong{reason}"
-
-    def __str__(self) -> str:
-        lines = [self.summary(), f"  claimed:  {printing.text(self.claim)}",
-                 f"  correct:  {printing.text(self.expected)}"]
-        if self.counterexample:
-            point = ", ".join(f"{k}={v:.4g}" for k, v in self.counterexample["point"].items())
-            claimed, correct = (_shown(self.counterexample[k]) for k in ("claimed", "correct"))
-            lines.append(f"  at {point}: claimed {claimed}, correct {correct}")
-        lines += [f"  note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict:
-        return {"status": self.status, "ok": self.ok, "kind": self.kind, "subject": self.subject,
-                "claim": str(self.claim), "expected": str(self.expected), "proved": self.proved,
-                "points": self.points, "counterexample": self.counterexample, "diagnosis": self.diagnosis,
-                "notes": self.notes, "steps": self.steps}
-
-
-def _shown(value: float) -> str:
-    return "undefined (not a real number)" if not np.isfinite(value) else f"{value:.6g}"
 
 
 # -- a time limit for the whole verdict -------------------------------------------------
