@@ -11,10 +11,10 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from ._tools import write_file
 from .compiler.api import compile
 from .compiler.compiled import CompiledGradient
 from .compiler.matrix import CompiledModel
-from .compiler.standalone import write_atomically
 
 __all__ = ["train", "History", "DivergenceError", "METHODS"]
 
@@ -84,7 +84,7 @@ class History:
         if path.suffix.lower() != ".svg":
             raise ValueError(f"plot writes SVG, not {path.suffix or 'a file without suffix'}: "
                              f"name the file {path.with_suffix('.svg').name}")
-        return write_atomically(path, self.svg(title, log))
+        return write_file(path, self.svg(title, log))
 
     def _repr_svg_(self) -> str:
         return self.svg()
