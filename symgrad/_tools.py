@@ -17,7 +17,7 @@ import stat
 from contextlib import suppress
 from pathlib import Path
 
-__all__ = ["check_writable", "ensure_folder", "write_file"]
+__all__ = ["check_writable", "ensure_folder", "is_stream", "write_file"]
 
 #: folders whose entries are streams or devices (``/dev/stdout``, ``/proc/self/fd/1``): written through
 _STREAM_FOLDERS = ("/dev/", "/proc/")
@@ -54,6 +54,22 @@ def _is_stream(path: Path, status) -> bool:
     if not stat.S_ISREG(status.st_mode):
         return True
     return os.path.abspath(path).startswith(_STREAM_FOLDERS)
+
+
+def is_stream(path) -> bool:
+    """Whether ``path`` names an existing stream or device (a FIFO, a terminal, ``/dev/null``,
+    ``/dev/stdout``), which is written through rather than replaced, and needs no file-name suffix.
+
+    >>> import os, tempfile
+    >>> is_stream(os.devnull), is_stream(tempfile.mkdtemp()), is_stream("/no/such/file")
+    (True, False, False)
+    """
+    path = Path(path)
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return not stat.S_ISDIR(status.st_mode) and _is_stream(path, status)
 
 
 def check_writable(path) -> Path:

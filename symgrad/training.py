@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from ._tools import write_file
+from ._tools import is_stream, write_file
 from .compiler.api import compile
 from .compiler.compiled import CompiledGradient
 from .compiler.matrix import CompiledModel
@@ -81,7 +81,7 @@ class History:
         '.svg'
         """
         path = Path(path)
-        if path.suffix.lower() != ".svg":
+        if path.suffix.lower() != ".svg" and not is_stream(path):  # /dev/stdout needs no suffix
             raise ValueError(f"plot writes SVG, not {path.suffix or 'a file without suffix'}: "
                              f"name the file {path.with_suffix('.svg').name}")
         return write_file(path, self.svg(title, log))

@@ -28,7 +28,7 @@ import graphviz
 import numpy as np
 import sympy as sp
 
-from .._tools import check_writable, write_file
+from .._tools import check_writable, is_stream, write_file
 from .engine import CONSTANT, OPERATION, Graph, Node
 from ..core.ops import OPS
 
@@ -610,7 +610,9 @@ def render(drawing, path, format: str | None = None, *, renderer: str | None = N
         fmt = _check_format(suffix)
     else:
         fmt = _check_format(format)
-        if not suffix:
+        if is_stream(path):  # /dev/stdout, a FIFO: written as named, whatever its name ends in
+            pass
+        elif not suffix:
             path = path.with_name(f"{path.name}.{fmt}")
         elif suffix != fmt:
             raise ValueError(f"path {str(path)!r} ends in .{suffix} but format is {fmt!r}")

@@ -166,8 +166,9 @@ def write_report(out_dir: str | os.PathLike = "lecture-report", extras=None, app
     out = Path(out_dir)
     images = out / "images"
     # a folder that cannot be made or written is reported before the work, not after it
-    ensure_folder(images if extras is not None or appendix is not None else out)
-    check_writable(out / "index.html")
+    check_writable(ensure_folder(out) / "index.html")
+    if extras is not None or appendix is not None:
+        ensure_folder(images)
     sections = []
     for example in lectures.EXAMPLES.values():
         section = _derivation(example)
