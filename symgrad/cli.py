@@ -42,7 +42,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_printable(message)}\n")
+
+
+def _printable(text: str) -> str:
+    """Text for one line of a terminal: line breaks and control characters (escape sequences) escaped.
+
+    >>> _printable("unrecognized arguments: \\n0 \\x1b[2J")
+    'unrecognized arguments: \\\\n0 \\\\x1b[2J'
+    """
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
 
 
 def _names(values) -> list[str]:
@@ -348,7 +357,7 @@ def _cmd_train(args) -> int:
     if args.plot:
         check_writable(args.plot)  # before the training, not after it
     data = _data_columns(args.data) if args.data else {
-        k: [float(v) for v in vs.split(",")] for k, vs in _pairs(args.columns).items()}
+        name: _numbers(values, f"--columns {name}", arrays=True) for name, values in _pairs(args.columns).items()}
     init = _values(args.init, "--init", arrays=False) or None
     history = train(model, data, init, lr=args.lr_value, epochs=args.epochs,
                     method=args.method, batch_size=args.batch_size, seed=args.seed)
@@ -492,7 +501,8 @@ TRACEBACK_VARIABLE = "SYMGRAD_TRACEBACK"
 
 
 def _problem(error: BaseException) -> str:
-    """What went wrong, in one line: the error's message, or for Python's generic errors what it means."""
+    """What went wrong in one line (a parse error adds its text with a caret under the culprit): the error's
+    message, or for Python's generic errors what they mean here."""
     if isinstance(error, RecursionError):
         return "the input is nested too deeply to handle (Python's recursion limit was reached)"
     if isinstance(error, MemoryError):
@@ -501,8 +511,10 @@ def _problem(error: BaseException) -> str:
         return f"a number is too large to compute with ({error})"
     if isinstance(error, OSError) and error.strerror:
         return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    if isinstance(error, ParseError):  # its one-line message, then the text with a caret under the culprit
+        return "\n".join(map(_printable, str(error).split("\n")))
     message = error.args[0] if isinstance(error, KeyError) and error.args else error
-    text = " ".join(str(message).split()) or type(error).__name__
+    text = _printable(" ".join(str(message).split())) or type(error).__name__
     return text if len(text) <= 2000 else text[:1999] + "…"
 
 
@@ -513,7 +525,9 @@ def _flush_output() -> None:
     except OSError as error:
         # nothing more can reach stdout: point it at /dev/null so Python's own flush at exit stays quiet
         with suppress(OSError, ValueError, AttributeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            void = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(void, sys.stdout.fileno())
+            os.close(void)
         if isinstance(error, BrokenPipeError):
             raise
         raise type(error)(f"cannot write the output: {error.strerror or error}") from None
@@ -524,9 +538,9 @@ def main(argv: list[str] | None = None) -> int:
 
     0: done (a verified claim holds); 1: a claim or a gradient check is
     wrong, or training diverged; 2: bad input (a one-line error on stderr
-    says what); 130: interrupted (Ctrl-C); 141: the output pipe closed; 70: a bug in symgrad (reported in
-    one line; set SYMGRAD_TRACEBACK=1 to see its traceback). ``verify``
-    documents its own statuses.
+    says what); 130: interrupted (Ctrl-C); 141: the output pipe closed;
+    70: a bug in symgrad (reported in one line; set SYMGRAD_TRACEBACK=1 to
+    see its traceback). ``verify`` documents its own statuses.
     """
     args = build_parser().parse_args(argv)
     name = f"symgrad {args.command}"
