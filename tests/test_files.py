@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -432,3 +434,22 @@ def test_the_embedded_renderer_under_ulimit_v_gives_a_one_line_error(tmp_path):
     assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
     assert "could not get the memory" in done.stderr and "ulimit" in done.stderr
     assert not target.exists()
+
+
+def test_a_real_ctrl_c_during_lecture_is_one_line_and_130(tmp_path):
+    # SIGINT, as the terminal sends it, once the report's folder exists (the command is past its start-up)
+    report = tmp_path / "report"
+    path = os.pathsep.join(filter(None, [str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH")]))
+    process = subprocess.Popen([sys.executable, "-m", "symgrad.cli", "lecture", "--out", str(report)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": path})
+    deadline = time.monotonic() + 60
+    while not report.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # into the derivations and drawings
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err == "symgrad lecture: interrupted\n"
+    assert not (report / "index.html").exists()  # no page rather than half a page
+    assert temporaries(report) == []
