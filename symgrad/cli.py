@@ -10,13 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
+from contextlib import suppress
 
 import sympy as sp
 
 from . import lectures
 from . import printing
+from ._tools import check_writable, write_file
 from .symbolic.chainrule import chain_rule
 from .symbolic.derive import grad
 from .core.matrix_model import MatrixModel
@@ -44,7 +47,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_printable(message)}\n")
+
+
+def _printable(text: str) -> str:
+    """Text for one line of a terminal: line breaks and control characters (escape sequences) escaped.
+
+    >>> _printable("unrecognized arguments: \\n0 \\x1b[2J")
+    'unrecognized arguments: \\\\n0 \\\\x1b[2J'
+    """
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
 
 
 def _names(values) -> list[str]:
@@ -154,8 +166,8 @@ def _cmd_lecture(args) -> int:
     from .lectures.report_graphs import graph_section
     from .lectures.report_training import training_section
 
-    results = check_all()
     index = write_report(args.out, extras=graph_section, appendix=training_section)
+    results = check_all()
     if args.json:
         _print_json({"report": str(index), "claims": [
             {"lecture": r.claim.lecture, "claim": r.claim.slide, "ok": r.ok, "reason": r.reason}
@@ -317,12 +329,11 @@ def _cmd_codegen(args) -> int:
     model = resolve_model(args.model, args.inputs)
     if isinstance(model, MatrixModel):  # the compiled layer rules are already a standalone NumPy module
         from .compiler.matrix import compile_model
-        from .compiler.standalone import write_atomically
 
         if args.reduction != "mean":
             raise UsageError(f"{args.model} is a network of matrices, whose compiled loss is the mean over "
                              "the batch; --reduction sum is for scalar models")
-        print(write_atomically(args.output, compile_model(model).source))
+        print(write_file(args.output, compile_model(model).source))
         return EXIT_OK
     print(codegen(model, args.output, reduction=args.reduction))
     return EXIT_OK
@@ -348,8 +359,10 @@ def _cmd_train(args) -> int:
     if isinstance(model, MatrixModel):
         raise UsageError(f"train fits scalar models to data columns; {args.model} is a network of matrices: "
                          "train it in Python with symgrad.matrix.compile_model (see examples/digits_mlp.py)")
+    if args.plot:
+        check_writable(args.plot)  # before the training, not after it
     data = _data_columns(args.data) if args.data else {
-        k: [float(v) for v in vs.split(",")] for k, vs in _pairs(args.columns).items()}
+        name: _numbers(values, f"--columns {name}", arrays=True) for name, values in _pairs(args.columns).items()}
     init = _values(args.init, "--init", arrays=False) or None
     history = train(model, data, init, lr=args.lr_value, epochs=args.epochs,
                     method=args.method, batch_size=args.batch_size, seed=args.seed)
@@ -488,14 +501,78 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+#: mistakes in what the user gave (text, numbers, files): a one-line error and exit status 2
+INPUT_ERRORS = (ModelError, ParseError, UsageError, ValueError, KeyError, RuntimeError, ArithmeticError,
+                OSError, MemoryError)
+#: Ctrl-C and a closed output pipe (128 + the signal, as a shell reports them); a bug in symgrad (EX_SOFTWARE)
+EXIT_INTERRUPTED, EXIT_PIPE, EXIT_BUG = 130, 141, 70
+#: set to show the traceback of a bug instead of its one-line report
+TRACEBACK_VARIABLE = "SYMGRAD_TRACEBACK"
+
+
+def _problem(error: BaseException) -> str:
+    """What went wrong in one line (a parse error adds its text with a caret under the culprit): the error's
+    message, or for Python's generic errors what they mean here."""
+    if isinstance(error, RecursionError):
+        return "the input is nested too deeply to handle (Python's recursion limit was reached)"
+    if isinstance(error, MemoryError):
+        return "out of memory: the input asks for more than this machine has"
+    if isinstance(error, OverflowError):
+        return f"a number is too large to compute with ({error})"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    if isinstance(error, ParseError):  # its one-line message, then the text with a caret under the culprit
+        return "\n".join(map(_printable, str(error).split("\n")))
+    message = error.args[0] if isinstance(error, KeyError) and error.args else error
+    text = _printable(" ".join(str(message).split())) or type(error).__name__
+    return text if len(text) <= 2000 else text[:1999] + "…"
+
+
+def _flush_output() -> None:
+    """Write out what the command printed, so that a full disk or a closed pipe is reported here."""
     try:
-        return args.run(args)
-    except (ModelError, ParseError, UsageError, ValueError, KeyError, RuntimeError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"symgrad {args.command}: error: {message}", file=sys.stderr)
+        sys.stdout.flush()
+    except OSError as error:
+        # nothing more can reach stdout: point it at /dev/null so Python's own flush at exit stays quiet
+        with suppress(OSError, ValueError, AttributeError):
+            void = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(void, sys.stdout.fileno())
+            os.close(void)
+        if isinstance(error, BrokenPipeError):
+            raise
+        raise type(error)(f"cannot write the output: {error.strerror or error}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status.
+
+    0: done (a verified claim holds); 1: a claim or a gradient check is
+    wrong, or training diverged; 2: bad input (a one-line error on stderr
+    says what); 130: interrupted (Ctrl-C); 141: the output pipe closed;
+    70: a bug in symgrad (reported in one line; set SYMGRAD_TRACEBACK=1 to
+    see its traceback). ``verify`` documents its own statuses.
+    """
+    args = build_parser().parse_args(argv)
+    name = f"symgrad {args.command}"
+    try:
+        status = args.run(args)
+        _flush_output()
+        return status
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`symgrad models | head -1`): nothing to tell it
+        return EXIT_PIPE
+    except INPUT_ERRORS as error:
+        print(f"{name}: error: {_problem(error)}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as error:
+        if os.environ.get(TRACEBACK_VARIABLE):
+            raise
+        print(f"{name}: internal error ({type(error).__name__}: {_problem(error)}); this is a bug in "
+              f"symgrad, please report it with the command line (set {TRACEBACK_VARIABLE}=1 to see where)",
+              file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":  # pragma: no cover

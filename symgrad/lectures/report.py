@@ -2,15 +2,15 @@
 
 Math is typeset as MathML (converted from LaTeX by ``latex2mathml``), which
 browsers render natively: the page needs no JavaScript and no network.
-Every file is written to a temporary name first and renamed into place, so
-an interrupted run never leaves a half-written report.
+Every file (the page and each image) is written to a temporary name first
+and renamed into place (:func:`symgrad._tools.write_file`), and the page
+last, so an interrupted run never leaves a half-written ``index.html``.
 """
 from __future__ import annotations
 
 import html
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from latex2mathml.converter import convert
 
 from . import catalog as lectures
 from .. import printing
+from .._tools import check_writable, ensure_folder, write_file
 from ..symbolic.chainrule import chain_rule
 from .claims import ClaimResult, check_all
 from ..symbolic.derive import grad
@@ -30,7 +31,7 @@ from ..symbolic.matrix_updates import matrix_update_rules
 from ..core.model import Model
 from ..symbolic.update import update_rules
 
-__all__ = ["write_report", "math_html", "write_atomic"]
+__all__ = ["write_report", "math_html"]
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem;
@@ -46,24 +47,6 @@ table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px soli
 code, pre { background: #f6f6f6; padding: 0.1rem 0.3rem; }
 .eq { overflow-x: auto; overflow-y: hidden; }
 """
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write a file completely or not at all: a temporary sibling, then an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode() if isinstance(data, str) else data
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes it private; a report is for reading
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _rows(latex: str) -> list[str]:
@@ -182,6 +165,10 @@ def write_report(out_dir: str | os.PathLike = "lecture-report", extras=None, app
     """
     out = Path(out_dir)
     images = out / "images"
+    # a folder that cannot be made or written is reported before the work, not after it
+    check_writable(ensure_folder(out) / "index.html")
+    if extras is not None or appendix is not None:
+        ensure_folder(images)
     sections = []
     for example in lectures.EXAMPLES.values():
         section = _derivation(example)
@@ -207,6 +194,4 @@ def write_report(out_dir: str | os.PathLike = "lecture-report", extras=None, app
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<title>symgrad lecture report</title>"
             f"<style>{_STYLE}</style></head><body>" + "\n".join(body) + "</body></html>")
-    index = out / "index.html"
-    write_atomic(index, page)
-    return index
+    return write_file(out / "index.html", page)
