@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from symgrad import losses, networks  # noqa: E402
 from symgrad.graph.engine import Graph  # noqa: E402
 from symgrad.core.model import Model  # noqa: E402
-from symgrad.graph.render import dot_available, render  # noqa: E402
+from symgrad.graph import dot_available, render  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"
 

@@ -19,18 +19,16 @@ from .core.functions import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, s
 from .core.matrix_model import MatrixModel
 from .core.model import Model
 from .core.ops import OPS, Op, op
-from .errors import (ArgumentError, ClaimError, CompileError, DerivationError, ModelError, ParseError, ShapeError,
-                     SymgradError)
-from .graph import render
-from .graph.engine import Graph, GraphError, Node
-from .graph.render import GraphTooLargeError, RenderError
+from .errors import (ArgumentError, ClaimError, CompileError, DerivationError, DivergenceError, GraphError,
+                     GraphTooLargeError, ModelError, ParseError, RenderError, ShapeError, SymgradError)
+from .graph import Graph, Node
 from .parsing import Equation, UpdateRule, parse, parse_latex
 from .printing import text
 from .symbolic.chainrule import ChainRule, ChainRules, Factor, chain_rule
 from .symbolic.derive import grad
 from .symbolic.solve import StationaryPoint, least_squares, stationary_point
 from .symbolic.update import UpdateRules, update_rules
-from .training import DivergenceError, History, train
+from .training import History, train
 from .verification.verdict import Verdict, verify
 
 __all__ = [
@@ -42,7 +40,7 @@ __all__ = [
     "sigmoid", "relu", "softplus", "leaky_relu", "elu", "gelu", "softmax", "log_softmax", "OPS", "Op", "op",
     # results
     "ChainRule", "ChainRules", "Factor", "UpdateRules", "StationaryPoint", "Node", "CompiledGradient",
-    "GradientCheck", "Verdict", "History", "Equation", "UpdateRule", "render",
+    "GradientCheck", "Verdict", "History", "Equation", "UpdateRule",
     # errors: every one a SymgradError
     "SymgradError", "ModelError", "ShapeError", "DerivationError", "CompileError", "ArgumentError", "ClaimError",
     "ParseError", "GraphError", "RenderError", "GraphTooLargeError", "DivergenceError",

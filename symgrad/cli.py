@@ -358,7 +358,7 @@ def _cmd_train(args) -> int:
     model = resolve_model(args.model, args.inputs)
     if isinstance(model, MatrixModel):
         raise UsageError(f"train fits scalar models to data columns; {args.model} is a network of matrices: "
-                         "train it in Python with symgrad.matrix.compile_model (see examples/digits_mlp.py)")
+                         "train it in Python with symgrad.train (see examples/digits_mlp.py)")
     if args.plot:
         check_writable(args.plot)  # before the training, not after it
     data = _data_columns(args.data) if args.data else {

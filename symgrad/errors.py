@@ -12,7 +12,7 @@ from __future__ import annotations
 
 __all__ = [
     "SymgradError", "ModelError", "ShapeError", "DerivationError", "CompileError", "ArgumentError",
-    "ClaimError", "ParseError",
+    "ClaimError", "ParseError", "GraphError", "RenderError", "GraphTooLargeError", "DivergenceError",
 ]
 
 #: characters of the offending line shown on each side of a parse error's caret
@@ -45,6 +45,26 @@ class ArgumentError(CompileError, TypeError):
 
 class ClaimError(ModelError):
     """A matrix claim that cannot be read: the message says where and why."""
+
+
+class GraphError(SymgradError, ValueError):
+    """A graph that cannot be built or evaluated as asked; the message names the node and the input."""
+
+
+class RenderError(SymgradError, RuntimeError):
+    """An image that cannot be produced here; the message says how to get it."""
+
+
+class GraphTooLargeError(RenderError, ValueError):
+    """A graph with too many nodes to draw legibly."""
+
+
+class DivergenceError(SymgradError, ArithmeticError):
+    """Training diverged; ``history`` holds the losses up to that point."""
+
+    def __init__(self, message: str, history):
+        super().__init__(message)
+        self.history = history
 
 
 class ParseError(SymgradError, ValueError):

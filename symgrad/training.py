@@ -13,6 +13,7 @@ import numpy as np
 
 from ._tools import is_stream, write_file
 from .compiler.api import compile
+from .errors import DivergenceError
 from .compiler.compiled import CompiledGradient
 from .compiler.matrix import CompiledModel
 
@@ -21,14 +22,6 @@ __all__ = ["train", "History", "DivergenceError", "METHODS"]
 #: ``gd``: one step per epoch on all the data; ``sgd``: one step per sample;
 #: ``minibatch``: one step per batch of ``batch_size`` samples
 METHODS = ("gd", "sgd", "minibatch")
-
-
-class DivergenceError(ArithmeticError):
-    """Training diverged; ``history`` holds the losses up to that point."""
-
-    def __init__(self, message: str, history: "History"):
-        super().__init__(message)
-        self.history = history
 
 
 @dataclass

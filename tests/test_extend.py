@@ -12,7 +12,7 @@ import symgrad
 from symgrad import matrix
 from symgrad.extend import register_activation, unregister
 from symgrad.graph.engine import Graph
-from symgrad.graph.render import to_dot
+from symgrad.graph import to_dot
 
 
 def softsign_forward(a, out=None):

@@ -27,7 +27,7 @@ import pytest
 from symgrad import _tools
 from symgrad._tools import write_file
 from symgrad.cli import main
-from symgrad.graph import render as render_module
+from symgrad.graph import backend as render_module
 
 SMALLEST = ["(y - w*x)^2", "--inputs", "x", "y", "--columns", "x=10,2,3.5,1", "y=10.1,1.9,3.4,1.1"]
 

@@ -18,7 +18,7 @@ from symgrad.builders.layers import mlp, softmax_classifier
 from symgrad.cli import main
 from symgrad.core.model import Model
 from symgrad.graph.engine import Graph
-from symgrad.graph.render import to_dot
+from symgrad.graph import to_dot
 
 
 

@@ -18,7 +18,7 @@ from symgrad import compile
 from symgrad.core.expressions import Elementwise, Softmax
 from symgrad.matrix import BinaryCrossEntropy, CrossEntropy, HalfSquaredError, SquaredNorm, dense, mlp, softmax_classifier, stack
 from symgrad.core.ops import MATRIX_OPS, OPS
-from symgrad.graph.render import render, to_dot
+from symgrad.graph import render, to_dot
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot program")
 

@@ -14,7 +14,7 @@ import sympy as sp
 import symgrad
 from symgrad import elu, gelu, leaky_relu, matrix
 from symgrad.graph.engine import Graph
-from symgrad.graph.render import to_dot
+from symgrad.graph import to_dot
 
 w, x, y, b = sp.symbols("w x y b", real=True)
 C = math.sqrt(2 / math.pi)

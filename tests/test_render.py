@@ -20,13 +20,12 @@ from sympy import Symbol, symbols
 from symgrad import losses, networks
 from symgrad.graph.engine import Graph
 from symgrad.core.model import Model
-from symgrad.graph.render import (
-    GRADIENT_COLOUR, HIGHLIGHT_COLOUR, RENDERER_VARIABLE, VALUE_COLOUR, GraphTooLargeError,
-    RenderError, to_dot,
-)
+from symgrad.errors import GraphTooLargeError, RenderError
+from symgrad.graph.backend import RENDERER_VARIABLE
+from symgrad.graph.drawing import GRADIENT_COLOUR, HIGHLIGHT_COLOUR, VALUE_COLOUR, to_dot
 
-# the module itself, even if the package exports a function of the same name
-render = importlib.import_module("symgrad.graph.render")
+# the rendering module itself (the package also exports its function render)
+render = importlib.import_module("symgrad.graph.backend")
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
                                reason="Graphviz's dot program is not installed (apt-get install graphviz)")

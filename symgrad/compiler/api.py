@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._tools import write_file
 from ..core.matrix_model import MatrixModel
 from . import compiled, standalone
 from .matrix import CompiledModel, compile_model
@@ -54,5 +55,5 @@ def codegen(model_or_expr, path, wrt=None, inputs=(), reduction: str = "mean") -
     if isinstance(model_or_expr, MatrixModel):
         _matrix_options(wrt, inputs, reduction, None)
         function: CompiledModel = compile_model(model_or_expr)
-        return standalone.write_atomically(path, function.source)
+        return write_file(path, function.source)
     return standalone.codegen(model_or_expr, path, wrt=wrt, inputs=inputs, reduction=reduction)

@@ -15,8 +15,7 @@ from .helpers import HELPER_SOURCE
 from .names import FUNCTION_NAME, safe_text
 from .steps import Steps
 
-__all__ = ["REDUCTIONS", "CompileError", "codegen", "generate_source", "module_source", "resolve",
-           "write_atomically"]
+__all__ = ["REDUCTIONS", "codegen", "generate_source", "module_source", "resolve"]
 
 #: how the per-sample losses of a batch are combined
 REDUCTIONS = ("mean", "sum")
@@ -220,10 +219,6 @@ def generate_source(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
     """
     model, targets = resolve(model_or_expr, wrt, inputs, reduction, block)
     return module_source(Steps(model, targets), reduction, block)
-
-
-#: the one atomic writer of symgrad (a temporary file renamed into place), under this module's old name
-write_atomically = write_file
 
 
 def codegen(model_or_expr, path, wrt=None, inputs=(), reduction: str = "mean") -> Path:

@@ -21,12 +21,9 @@ from sympy.matrices.expressions import MatrixExpr
 from ..core.expressions import BinaryCrossEntropy, CrossEntropy, Elementwise, Softmax, SquaredNorm, TargetLoss
 from ..core.functions import sigmoid
 from ..core.ops import OPS, op_for_function
+from ..errors import GraphError
 
 __all__ = ["GraphError", "decompose", "fuse", "class_axis", "unsupported_message"]
-
-
-class GraphError(ValueError):
-    """A graph that cannot be built or evaluated as asked; the message names the node and the input."""
 
 
 

