@@ -29,6 +29,14 @@ def scalar_ops() -> list[str]:
     return sorted(name for name in OPS if name not in MATRIX_OPS and name != "softmax")
 
 KINKED = ("relu", "Abs", "Max", "Min", "Heaviside", "sign")
+_U = sp.Symbol("u", real=True)
+
+
+def _kinked_at_zero(node) -> bool:
+    # a one-argument function whose derivative jumps (a step, a sign or pieces): relu, leaky_relu, ...
+    if not isinstance(node, sp.Function) or len(node.args) != 1:
+        return False
+    return sp.diff(node.func(_U), _U).has(sp.Heaviside, sp.sign, sp.Piecewise)
 
 
 def _safe_argument(entry, position: int, arg):
@@ -84,8 +92,8 @@ def _away_from_kinks(expr, point) -> None:
     # at a kink the derivative is a convention and finite differences straddle it: skip such points
     for node in sp.preorder_traversal(expr):
         name = type(node).__name__
-        if name in KINKED:
-            args = list(node.args[:1]) if name in ("relu", "Abs", "Heaviside", "sign") else [
+        if name in KINKED or _kinked_at_zero(node):
+            args = list(node.args[:1]) if name not in ("Max", "Min") else [
                 p - q for i, p in enumerate(node.args) for q in node.args[i + 1:]]
             for arg in args:
                 assume(abs(_value(arg, point)) > 1e-3)

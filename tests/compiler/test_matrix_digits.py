@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "digits_mlp.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits_mlp.py"
 
 
 def load_example():

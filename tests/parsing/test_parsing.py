@@ -574,7 +574,7 @@ def test_no_eval_exec_or_sympify_of_text(monkeypatch):
 
 
 def test_the_parser_source_has_no_eval():
-    package = pathlib.Path(__file__).resolve().parents[1] / "symgrad" / "parsing"
+    package = pathlib.Path(__file__).resolve().parents[2] / "symgrad" / "parsing"
     for path in package.glob("*.py"):
         source = path.read_text(encoding="utf-8")
         for banned in (r"\beval\(", r"\bexec\(", r"\bsympify\(", r"parse_expr",

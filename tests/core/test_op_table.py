@@ -12,29 +12,10 @@ import sympy as sp
 
 import symgrad
 from symgrad.graph.engine import Graph
-from symgrad.core.ops import MATRIX_OPS, OPS, derivative_forms, unregister
-from symgrad.extend import register_activation
+from symgrad.core.ops import MATRIX_OPS, OPS, derivative_forms
 
-
-def isru(a, out=None):
-    """The inverse square root unit a/√(1 + a²)."""
-    return np.divide(a, np.sqrt(1.0 + a * a), out=out)
-
-
-def _isru_backward(g, out, a):
-    return (g / (1.0 + a * a) ** 1.5,)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _isru_registered():
-    yield
-    unregister("isru")
-
-
-# an activation added by extension, registered while this module is collected so that every test below runs
-# over it too (tests/test_extend.py adds softsign and uses it in every view)
-register_activation("isru", lambda z: z / sp.sqrt(1 + z**2), lambda z: (1 + z**2) ** sp.Rational(-3, 2),
-                    isru, _isru_backward, label="ISRU")
+# "isru", an activation added through symgrad.extend, is registered for the whole test session by
+# tests/conftest.py, so this suite (and every other one parametrised over the table) runs over it too
 
 SCALAR = [o for o in OPS.values() if o.name != "softmax" and o.name not in MATRIX_OPS]
 ELEMENTWISE = [o for o in SCALAR if o.elementwise]
