@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from symgrad import compile as compile_model  # noqa: E402
-from symgrad.builders.networks import mlp  # noqa: E402
+from symgrad.networks import mlp  # noqa: E402
 
 SIZES = [784, 128, 10]
 TARGET = 1.5  # the compiled code should stay within this factor of the hand-written code

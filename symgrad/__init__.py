@@ -11,7 +11,7 @@
 """
 from . import matrix
 from ._version import __version__
-from .builders import losses, networks
+from . import losses, networks
 from .check import GradientCheck, check_gradients
 from .compiler.api import codegen, compile
 from .compiler.compiled import CompiledGradient

@@ -13,7 +13,7 @@ dL/dW1 = δ1·xᵀ    (2×3)
 dL/db1 = δ1       (2×1)
 (softmax followed by cross-entropy gives dL/dz = p - y when each target sums to 1 (a one-hot label or a distribution))
 """
-from .builders.layers import batched, dense, mlp, softmax_classifier, stack
+from .layers import batched, dense, mlp, softmax_classifier, stack
 from .compiler.matrix import CompiledModel
 from .core.expressions import (BinaryCrossEntropy, CrossEntropy, Elementwise, Hadamard, HalfSquaredError, Softmax,
                                SquaredNorm, TargetLoss, broadcast, hadamard, ones)

@@ -19,7 +19,7 @@ LAYERS = [
     {"core.ops", "core.functions", "core.shapes"},
     {"printing"},
     {"core", "extend"},
-    {"builders", "parsing"},
+    {"losses", "networks", "layers", "parsing"},
     {"symbolic"},
     {"graph", "numeric"},
     {"compiler"},

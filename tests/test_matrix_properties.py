@@ -32,7 +32,7 @@ from symgrad.graph.engine import Graph
 from symgrad.matrix import componentwise, mlp
 from symgrad import compile
 from symgrad.symbolic.components import component_symbols
-from symgrad.builders.layers import OUTPUTS
+from symgrad.layers import OUTPUTS
 
 settings.register_profile("matrix-fast", max_examples=60, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

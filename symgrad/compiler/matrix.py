@@ -26,7 +26,7 @@ from .printer import NumPySourcePrinter
 from ..core.ops import H, Z, derivative_forms, helper_sources, numpy_call, op
 from ..core.expressions import BinaryCrossEntropy, CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm
 from ..core.expressions import is_matrix
-from ..builders.layers import batched
+from ..layers import batched
 from ..core.matrix_model import MatrixModel
 from ..symbolic.matrix_rules import backprop
 from ..core.shapes import as_given

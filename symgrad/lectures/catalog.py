@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from sympy import IndexedBase, Max, Sum, symbols
 
-from ..builders import losses, networks
-from ..builders import layers as matrix
+from .. import losses, networks
+from .. import layers as matrix
 from ..core.matrix_model import MatrixModel
 from ..core.model import Model
 

@@ -16,8 +16,8 @@ import sympy as sp
 from sympy import Eq, Heaviside, IndexedBase, Sum, symbols
 
 from . import catalog as lectures
-from ..builders import losses
-from ..builders.networks import parameter_count
+from .. import losses
+from ..networks import parameter_count
 from ..core.functions import sigmoid, softmax
 from ..numeric.points import concrete, random_points, values_at
 from ..verification.matrix_claims import verify_matrix

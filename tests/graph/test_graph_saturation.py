@@ -14,7 +14,7 @@ import pytest
 import sympy as sp
 
 from symgrad import networks, sigmoid
-from symgrad.builders.layers import mlp, softmax_classifier
+from symgrad.layers import mlp, softmax_classifier
 from symgrad.cli import main
 from symgrad.core.model import Model
 from symgrad.graph.engine import Graph

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 import sympy as sp
 from sympy import MatrixSymbol, Symbol
 
-from ..errors import ModelError
-from ..core.ops import ACTIVATIONS as LAYER_ACTIVATIONS
-from ..core.expressions import (ACTIVATIONS, BinaryCrossEntropy, CrossEntropy, Elementwise, HalfSquaredError, Softmax,
+from .errors import ModelError
+from .core.ops import ACTIVATIONS as LAYER_ACTIVATIONS
+from .core.expressions import (ACTIVATIONS, BinaryCrossEntropy, CrossEntropy, Elementwise, HalfSquaredError, Softmax,
                                 SquaredNorm, broadcast, is_matrix, text)
-from ..core.matrix_model import Layer, MatrixModel
-from ..core.shapes import product_error, size_symbols
-from ..errors import ShapeError
+from .core.matrix_model import Layer, MatrixModel
+from .core.shapes import product_error, size_symbols
+from .errors import ShapeError
 
 __all__ = ["dense", "mlp", "softmax_classifier", "stack", "batched", "LOSSES", "OUTPUTS"]
 

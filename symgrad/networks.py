@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 from sympy import IndexedBase, Sum, Symbol
 
-from ..core.functions import sigmoid
-from ..core.model import Model
-from ..core.ops import ACTIVATIONS
+from .core.functions import sigmoid
+from .core.model import Model
+from .core.ops import ACTIVATIONS
 from .layers import batched, dense, mlp, softmax_classifier, stack
 
 __all__ = ["linear", "perceptron", "chain", "fully_connected", "parameter_count", "activation"]
@@ -68,7 +68,7 @@ def perceptron(features: int | None = 2, activation_function=sigmoid, loss=None,
     >>> print(perceptron(2))
     a = w1*x1 + w2*x2
     f = sigmoid(a)
-    >>> from symgrad.builders.losses import squared_error
+    >>> from symgrad.losses import squared_error
     >>> print(perceptron(indexed=True, loss=squared_error))
     L = Sum((-sigmoid(Sum(w[k]*x[i, k], (k, 1, m))) + y[i])**2, (i, 1, N))
     """
@@ -161,6 +161,6 @@ def parameter_count(sizes: Sequence[int]) -> int:
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes, sizes[1:]))
 
 
-# -- matrix form: the layer as a whole, W x + b (built in symgrad/builders/layers.py) ---------------
+# -- matrix form: the layer as a whole, W x + b (built in symgrad/layers.py) ---------------
 
 __all__ += ["dense", "mlp", "softmax_classifier", "stack", "batched"]
