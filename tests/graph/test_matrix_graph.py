@@ -14,6 +14,8 @@ import sympy as sp
 from sympy import MatrixSymbol
 
 from symgrad.graph.engine import Graph, GraphError
+from matrix_by_hand import central_differences
+
 from symgrad import compile
 from symgrad.core.expressions import Elementwise, Softmax
 from symgrad.matrix import BinaryCrossEntropy, CrossEntropy, HalfSquaredError, SquaredNorm, dense, mlp, softmax_classifier, stack
@@ -23,14 +25,6 @@ from symgrad.graph import render, to_dot
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot program")
 
 
-def central_differences(f, value: np.ndarray, step: float = 1e-6) -> np.ndarray:
-    out = np.zeros_like(value)
-    for index in np.ndindex(value.shape):
-        up, down = value.copy(), value.copy()
-        up[index] += step
-        down[index] -= step
-        out[index] = (f(up) - f(down)) / (2 * step)
-    return out
 
 
 # -- the matrix entries of the op table -------------------------------------------------------------
