@@ -23,6 +23,7 @@ import graphviz
 import numpy as np
 import sympy as sp
 
+from .. import printing
 from ..core.ops import OPS
 from ..errors import GraphTooLargeError
 from .nodes import CONSTANT, OPERATION, Node
@@ -100,7 +101,31 @@ def symbolic_local_derivative(node: Node, position: int, names: dict | None = No
 
 # operations written as calls in a node's formula, besides the element-wise functions of the table
 _CALLS = {"softmax", "max", "min", "cross_entropy", "binary_cross_entropy", "half_squared_error"}
-_LOOSE = {"add", "sub", "neg", "mul", "div"}
+#: how tightly an operation's written form binds: a sum 1, a product 2, anything else (a call, a power) 3
+_BINDING = {"add": 1, "sub": 1, "neg": 1, "mul": 2, "div": 2}
+
+
+def _put_argument(text: str, placeholder: str, argument: str) -> str:
+    """``text`` with ``placeholder`` replaced by ``argument``, parenthesised where it is an operand."""
+    loose = any(c in argument for c in " ·/^")
+    pieces = text.split(placeholder)
+    out = pieces[0]
+    for before, after in zip(pieces, pieces[1:]):
+        alone = (not before and not after) or (before.endswith("(") and after.startswith((")", ",")))
+        out += (argument if alone or not loose else f"({argument})") + after
+    return out
+
+
+def _written_form(node: Node, arguments: list[str]) -> str:
+    """An operation written with its SymPy form and the arguments' texts: ``log(1 - σ(w·x + b))``."""
+    placeholders = [sp.Symbol(f"_arg{i}") for i in range(len(arguments))]
+    try:
+        written = printing.text(node.op.sympy(*placeholders))
+    except (TypeError, ValueError):  # a matrix op's form needs matrices: write it as a call
+        return f"{node.op.label}({', '.join(arguments)})"
+    for placeholder, argument in zip(placeholders, arguments):
+        written = written.replace(str(placeholder), argument)
+    return written
 
 
 def _texts(graph: Graph, limit: int = 30) -> list[str]:
@@ -114,35 +139,38 @@ def _texts(graph: Graph, limit: int = 30) -> list[str]:
         else:
             name = node.op.name
 
-            def arg(a: Node, tight: bool = True) -> str:
-                loose = a.kind == OPERATION and not a.name and a.op.name in _LOOSE
-                return f"({texts[a.index]})" if tight and loose else texts[a.index]
+            def arg(a: Node, binding: int = 3) -> str:
+                # parentheses when the argument binds more loosely than its place needs: y - w·x, 2·(y - f3)
+                loose = a.kind == OPERATION and not a.name and _BINDING.get(a.op.name, 3) < binding
+                return f"({texts[a.index]})" if loose else texts[a.index]
 
             if name in _CALLS or node.op.elementwise:
                 label = name if name in ("max", "min") else node.op.label
-                text = f"{label}({', '.join(arg(a, False) for a in node.args)})"
+                text = f"{label}({', '.join(arg(a, 0) for a in node.args)})"
             elif name == "add":
-                text = " + ".join(arg(a, False) for a in node.args)
+                text = " + ".join(arg(a, 0) for a in node.args)
             elif name == "sub":
-                text = f"{arg(node.args[0], False)} - {arg(node.args[1])}"
+                text = f"{arg(node.args[0], 0)} - {arg(node.args[1], 2)}"
             elif name == "mul":
-                text = "·".join(arg(a) for a in node.args)
+                text = "·".join(arg(a, 2) for a in node.args)
             elif name == "div":
-                text = f"{arg(node.args[0])}/{arg(node.args[1])}"
+                text = f"{arg(node.args[0], 2)}/{arg(node.args[1], 3)}"
             elif name == "neg":
-                text = f"-{arg(node.args[0])}"
+                text = f"-{arg(node.args[0], 2)}"
             elif name == "square":
                 text = f"{arg(node.args[0])}^2"
             elif name == "abs":
-                text = f"|{arg(node.args[0], False)}|"
+                text = f"|{arg(node.args[0], 0)}|"
             elif name == "matmul":
                 text = "·".join(arg(a) for a in node.args)
             elif name == "transpose":
                 text = f"{arg(node.args[0])}ᵀ"
             elif name == "squared_norm":
-                text = f"‖{arg(node.args[0], False)}‖²"
-            else:
+                text = f"‖{arg(node.args[0], 0)}‖²"
+            elif name == "pow":
                 text = "^".join(arg(a) for a in node.args)
+            else:  # a fused op (log σ(a), log Σ e^a, ...): its SymPy form, as the slide writes it
+                text = _written_form(node, [arg(a, 0) for a in node.args])
             texts.append(_shorten(text, limit))
     return texts
 
@@ -184,35 +212,56 @@ def _array_lines(value, prefix: str = "", summary: str = "mean") -> list[str]:
     return [f"{prefix}{lines[0]}"] + [f"{indent}{line}" for line in lines[1:]]
 
 
+def _simple(text: str) -> bool:
+    """Whether a formula's text is one name (``W1``, ``W1ᵀ``), which needs no parentheses."""
+    return not any(c in text for c in " ·/^()⊙")
+
+
+def _transposed(text: str) -> str:
+    # (Aᵀ)ᵀ = A, as a person writes it; an adjoint d(…) takes ᵀ as it is; a compound formula gets parentheses
+    if _simple(text):
+        return text[:-1] if text.endswith("ᵀ") else f"{text}ᵀ"
+    if text.startswith("d(") and text.endswith(")") and text.count("(") == 1:
+        return f"{text}ᵀ"
+    return f"({text})ᵀ"
+
+
+def _adjoint(text: str) -> str:
+    # dW for a name; d(W1ᵀ), d(X·W1ᵀ) for anything else, so that dW1ᵀ is never ambiguous
+    return f"d{text}" if _simple(text) and not text.endswith("ᵀ") else f"d({text})"
+
+
 def _matrix_rule(node: Node, position: int, texts: list) -> str:
     """The backward rule of a matrix operation for one argument, written with the graph's names."""
     name = node.op.name
     args = [texts[a.index] for a in node.args]
     here, arg = texts[node.index], args[position]
-    d = f"d{here}" if node.name else f"d({here})"
+    d, d_arg = _adjoint(here), _adjoint(arg)
     if name == "matmul":  # C = A B: dA = dC Bᵀ, dB = Aᵀ dC
-        return f"d{arg} = {d}·{args[1]}ᵀ" if position == 0 else f"d{arg} = {args[0]}ᵀ·{d}"
+        if position == 0:
+            return f"{d_arg} = {d}·{_transposed(args[1])}"
+        return f"{d_arg} = {_transposed(args[0])}·{d}"
     if name == "transpose":
-        return f"d{arg} = {d}ᵀ"
+        return f"{d_arg} = {_transposed(d)}"
     if name in ("add", "sub", "neg"):
         sign = "-" if (name == "sub" and position == 1) or name == "neg" else ""
         if node.args[position].shape and node.shape and node.args[position].shape[0] != node.shape[0]:
-            return f"d{arg} = {sign}Σ_rows {d}"  # a bias repeated over the rows of a batch
-        return f"d{arg} = {sign}{d}"
+            return f"{d_arg} = {sign}Σ_rows {d}"  # a bias repeated over the rows of a batch
+        return f"{d_arg} = {sign}{d}"
     if name == "mul":
         others = " ⊙ ".join(a for i, a in enumerate(args) if i != position)
-        return f"d{arg} = {d} ⊙ {others}"
+        return f"{d_arg} = {d} ⊙ {others}"
     if node.op.elementwise:
-        return f"d{arg} = {d} ⊙ {node.op.label}'({arg})"
+        return f"{d_arg} = {d} ⊙ {node.op.label}'({arg})"
     if name == "softmax":
-        return f"d{arg} = {here} ⊙ ({d} - ⟨{d}, {here}⟩)"
+        return f"{d_arg} = {here} ⊙ ({d} - ⟨{d}, {here}⟩)"
     if name == "cross_entropy":
-        return f"d{arg} = -{args[0]}/{args[1]}" if position == 1 else f"d{arg} = -log {args[1]}"
+        return f"{d_arg} = -{args[0]}/{args[1]}" if position == 1 else f"{d_arg} = -log {args[1]}"
     if name == "half_squared_error":
-        return f"d{arg} = {args[1]} - {args[0]}" if position == 1 else f"d{arg} = {args[0]} - {args[1]}"
+        return f"{d_arg} = {args[1]} - {args[0]}" if position == 1 else f"{d_arg} = {args[0]} - {args[1]}"
     if name == "squared_norm":
-        return f"d{arg} = 2{arg}"
-    return f"d{arg} = {d}·∂{here}/∂{arg}"
+        return f"{d_arg} = 2{arg}"
+    return f"{d_arg} = {d}·∂{here}/∂{arg}"
 
 
 # -- the drawing ----------------------------------------------------------------------------
@@ -354,9 +403,14 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
         if edge_labels == "numeric":
             text = _number(graph.local_derivatives(node)[position])
         else:
-            as_symbols = {a: sp.Symbol(texts[a.index] if a.name or a.kind == CONSTANT
-                                       else f"({texts[a.index]})") for a in node.args}
+            # a named argument by its name; an unnamed one by a placeholder, then its text, in parentheses
+            # only where it is a factor: 2·(y - f3), but σ(w·x + b) and a bare w·x + b
+            as_symbols = {a: sp.Symbol(texts[a.index] if a.name or a.kind == CONSTANT else f"_arg{i}")
+                          for i, a in enumerate(node.args)}
             text = _formula(symbolic_local_derivative(node, position, as_symbols))
+            for i, a in enumerate(node.args):
+                if not (a.name or a.kind == CONSTANT):
+                    text = _put_argument(text, f"_arg{i}", texts[a.index])
         if node.name and arg.name:
             return f"∂{node.name}/∂{arg.name} = {text}"
         return f"local {text}"

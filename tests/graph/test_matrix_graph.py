@@ -5,22 +5,31 @@ SymPy's explicit matrices, and central finite differences.
 """
 from __future__ import annotations
 
+import html
 import math
 import shutil
 
 import numpy as np
 import pytest
 import sympy as sp
-from sympy import MatrixSymbol
-
-from symgrad.graph.engine import Graph, GraphError
 from matrix_by_hand import central_differences
+from sympy import MatrixSymbol
 
 from symgrad import compile
 from symgrad.core.expressions import Elementwise, Softmax
-from symgrad.matrix import BinaryCrossEntropy, CrossEntropy, HalfSquaredError, SquaredNorm, dense, mlp, softmax_classifier, stack
 from symgrad.core.ops import MATRIX_OPS, OPS
 from symgrad.graph import render, to_dot
+from symgrad.graph.engine import Graph, GraphError
+from symgrad.matrix import (
+    BinaryCrossEntropy,
+    CrossEntropy,
+    HalfSquaredError,
+    SquaredNorm,
+    dense,
+    mlp,
+    softmax_classifier,
+    stack,
+)
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot program")
 
@@ -219,3 +228,15 @@ def test_mlp_drawing_renders_to_png(tmp_path):
     g.backward()
     path = render(g, tmp_path / "mlp.png", edge_labels="symbolic")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_matrix_edge_rules_read_as_written_by_hand():
+    # Z1 = X·W1ᵀ + 1·b1ᵀ: for C = A·B, dA = dC·Bᵀ and dB = Aᵀ·dC, with B = W1ᵀ, so dX = d(X·W1ᵀ)·W1
+    # ((W1ᵀ)ᵀ = W1, never W1ᵀᵀ); a transposed leaf's adjoint is transposed back: dW1 = d(W1ᵀ)ᵀ
+    import re
+    source = html.unescape(Graph.from_model(mlp([2, 2, 1], "relu", loss="squared_error", batch=True))
+                           .to_dot(edge_labels="symbolic").source)
+    rules = set(re.findall(r'555555">([^<]*)<', source))
+    assert {"dX = d(X·W1ᵀ)·W1", "d(W1ᵀ) = Xᵀ·d(X·W1ᵀ)", "dW1 = d(W1ᵀ)ᵀ", "d(b1ᵀ) = Σ_rows dZ1",
+            "dZ1 = dH1 ⊙ ReLU'(Z1)"} <= rules
+    assert not any("ᵀᵀ" in rule for rule in rules)

@@ -17,7 +17,7 @@ import pytest
 import sympy as sp
 from sympy import Symbol, symbols
 
-from symgrad import losses, networks
+from symgrad import losses, networks, sigmoid
 from symgrad.graph.engine import Graph
 from symgrad.core.model import Model
 from symgrad.errors import GraphTooLargeError, RenderError
@@ -307,3 +307,18 @@ def test_dot_draws_html_labels_with_their_colours(lecture):
     svg = render.pipe(lecture, "svg", renderer="dot").decode()
     assert f'fill="{VALUE_COLOUR}"' in svg and f'fill="{GRADIENT_COLOUR}"' in svg
     assert "&#45;16" in svg
+
+
+def test_edge_labels_write_fused_nodes_as_the_slide_and_parenthesise_only_operands():
+    # binary cross-entropy of σ(w·x + b): the graph computes log σ and log(1 - σ) stably (fused nodes),
+    # the labels still read as the slide writes them; by hand: d(y·u)/dy = u = log σ(w·x + b),
+    # d log(1 - σ(a))/da = -σ(a), d(u^2)/du = 2u
+    w, x, y, b = symbols("w x y b")
+    a = w * x + b
+    bce = Graph.from_expr(-(y * sp.log(sigmoid(a)) + (1 - y) * sp.log(1 - sigmoid(a))), inputs=[x, y])
+    source = html.unescape(to_dot(bce, edge_labels="symbolic").source)
+    assert "local log(σ(w·x + b))" in source and "local log(1 - σ(w·x + b))" in source
+    assert "local -σ(w·x + b)" in source
+    assert "((" not in source
+    square = Graph.from_expr((y - w * x) ** 2, inputs=[x, y])
+    assert "local 2·(y - w·x)" in html.unescape(to_dot(square, edge_labels="symbolic").source)
