@@ -24,7 +24,8 @@ from .numeric.matrices import evaluate, random_values
 from .printing import latex, text
 from .symbolic.components import component_symbols, componentwise, explicit
 from .symbolic.matrix_rules import Backprop, backprop, backward_rule
-from .verification.matrix_claims import model_from_text, parse_matrix
+from .parsing.matrix import parse_matrix
+from .verification.matrix_claims import model_from_text
 
 __all__ = [
     "Backprop", "BinaryCrossEntropy", "ClaimError", "CompileError", "CompiledModel", "CrossEntropy", "Elementwise",

@@ -5,8 +5,8 @@ or a SymPy matrix expression. Its dimensions are checked before anything
 is computed, so ``dB = dC Aᵀ`` is rejected with the shapes that do not fit,
 as the lecture advises ("check matrix dimensions to verify"); a claim whose
 shapes fit is then compared with the layer-rule derivation at random
-matrices. Text is read by a small tokenizer and parser of its own: nothing
-is evaluated.
+matrices. Text is read by :mod:`symgrad.parsing.matrix`: nothing is
+evaluated.
 """
 from __future__ import annotations
 
@@ -22,171 +22,12 @@ from ..errors import ClaimError
 from ..core.expressions import CrossEntropy, Elementwise, Softmax, hadamard, is_matrix, text
 from ..core.matrix_model import MatrixModel
 from ..numeric.matrices import evaluate, random_values
+from ..parsing.matrix import names_in, parse_matrix, show
 from ..symbolic.matrix_rules import backprop, backward_rule, matrix_grad
 from ..core.shapes import product_error, shape_text
 from ..errors import ShapeError
 
-__all__ = ["verify_matrix", "parse_matrix", "model_from_text"]
-
-
-_GREEK = {"δ": "delta", "σ": "sigmoid", "λ": "lambda", "η": "eta", "Δ": "Delta", "α": "alpha"}
-_FUNCTIONS = {"sigmoid": "sigmoid", "relu": "relu", "ReLU": "relu", "tanh": "tanh", "softplus": "softplus",
-              "exp": "exp", "log": "log", "softmax": "softmax"}
-_TOKEN = re.compile(r"""
-    (?P<space>\s+)
-  | (?P<number>\d+(?:\.\d+)?)
-  | (?P<transpose>\^\s*\{?\s*(?:T|\\top)\s*\}?|ᵀ|\.T(?![A-Za-z0-9_]))
-  | (?P<name>[A-Za-z_\u0370-\u03ff][A-Za-z0-9_\u0370-\u03ff]*)
-  | (?P<prime>')
-  | (?P<op>[-+*/·@⊙∘()=])
-""", re.VERBOSE)
-
-
-def _tokens(source: str) -> list[tuple[str, str, int]]:
-    out, position = [], 0
-    while position < len(source):
-        match = _TOKEN.match(source, position)
-        if match is None:
-            raise ClaimError(f"cannot read {source[position:position + 10]!r} at position {position} of {source!r}")
-        kind = match.lastgroup
-        if kind != "space":
-            value = match.group(kind)
-            if kind == "name":
-                for letter, word in _GREEK.items():
-                    value = value.replace(letter, word)
-            out.append((kind, value, position))
-        position = match.end()
-    return out
-
-
-class _Parser:
-    """expr := term (±term)*; term := product (⊙ product)*; product := unary ((·|*|@|juxtaposition|/) unary)*."""
-
-    def __init__(self, source: str):
-        self.source = source
-        self.tokens = _tokens(source)
-        self.i = 0
-
-    def peek(self, offset: int = 0):
-        j = self.i + offset
-        return self.tokens[j] if j < len(self.tokens) else (None, None, len(self.source))
-
-    def take(self, value=None):
-        token = self.peek()
-        if value is not None and token[1] != value:
-            found = "the end" if token[0] is None else repr(token[1])
-            raise ClaimError(f"expected {value!r} at position {token[2]} of {self.source!r}, found {found}")
-        self.i += 1
-        return token
-
-    def parse(self):
-        tree = self.expr()
-        if self.peek()[0] is not None:
-            kind, value, position = self.peek()
-            raise ClaimError(f"unexpected {value!r} at position {position} of {self.source!r}")
-        return tree
-
-    def expr(self):
-        tree = self.term()
-        while self.peek()[1] in ("+", "-"):
-            op = self.take()[1]
-            tree = ("add" if op == "+" else "sub", tree, self.term())
-        return tree
-
-    def term(self):
-        tree = self.product()
-        while self.peek()[1] in ("⊙", "∘"):
-            self.take()
-            tree = ("had", tree, self.product())
-        return tree
-
-    def product(self):
-        tree = self.unary()
-        while True:
-            kind, value, _ = self.peek()
-            if value in ("*", "·", "@"):
-                self.take()
-                tree = ("mul", tree, self.unary())
-            elif value == "/":
-                self.take()
-                tree = ("div", tree, self.unary())
-            elif kind in ("name", "number") or value == "(":  # juxtaposition: A B
-                tree = ("mul", tree, self.unary())
-            else:
-                return tree
-
-    def unary(self):
-        if self.peek()[1] == "-":
-            self.take()
-            return ("neg", self.unary())
-        tree = self.atom()
-        while self.peek()[0] == "transpose":
-            self.take()
-            tree = ("T", tree)
-        return tree
-
-    def atom(self):
-        kind, value, position = self.take()
-        if kind == "number":
-            return ("num", value)
-        if value == "(":
-            tree = self.expr()
-            self.take(")")
-            return tree
-        if kind == "name":
-            if value in _FUNCTIONS and (self.peek()[1] == "(" or self.peek()[0] == "prime"):
-                order = 0
-                while self.peek()[0] == "prime":
-                    self.take()
-                    order += 1
-                self.take("(")
-                argument = self.expr()
-                self.take(")")
-                return ("call", _FUNCTIONS[value], order, argument)
-            return ("sym", value)
-        found = "the end" if kind is None else repr(value)
-        raise ClaimError(f"expected a name, a number or '(' at position {position} of {self.source!r}, "
-                         f"found {found}")
-
-
-def parse_matrix(source: str):
-    """The syntax tree of a matrix formula (nested tuples), read without evaluating anything.
-
-    >>> parse_matrix("dC B^T")
-    ('mul', ('sym', 'dC'), ('T', ('sym', 'B')))
-    >>> parse_matrix("W2ᵀ δ2 ⊙ σ'(z1)")
-    ('had', ('mul', ('T', ('sym', 'W2')), ('sym', 'delta2')), ('call', 'sigmoid', 1, ('sym', 'z1')))
-    """
-    if not isinstance(source, str):
-        raise TypeError(f"expected text, not {type(source).__name__}")
-    return _Parser(source).parse()
-
-
-def _names(tree) -> set:
-    """The names a syntax tree uses."""
-    if tree[0] == "sym":
-        return {tree[1]}
-    return set().union(*(_names(t) for t in tree[1:] if isinstance(t, tuple)))
-
-
-def _show(tree) -> str:
-    kind = tree[0]
-    if kind in ("sym", "num"):
-        return tree[1].replace("delta", "δ") if kind == "sym" else tree[1]
-    if kind == "T":
-        inner = _show(tree[1])
-        return f"{inner}ᵀ" if tree[1][0] == "sym" else f"({inner})ᵀ"
-    if kind == "neg":
-        return f"-{_show(tree[1])}"
-    if kind == "call":
-        name = {"sigmoid": "σ", "relu": "ReLU"}.get(tree[1], tree[1])
-        return f"{name}{chr(39) * tree[2]}({_show(tree[3])})"
-    joiner = {"mul": "·", "had": " ⊙ ", "add": " + ", "sub": " - ", "div": "/"}[kind]
-    parts = []
-    for sub in tree[1:]:
-        shown = _show(sub)
-        parts.append(f"({shown})" if sub[0] in ("add", "sub") or (kind == "mul" and sub[0] == "had") else shown)
-    return joiner.join(parts)
+__all__ = ["verify_matrix", "model_from_text"]
 
 
 # -- shapes: checked before anything is computed -------------------------------------------------
@@ -214,15 +55,15 @@ def _shape(tree, table: dict):
         if not a or not b:
             return a or b
         if a[1] != b[0]:
-            raise ShapeError(product_error(_show(tree[1]), a, _show(tree[2]), b))
+            raise ShapeError(product_error(show(tree[1]), a, show(tree[2]), b))
         return (a[0], b[1])
     if kind == "div":
         if b:
-            raise ShapeError(f"{_show(tree)}: dividing by the {shape_text(b)} matrix {_show(tree[2])} is undefined")
+            raise ShapeError(f"{show(tree)}: dividing by the {shape_text(b)} matrix {show(tree[2])} is undefined")
         return a
     if a and b and a != b:
         what = {"had": "⊙", "add": "+", "sub": "-"}[kind]
-        raise ShapeError(f"{_show(tree)} is undefined: {_show(tree[1])} is {shape_text(a)} and {_show(tree[2])} is "
+        raise ShapeError(f"{show(tree)} is undefined: {show(tree[1])} is {shape_text(a)} and {show(tree[2])} is "
                          f"{shape_text(b)}, and {what} needs one shape")
     return a or b
 
@@ -447,7 +288,7 @@ def verify_matrix(claim, model, wrt=None, *, points: int = 5, seed: int = 0, bat
     if wrt is None:
         raise ClaimError("say which matrix the claim is the gradient of (wrt=..., or write 'dB = ...')")
     target = model.symbol(wrt)
-    used = _names(tree) if tree is not None else {str(x) for x in claimed_expr.free_symbols}
+    used = names_in(tree) if tree is not None else {str(x) for x in claimed_expr.free_symbols}
     adjoints = {n for n in used if n.startswith("d") and n[1:] in table and n in table}
     consumers = [(s, e) for s, e in model.stages if target in e.free_symbols]
     if adjoints or not has_loss:
@@ -464,7 +305,7 @@ def verify_matrix(claim, model, wrt=None, *, points: int = 5, seed: int = 0, bat
     # the shapes a reader needs: what the claim uses, the target, what the correct result uses
     involved = {n for n in used if n in table} | {str(target)} | {str(x) for x in truth.free_symbols}
     shown = {n: shape_text(table[n].shape) for n in sorted(involved) if n in table and is_matrix(table[n])}
-    verdict = Verdict("wrong", "matrix", subject, _show(tree) if tree is not None else text(claimed_expr), expected,
+    verdict = Verdict("wrong", "matrix", subject, show(tree) if tree is not None else text(claimed_expr), expected,
                       shapes=shown)
 
     # 1. shapes: a product that cannot be formed, or a result of the wrong shape
