@@ -21,7 +21,7 @@ from . import lectures
 from . import printing
 from ._tools import check_writable, write_file
 from .symbolic.chainrule import chain_rule
-from .symbolic.derive import grad
+from .symbolic.derive import component, grad
 from .core.matrix_model import MatrixModel
 from .symbolic.matrix_rules import backprop
 from .core.expressions import text as matrix_text
@@ -86,9 +86,15 @@ def resolve_model(text: str, inputs=(), lr: str | None = None) -> Model | Matrix
     return Model.from_expr(parsed, inputs=[sp.Symbol(n) for n in inputs])
 
 
+def _differentiated(model: Model, param):
+    """What a derivative is taken by: the parameter, or for an array ``w`` its component ``w_j``."""
+    return component(model, param) if isinstance(param, sp.IndexedBase) else param
+
+
 def _derive_text(model: Model, wrt, form: str) -> list[str]:
     grads = grad(model, list(wrt) if wrt else None, form=form)
-    return [f"d{model.output}/d{printing.text(p)} = {printing.text(g)}" for p, g in grads.items()]
+    return [f"d{model.output}/d{printing.text(_differentiated(model, p))} = {printing.text(g)}"
+            for p, g in grads.items()]
 
 
 def _section(title: str) -> str:
@@ -244,6 +250,7 @@ def _cmd_derive(args) -> int:
         _print_json({str(p): str(g) for p, g in grads.items()})
         return EXIT_OK
     for p, g in grads.items():
+        p = _differentiated(model, p)
         if args.latex:
             print(rf"\frac{{\partial {sp.latex(model.output)}}}{{\partial {printing.latex(p)}}} = {printing.latex(g)}")
         else:

@@ -7,8 +7,7 @@ import keyword
 from .loader import load_function
 from .names import FUNCTION_NAME
 from ..errors import ArgumentError
-from .standalone import module_source, resolve
-from .steps import Steps
+from .standalone import build, resolve
 
 __all__ = ["compile", "CompiledGradient", "ArgumentError"]
 
@@ -98,7 +97,6 @@ def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
     symgrad.errors.ArgumentError: missing argument 'b' (parameter); pass all of x, y, b, w
     """
     model, targets = resolve(model_or_expr, wrt, inputs, reduction, block)
-    steps = Steps(model, targets)
-    source = module_source(steps, reduction, block)
+    steps, source = build(model, targets, reduction, block)
     identifiers = {str(s): str(steps.real[s]) for s in model.inputs + model.params}
     return CompiledGradient(model, targets, reduction, source, identifiers)

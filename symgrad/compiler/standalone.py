@@ -1,10 +1,13 @@
 """The generated module, which needs only NumPy: its source, and writing it to a file."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from types import TracebackType
 
 import sympy as sp
-from sympy import Indexed, IndexedBase
+from sympy import Derivative, Indexed, IndexedBase
+from sympy.core.function import AppliedUndef
 
 from .._tools import write_file
 from .._version import __version__
@@ -13,9 +16,10 @@ from ..errors import CompileError
 from .emit import BLOCK_RANGE, block_loop, target_list
 from .helpers import HELPER_SOURCE
 from .names import FUNCTION_NAME, safe_text
+from .printer import NumPySourcePrinter
 from .steps import Steps
 
-__all__ = ["REDUCTIONS", "codegen", "generate_source", "module_source", "resolve"]
+__all__ = ["REDUCTIONS", "build", "codegen", "generate_source", "module_source", "resolve"]
 
 #: how the per-sample losses of a batch are combined
 REDUCTIONS = ("mean", "sum")
@@ -67,7 +71,8 @@ def _check_distinct_names(model: Model) -> None:
 
 def _check_scalar(model: Model) -> None:
     for symbol, expr in model.stages:
-        if expr.has(Indexed, IndexedBase, sp.Sum, sp.Product):
+        _check_printable(symbol, expr)
+        if expr.has(Indexed, IndexedBase, sp.Sum):
             raise CompileError(
                 f"stage {symbol} = {expr} is written over a data set (Sum or indexed "
                 "symbols); compile needs one sample's loss in scalar symbols, e.g. "
@@ -75,6 +80,70 @@ def _check_scalar(model: Model) -> None:
     for s in model.inputs + model.params:
         if isinstance(s, IndexedBase):
             raise CompileError(f"{s} is an IndexedBase; compile needs scalar symbols")
+
+
+def _check_printable(symbol, expr) -> None:
+    """Refuse, by name, the parts of a stage that have no NumPy form."""
+    stage = f"stage {symbol} = {_formula_text(expr)}"
+    if expr.has(sp.Product):
+        raise CompileError(f"{stage}: products over an index (∏, Product) cannot be compiled; write the "
+                           "factors out (w_1*w_2*w_3) or use a sum of logs (\\sum_i log(w_i))")
+    derivative = next(iter(expr.atoms(Derivative, sp.Subs)), None)
+    if derivative is not None:
+        raise CompileError(f"{stage}: the derivative {_formula_text(derivative)} (a d/dw written inside the "
+                           "loss) cannot be compiled; write it out (symgrad.grad or `symgrad derive` gives it)")
+    function = next(iter(expr.atoms(AppliedUndef)), None)
+    if function is not None:
+        raise CompileError(f"{stage}: {function.func.__name__} is a function known only by its name, which "
+                           "has no NumPy code; write it with known operations, or make it one with symgrad.op")
+
+
+# -- building the source ----------------------------------------------------------------------
+
+#: larger stages are not searched for the part that failed to print: the search prints every part
+_SEARCH_LIMIT = 2000
+
+
+def build(model: Model, targets: list, reduction: str, block: int | None) -> tuple[Steps, str]:
+    """The steps and the module source for a model; a part SymPy cannot print is a CompileError naming it."""
+    try:
+        steps = Steps(model, targets)
+        return steps, module_source(steps, reduction, block)
+    except (NotImplementedError, KeyError, ValueError, TypeError) as error:
+        if not _from_printer(error.__traceback__):
+            raise
+        raise CompileError(f"cannot compile {_unprintable(model, error)}: it has no NumPy form; write the "
+                           "loss with the operations symgrad knows (symgrad.OPS)") from None
+
+
+def _from_printer(trace: TracebackType | None) -> bool:
+    """Whether an exception was raised inside SymPy's printers (or ours), not elsewhere."""
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    module = trace.tb_frame.f_globals.get("__name__", "") if trace is not None else ""
+    return module.startswith(("sympy.printing", __package__ + ".printer"))
+
+
+def _unprintable(model: Model, error: Exception) -> str:
+    """The first (smallest) part of a stage that fails to print, with its stage; else what the gradient holds."""
+    for symbol, expr in model.stages:
+        if size_exceeds(expr, _SEARCH_LIMIT):
+            continue
+        for part in sp.postorder_traversal(expr):
+            try:
+                NumPySourcePrinter().doprint(part)
+            except Exception:  # noqa: BLE001 - any failure marks the culprit
+                return f"{_formula_text(part)} in stage {symbol}"
+    # the stages print: a derivative taken for the gradient does not (Heaviside's is a DiracDelta)
+    found = _UNSUPPORTED.search(str(error))
+    name = next((g for g in found.groups() if g), None) if found else None
+    if name == "Derivative":
+        return "the gradient, which holds a derivative SymPy could not take"
+    return f"the gradient, which holds {name}" if name else "the gradient"
+
+
+#: the class SymPy's printer names when it has no method for it
+_UNSUPPORTED = re.compile(r"Unsupported by <class '[^']*'>: (?:<class '(?:[\w.]*\.)?(\w+)'>|(\w+))")
 
 
 # -- the module's source ----------------------------------------------------------------------
@@ -218,7 +287,7 @@ def generate_source(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
         }
     """
     model, targets = resolve(model_or_expr, wrt, inputs, reduction, block)
-    return module_source(Steps(model, targets), reduction, block)
+    return build(model, targets, reduction, block)[1]
 
 
 def codegen(model_or_expr, path, wrt=None, inputs=(), reduction: str = "mean") -> Path:

@@ -116,7 +116,9 @@ def replace_symbols(expr: sp.Basic, mapping: Mapping, evaluate: bool = True) -> 
             changed = any(a is not b for a, b in zip(args, node.args))
             new[id(node)] = node if not changed else node.func(*args) if evaluate else _unevaluated(node, args)
         else:
-            new[id(node)] = mapping.get(node, node) if node.is_Atom else node.xreplace(mapping)
+            # an Indexed is an Atom to SymPy, yet its base and indices are symbols to replace
+            atom = node.is_Atom and not isinstance(node, Indexed)
+            new[id(node)] = mapping.get(node, node) if atom else node.xreplace(mapping)
     return new[id(expr)]
 
 
@@ -231,6 +233,27 @@ def _as_expr(value, stage_name) -> sp.Expr:
         raise ModelError(f"stage {stage_name}: {value!r} is not a SymPy expression") from None
 
 
+#: what SymPy's values without a value stand for, by type
+_UNDEFINED = {sp.core.numbers.ComplexInfinity: "zoo (complex infinity, as from 1/0 or log(0))",
+              sp.core.numbers.NaN: "nan (no number, as from 0/0 or oo - oo)"}
+
+
+def _check_defined(stages) -> None:
+    """Refuse a stage that is or contains zoo or nan: derived, printed or compiled it would pass for a number.
+
+    >>> from sympy import Symbol, log
+    >>> w = Symbol('w')
+    >>> _check_defined([(Symbol('L'), w*log(0))])
+    Traceback (most recent call last):
+      ...
+    symgrad.errors.ModelError: stage L = zoo*w is undefined: it contains zoo (complex infinity, as from 1/0 or log(0))
+    """
+    for symbol, expr in stages:
+        for kind, meaning in _UNDEFINED.items():
+            if contains(expr, kind):
+                raise ModelError(f"stage {symbol} = {expr} is undefined: it contains {meaning}")
+
+
 class StagedModel:
     """What every model of named stages shares: its listing, LaTeX display and equality.
 
@@ -339,6 +362,7 @@ class Model(StagedModel):
         )
         if not self.stages:
             raise ModelError("a model needs at least one stage")
+        _check_defined(self.stages)
         self.name = name
         self.inputs: tuple = tuple(_as_symbol(s, "input") for s in inputs)
         self._definitions = dict(self.stages)

@@ -41,15 +41,36 @@ class _DiffOp:
 class _Chain:
     """Factors written side by side, kept apart until derivative operators are applied."""
 
-    def __init__(self, items: list, pos: int):
+    def __init__(self, items: list, pos: int, end: int | None = None):
         self.items = items
         self.pos = pos
+        #: where the factors end in the text, when known
+        self.end = end
 
 
 def _pos(node) -> int:
     if isinstance(node, Token):
         return node.start_pos
     return node.meta.start_pos
+
+
+def _end(node) -> int:
+    if isinstance(node, Token):
+        return node.end_pos
+    return node.meta.end_pos
+
+
+#: longest piece of the text quoted in an error message
+_QUOTE = 40
+
+
+def _undefined(value) -> bool:
+    """Whether SymPy made ``value`` complex infinity (``1/0``) or not-a-number (``0/0``, ``∞ - ∞``)."""
+    return isinstance(value, sp.Basic) and value.has(sp.S.ComplexInfinity, sp.S.NaN)
+
+
+def _infinite(value) -> bool:
+    return isinstance(value, sp.Basic) and value.is_infinite is True
 
 
 def _check_depth(tree: Tree, text: str) -> None:
@@ -109,6 +130,18 @@ def _abs(arg: sp.Expr) -> sp.Expr:
     return sp.Abs(arg, evaluate=not arg.has(sp.Abs))
 
 
+def _shown(value: sp.Expr) -> str:
+    """A value in a message: SymPy's text, with ``oo`` written ∞."""
+    return re.sub(r"\boo\b", "∞", str(value))
+
+
+def _why_product(factors: list) -> str:
+    """Why a product SymPy made nan or zoo has no value: 0·∞, or a factor that itself has none."""
+    if any(f.is_zero for f in factors if isinstance(f, sp.Basic)) and any(map(_infinite, factors)):
+        return "0·∞ has no value"
+    return "it has no value"
+
+
 class Builder:
     """Turns one parse tree into SymPy objects; holds the user's symbols and sum sizes."""
 
@@ -122,6 +155,30 @@ class Builder:
     def error(self, message: str, node_or_pos):
         pos = node_or_pos if isinstance(node_or_pos, int) else _pos(node_or_pos)
         raise ParseError(message, self.text, pos)
+
+    def quote(self, start, stop=None) -> str:
+        """The text from node (or position) ``start`` to the end of node (or position) ``stop``, on one line."""
+        first = start if isinstance(start, int) else _pos(start)
+        stop = start if stop is None else stop
+        last = stop if isinstance(stop, int) else _end(stop)
+        piece = " ".join(self.text[first:last].split())
+        return piece if len(piece) <= _QUOTE else piece[:_QUOTE - 1] + "…"
+
+    # -- values without a value ---------------------------------------------
+    # SymPy turns 1/0 and log(0) into zoo (complex infinity) and 0/0 or ∞ - ∞ into nan, which
+    # would then be derived, printed and compiled as if they were numbers: each is refused where
+    # it appears, naming that part of the text.
+
+    def nonzero_divisor(self, divisor: sp.Expr, where, node) -> None:
+        """Refuse dividing by what SymPy knows is exactly zero; ``where`` quotes the division."""
+        if isinstance(divisor, sp.Basic) and divisor.is_zero:
+            self.error(f"division by zero in {where}", node)
+
+    def defined(self, value, node, why: str = "it has no value") -> sp.Expr:
+        """``value`` unless SymPy made it (or a part of it) zoo or nan: then an error quoting ``node``."""
+        if _undefined(value):
+            self.error(f"{self.quote(node)} is undefined: {why}", node)
+        return value
 
     # -- names ------------------------------------------------------------
     def symbol(self, name: str):
@@ -153,7 +210,11 @@ class Builder:
                     done = [Derivative(sp.Mul(*done), *item.variables)]
                 else:
                     done.insert(0, self.close(item))
-            return sp.Mul(*done)
+            product = sp.Mul(*done)
+            if _undefined(product):
+                what = "this product" if value.end is None else self.quote(value.pos, value.end)
+                self.error(f"{what} is undefined: {_why_product(done)}", value.pos)
+            return product
         if isinstance(value, _DiffOp):
             self.error("the derivative operator has nothing to act on: write what it "
                        "differentiates right after it, as in d/dw (w*x)", value.pos)
@@ -190,32 +251,39 @@ class Builder:
         for op, term in zip(children[1::2], children[2::2]):
             value = self.close(self.build(term))
             terms.append(-value if op.type == "MINUS" else value)
-        return sp.Add(*terms)
+        return self.defined(sp.Add(*terms), node, "∞ - ∞ has no value")
 
     def b_product(self, node):
         # flatten the right-leaning spine a * (b / (c * ...)) into operands and operators
-        operands, ops = [], []
-        while isinstance(node, Tree) and node.data == "product":
-            operands.append(node.children[0])
-            ops.append(node.children[1])
-            node = node.children[2]
-        operands.append(node)
-        factors = [("*", self.build(operands[0]))]
+        operands, ops, spine = [], [], node
+        while isinstance(spine, Tree) and spine.data == "product":
+            operands.append(spine.children[0])
+            ops.append(spine.children[1])
+            spine = spine.children[2]
+        operands.append(spine)
+        factors = [("*", self.build(operands[0]), operands[0])]
         for op, operand in zip(ops, operands[1:]):
             value = self.build(operand)
             if op.type == "SLASH":
                 # dL/dw, eta * dL/dw: the fraction binds to the operand just before it
-                prev_op, prev = factors[-1]
+                prev_op, prev, prev_node = factors[-1]
                 derivative = self.derivative(prev, value, operand, rest_allowed=True)
                 if derivative is not None:
-                    factors[-1] = (prev_op, derivative)
+                    factors[-1] = (prev_op, derivative, prev_node)
                     continue
-            factors.append(("*" if op.type == "STAR" else "/", value))
-        result = []
-        for op, value in factors:
+            factors.append(("*" if op.type == "STAR" else "/", value, operand))
+        result, divisors = [], []
+        for k, (op, value, operand) in enumerate(factors):
             value = self.close(value)
+            if op == "/":
+                self.nonzero_divisor(value, self.quote(factors[k - 1][2], operand), operand)
+                divisors.append(value)
             result.append(value if op == "*" else sp.Pow(value, -1))
-        return sp.Mul(*result)
+        product = sp.Mul(*result)
+        if _undefined(product):
+            why = "∞/∞ has no value" if any(map(_infinite, divisors)) else _why_product(result)
+            self.defined(product, node, why)
+        return product
 
     def b_neg(self, node):
         value = self.build(node.children[1])
@@ -233,7 +301,7 @@ class Builder:
         for child in node.children:
             value = self.build(child)
             items.extend(value.items if isinstance(value, _Chain) else [value])
-        return _Chain(items, _pos(node))
+        return _Chain(items, _pos(node), _end(node))
 
     def b_power(self, node):
         base_node, _, exp_node = node.children
@@ -265,7 +333,10 @@ class Builder:
                 if size > MAX_POWER_BITS // 3:
                     self.error(f"number too large: a root of a number of {size} bits "
                                f"(at most {MAX_POWER_BITS // 3})", node)
-        return sp.Pow(base, exp)
+        if base.is_zero and exp.is_extended_negative:
+            self.error(f"division by zero in {self.quote(node)} (0 to a negative power)", node)
+        why = f"{_shown(base)} to the power {_shown(exp)} has no value"
+        return self.defined(sp.Pow(base, exp), node, why)
 
     # -- atoms ------------------------------------------------------------
     def b_number(self, node):
@@ -275,8 +346,10 @@ class Builder:
         value = sp.Rational(int(whole + frac or "0"), 10 ** len(frac))
         if exp is not None:
             if len(exp.lstrip("+-")) > 6 or abs(int(exp)) * math.log2(10) > MAX_POWER_BITS:
-                self.error(f"number too large: {token} (the exponent is at most "
-                           f"{int(MAX_POWER_BITS / math.log2(10))})", token)
+                largest = int(MAX_POWER_BITS / math.log2(10))
+                size = "small" if exp.startswith("-") else "large"
+                self.error(f"number too {size}: {token} (exponent {int(exp)} is out of range; "
+                           f"at most {largest} in magnitude)", token)
             value = value * sp.Rational(10) ** int(exp)
         return value
 
@@ -367,7 +440,8 @@ class Builder:
             return self.power(args[0], sp.S.Half, node)
         if canonical == "abs":
             return _abs(args[0])
-        return build(*args)
+        at = ", ".join(map(_shown, args))
+        return self.defined(build(*args), node, f"{name} has no value at {at}")
 
     def b_call(self, node):
         children = node.children
@@ -395,7 +469,9 @@ class Builder:
         derivative = self.derivative(num, den, node.children[5], rest_allowed=False)
         if derivative is not None:
             return derivative
-        return self.close(num) * sp.Pow(self.close(den), -1)
+        den = self.close(den)
+        self.nonzero_divisor(den, self.quote(node), node.children[5])
+        return self.defined(self.close(num) * sp.Pow(den, -1), node, "∞/∞ has no value")
 
     def derivative(self, num, den, den_node, rest_allowed: bool):
         """``dL/dw`` or ``∂/∂w`` if ``den`` is a differential such as ``dw``; else ``None``."""

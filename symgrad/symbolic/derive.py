@@ -254,8 +254,12 @@ def _resolve_targets(model: Model | None, wrt, bare: bool = False) -> tuple[list
 
 
 def _is_constant(expr) -> bool:
-    # free_symbols walks iteratively: SymPy's own recursion fails on a deep expression
-    return isinstance(expr, (int, float, sp.Basic)) and not free_symbols(sp.sympify(expr, strict=True))
+    # free_symbols walks iteratively: SymPy's own recursion fails on a deep expression;
+    # zoo and nan are no constants to differentiate: the Model they become refuses them by name
+    if not isinstance(expr, (int, float, sp.Basic)):
+        return False
+    expr = sp.sympify(expr, strict=True)
+    return not free_symbols(expr) and not expr.has(sp.S.ComplexInfinity, sp.S.NaN)
 
 
 def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()):

@@ -57,10 +57,30 @@ def _collapse_one(s: Sum) -> sp.Expr:
         if delta is None:
             out.append(Sum(term, (index, low, high)))
             continue
-        other = delta.args[1] if delta.args[0] == index else delta.args[0]
+        value = _delta_root(delta, index)
+        if value is None:
+            out.append(Sum(term, (index, low, high)))
+            continue
         rest = Mul(*[f for f in factors if f is not delta])
-        out.append(rest.xreplace({index: other}))
+        out.append(rest.xreplace({index: value}))
     return Add(*out)
+
+
+def _delta_root(delta: KroneckerDelta, index: sp.Symbol) -> sp.Expr | None:
+    """The ``index`` at which ``delta`` fires: ``j - 1`` for ``KroneckerDelta(i + 1, j)``; ``None`` if not one.
+
+    >>> from sympy import symbols
+    >>> i, j = symbols('i j')
+    >>> _delta_root(KroneckerDelta(i + 1, j), i), _delta_root(KroneckerDelta(2*i, j), i)
+    (j - 1, None)
+    """
+    inner, other = delta.args if index in delta.args[0].free_symbols else delta.args[::-1]
+    if index in other.free_symbols or not inner.is_polynomial(index):
+        return None
+    slope = inner.diff(index)
+    if slope not in (1, -1) or index in slope.free_symbols:
+        return None  # 2i = j fires only for even j: the sum stays
+    return (other - inner.subs(index, 0)) / slope
 
 
 def collapse_kronecker_sums(expr: sp.Expr) -> sp.Expr:
