@@ -17,20 +17,17 @@ from contextlib import suppress
 
 import sympy as sp
 
-from . import lectures
-from . import printing
+from . import lectures, printing
 from ._tools import check_writable, write_file
-from .symbolic.chainrule import chain_rule
-from .symbolic.derive import component, grad
 from .core.matrix_model import MatrixModel
-from .symbolic.matrix_rules import backprop
-from .core.expressions import text as matrix_text
-from .symbolic.matrix_updates import matrix_update_rules
 from .core.model import Model
-from .errors import ModelError
+from .errors import ModelError, ParseError
+from .lectures.derivations import differentiated, lecture_text, matrix_closed_lines
 from .parsing import parse
-from .errors import ParseError
-from .symbolic.solve import least_squares
+from .symbolic.chainrule import chain_rule
+from .symbolic.derive import grad
+from .symbolic.matrix_rules import backprop
+from .symbolic.matrix_updates import matrix_update_rules
 from .symbolic.update import update_rules
 
 EXIT_OK, EXIT_FALSE, EXIT_USAGE, EXIT_OBSERVED = 0, 1, 2, 3
@@ -84,66 +81,6 @@ def resolve_model(text: str, inputs=(), lr: str | None = None) -> Model | Matrix
     if not isinstance(parsed, sp.Expr):
         raise UsageError(f"expected a model name or an expression, got a {type(parsed).__name__}: {text!r}")
     return Model.from_expr(parsed, inputs=[sp.Symbol(n) for n in inputs])
-
-
-def _differentiated(model: Model, param):
-    """What a derivative is taken by: the parameter, or for an array ``w`` its component ``w_j``."""
-    return component(model, param) if isinstance(param, sp.IndexedBase) else param
-
-
-def _derive_text(model: Model, wrt, form: str) -> list[str]:
-    grads = grad(model, list(wrt) if wrt else None, form=form)
-    return [f"d{model.output}/d{printing.text(_differentiated(model, p))} = {printing.text(g)}"
-            for p, g in grads.items()]
-
-
-def _section(title: str) -> str:
-    return f"\n{title}\n{'=' * len(title)}"
-
-
-def _matrix_closed_text(model: MatrixModel, wrt) -> list[str]:
-    derivation = backprop(model, wrt)
-    return [f"d{model.output}/d{matrix_text(p)} = {matrix_text(derivation.gradient(p, 'closed'))}"
-            for p in derivation.gradients]
-
-
-def _matrix_lecture_text(ex, model: MatrixModel) -> list[str]:
-    wrt = list(ex.wrt) or None
-    out = ["backprop, by the layer rules:"]
-    out += ["  " + line for line in str(backprop(model, wrt)).splitlines()]
-    out.append("closed form:")
-    out += ["  " + line for line in _matrix_closed_text(model, wrt)]
-    out.append("gradient descent:")
-    out += ["  " + line for line in matrix_update_rules(model, wrt).text().splitlines()]
-    return out
-
-
-def lecture_text() -> str:
-    """Every worked example of the lectures as text: model, partials, update rules, chain rule."""
-    out = ["symgrad: the lectures' worked examples, derived"]
-    for ex in lectures.EXAMPLES.values():
-        model = ex.model
-        out.append(_section(f"{ex.name}: {ex.title}"))
-        out.append(f"source: lecture {ex.source}")
-        out.append(str(model))
-        out.append("")
-        if isinstance(model, MatrixModel):
-            out += _matrix_lecture_text(ex, model)
-            continue
-        out += _derive_text(model, ex.wrt, "stages")
-        if len(model.stages) > 1:
-            out.append("closed form:")
-            out += ["  " + line for line in _derive_text(model, ex.wrt, "closed")]
-        if ex.name == "least-squares":
-            solution = least_squares().solution
-            out += [f"{printing.text(p)} = {printing.text(v)}" for p, v in solution.items()]
-            continue
-        out.append("gradient descent:")
-        out += ["  " + line for line in update_rules(model, list(ex.wrt) or None).text().splitlines()]
-        if len(model.stages) > 2:
-            out.append("chain rule:")
-            out += ["  " + line for line in chain_rule(model, list(ex.wrt) or None).text().splitlines()]
-    return "\n".join(line.rstrip() for line in out)
 
 
 def _strict(value):
@@ -215,15 +152,15 @@ def _derive_matrix(args, model: MatrixModel, wrt) -> int:
         return EXIT_OK
     derivation = backprop(model, wrt)
     if args.json:
-        payload = {str(p): matrix_text(derivation.gradient(p, args.form)) for p in derivation.gradients}
+        payload = {str(p): printing.text(derivation.gradient(p, args.form)) for p in derivation.gradients}
         if args.form == "stages":
-            payload = {"deltas": {matrix_text(d): matrix_text(e) for d, e, _ in derivation.deltas},
+            payload = {"deltas": {printing.text(d): printing.text(e) for d, e, _ in derivation.deltas},
                        "gradients": payload}
         _print_json(payload)
     elif args.latex:
         print(derivation.latex())
     elif args.form == "closed":
-        print("\n".join(_matrix_closed_text(model, wrt)))
+        print("\n".join(matrix_closed_lines(model, wrt)))
     else:
         print(derivation)
     return EXIT_OK
@@ -250,7 +187,7 @@ def _cmd_derive(args) -> int:
         _print_json({str(p): str(g) for p, g in grads.items()})
         return EXIT_OK
     for p, g in grads.items():
-        p = _differentiated(model, p)
+        p = differentiated(model, p)
         if args.latex:
             print(rf"\frac{{\partial {sp.latex(model.output)}}}{{\partial {printing.latex(p)}}} = {printing.latex(g)}")
         else:
