@@ -268,17 +268,12 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_codegen(args) -> int:
-    from .compiler import codegen
+    from .compiler.api import codegen
 
     model = resolve_model(args.model, args.inputs)
-    if isinstance(model, MatrixModel):  # the compiled layer rules are already a standalone NumPy module
-        from .compiler.matrix import compile_model
-
-        if args.reduction != "mean":
-            raise UsageError(f"{args.model} is a network of matrices, whose compiled loss is the mean over "
-                             "the batch; --reduction sum is for scalar models")
-        print(write_file(args.output, compile_model(model).source))
-        return EXIT_OK
+    if isinstance(model, MatrixModel) and args.reduction != "mean":
+        raise UsageError(f"{args.model} is a network of matrices, whose compiled loss is the mean over "
+                         "the batch; --reduction sum is for scalar models")
     print(codegen(model, args.output, reduction=args.reduction))
     return EXIT_OK
 

@@ -6,7 +6,7 @@ stable NumPy forward (a function defined with ``def`` in a file, whose
 source generated code copies), the gradient rule of the graph engine, and
 its names. After :func:`register_activation` it works in ``symgrad.grad``,
 ``Graph`` (forward, backward, drawing), ``symgrad.compile``,
-``symgrad.matrix.mlp`` and ``compile_model``, ``verify`` and ``parse``.
+``symgrad.networks.mlp`` and ``symgrad.compile``, ``verify`` and ``parse``.
 
 >>> import numpy as np, sympy as sp
 >>> import symgrad
