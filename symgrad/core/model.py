@@ -8,7 +8,7 @@ from sympy import Indexed, IndexedBase, Symbol
 
 from ..errors import ModelError
 
-__all__ = ["WIDE", "Model", "ModelError", "symbols_of", "contains", "free_symbols", "replace_symbols", "size_exceeds",
+__all__ = ["WIDE", "Model", "ModelError", "symbols_of", "contains", "depth", "free_symbols", "nodes_bottom_up", "replace_symbols", "size_exceeds",
            "split_deep"]
 
 #: nodes whose free symbols are their arguments' (no bound variables): the walks below look inside them
@@ -46,6 +46,18 @@ def _nodes_bottom_up(expr: sp.Basic, done: set | None = None):
         stack.extend((a, False) for a in reversed(node.args) if id(a) not in done)
 
 
+def nodes_bottom_up(expr: sp.Basic):
+    """Each distinct node of ``expr`` once, arguments first, without recursion; arithmetic and
+    function nodes are walked into, any other node (a Sum, an Indexed) is a leaf.
+
+    >>> from sympy import sin, symbols
+    >>> x, w = symbols('x w')
+    >>> [str(n) for n in nodes_bottom_up(sin(w*x) + w*x)]
+    ['w', 'x', 'w*x', 'sin(w*x)', 'w*x + sin(w*x)']
+    """
+    return _nodes_bottom_up(expr)
+
+
 def free_symbols(expr: sp.Basic) -> set:
     """``expr.free_symbols``, computed without recursion and visiting a shared part once.
 
@@ -62,6 +74,23 @@ def free_symbols(expr: sp.Basic) -> set:
             continue  # its arguments were visited
         found |= node.free_symbols
     return found
+
+
+def depth(expr: sp.Basic) -> int:
+    """How many arithmetic and function nodes deep ``expr`` is (a symbol is 0); no recursion.
+
+    >>> from sympy import sin, symbols
+    >>> x, w = symbols('x w')
+    >>> e = x
+    >>> for _ in range(2000): e = sin(w*e)
+    >>> depth(x), depth(w*x + 1), depth(e)
+    (0, 2, 4000)
+    """
+    height: dict[int, int] = {}
+    for node in _nodes_bottom_up(expr):
+        transparent = isinstance(node, _TRANSPARENT) and node.args
+        height[id(node)] = 1 + max(height[id(a)] for a in node.args) if transparent else 0
+    return height[id(expr)]
 
 
 def contains(expr: sp.Basic, *types) -> bool:
