@@ -129,24 +129,24 @@ def _bases(factors) -> set:
     return {f.as_base_exp()[0] for f in factors}
 
 
-def _times(product: sp.Expr, bases: set | None, factor: sp.Expr) -> tuple[sp.Expr, set | None]:
-    """``product * factor`` and the bases of the result's factors (``None`` when not tracked).
+def _times(product: sp.Expr, factor: sp.Expr) -> sp.Expr:
+    """``product * factor``; a long product is extended without SymPy sorting all of its factors again.
 
-    A long product whose factors share no base with ``factor`` (so SymPy
-    would combine nothing: no ``x*x = x**2``, no numbers) is built directly,
-    in the canonical order SymPy's ``Mul`` gives it.
+    When the new factors share no base with the product's (so SymPy would
+    combine nothing: no ``x*x = x**2``) and hold no number, they are inserted
+    where SymPy's ``Mul`` puts them: the same expression, built in
+    O(length) list work instead of O(length) comparisons of expressions.
     """
     new = factor.args if factor.is_Mul else (factor,)
-    if (not product.is_Mul or len(product.args) < _LONG_PRODUCT or bases is None
-            or any(f.is_Number or not f.is_commutative for f in new) or not _bases(new).isdisjoint(bases)):
-        result = sp.Mul(product, factor)
-        return result, (_bases(result.args) if result.is_Mul else None)
-    coefficient, factors = (product.args[0], list(product.args[1:])) if product.args[0].is_Number \
-        else (None, list(product.args))
+    if (not product.is_Mul or len(product.args) < _LONG_PRODUCT
+            or any(f.is_Number or not f.is_commutative for f in new)
+            or not _bases(new).isdisjoint(_bases(product.args))):
+        return sp.Mul(product, factor)
+    coefficient, factors = (product.args[:1], list(product.args[1:])) if product.args[0].is_Number \
+        else ((), list(product.args))
     for f in new:
         insort(factors, f, key=_args_sortkey)
-    args = ([coefficient] if coefficient is not None else []) + factors
-    return sp.Mul._from_args(args, is_commutative=True), bases | _bases(new)
+    return sp.Mul._from_args([*coefficient, *factors], is_commutative=True)
 
 
 class _Product:
@@ -157,10 +157,10 @@ class _Product:
     The factors are multiplied once, when a result (or a sum) needs them.
     """
 
-    __slots__ = ("upstream", "factor", "_value", "_bases")
+    __slots__ = ("upstream", "factor", "_value")
 
     def __init__(self, upstream: "_Product | None", factor: sp.Expr):
-        self.upstream, self.factor, self._value, self._bases = upstream, factor, None, None
+        self.upstream, self.factor, self._value = upstream, factor, None
 
     def value(self) -> sp.Expr:
         if self._value is None:
@@ -183,13 +183,10 @@ class _Product:
         while node is not None and node._value is None:
             path.append(node)
             node = node.upstream
-        value, bases = (sp.S.One, None) if node is None else (node._value, node._bases)
+        value = sp.S.One if node is None else node._value
         for node in reversed(path):
-            if node.upstream is None:
-                value, bases = node.factor, (_bases(node.factor.args) if node.factor.is_Mul else None)
-            else:
-                value, bases = _times(value, bases, node.factor)
-            node._value, node._bases = value, bases
+            value = node.factor if node.upstream is None else _times(value, node.factor)
+            node._value = value
         return self._value
 
 
