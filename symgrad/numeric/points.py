@@ -333,15 +333,18 @@ class StagedExpression:
         self._functions: dict = {}
 
     def _function(self, node):
-        """The NumPy function of a node's head (``sin``, ``sigmoid``, ``Heaviside``) or of a whole leaf."""
-        if not node.is_Function:  # a leaf the walk does not enter (a Sum, a Max): its own shallow code
-            used = sorted(node.free_symbols, key=sp.default_sort_key)
-            return lambda known: evaluator(node, used)(*[known[s] for s in used])
+        """The NumPy function of a function node's head (``sin``, ``sigmoid``, ``Heaviside``)."""
         key = (node.func, len(node.args))
         if key not in self._functions:
             arguments = [sp.Dummy(f"a{k}") for k in range(len(node.args))]
             self._functions[key] = evaluator(node.func(*arguments), arguments)
         return self._functions[key]
+
+    @staticmethod
+    def _whole(node, known: dict):
+        """A node the walk does not take apart (a Sum, a Piecewise, ``I``), by its own (shallow) code."""
+        used = sorted(node.free_symbols, key=sp.default_sort_key)
+        return evaluator(node, used)(*[known[s] for s in used])
 
     def values(self, symbols: list, points: dict) -> np.ndarray:
         """:func:`values_at` of the whole expression."""
@@ -350,23 +353,25 @@ class StagedExpression:
         known = {s: np.asarray(points[s], dtype=float) for s in symbols}
         with np.errstate(all="ignore"):
             for node in self.nodes:
-                args = [out[id(a)] for a in node.args] if node.is_Add or node.is_Mul or node.is_Pow \
-                    or node.is_Function else None
+                if not isinstance(node, sp.Expr):
+                    continue  # a part of a node (a Piecewise's branch): that node is evaluated whole
+                args = [out.get(id(a)) for a in node.args]
+                taken_apart = node.args and all(a is not None for a in args)
                 if node.is_Symbol:
                     value = known[node]
                 elif node.is_Number or node.is_NumberSymbol:
                     value = complex(node)
                     value = value.real if value.imag == 0 else value
-                elif node.is_Add:
+                elif node.is_Add and taken_apart:
                     value = sum(args[1:], args[0])
-                elif node.is_Mul:
-                    value = np.prod(np.broadcast_arrays(*args), axis=0) if len(args) > 1 else args[0]
-                elif node.is_Pow:
+                elif node.is_Mul and taken_apart:
+                    value = np.prod(np.broadcast_arrays(*args), axis=0)
+                elif node.is_Pow and taken_apart:
                     value = np.power(*args)
-                elif node.is_Function:
+                elif node.is_Function and taken_apart:
                     value = self._function(node)(*args)
                 else:
-                    value = self._function(node)(known)
+                    value = self._whole(node, known)
                 out[id(node)] = value
             result = np.asarray(out[id(self.expr)], dtype=complex) * np.ones(count)
         real = np.where(np.abs(result.imag) > 1e-12 * (1 + np.abs(result.real)), np.nan, result.real)
@@ -378,10 +383,14 @@ class StagedExpression:
         out: dict[int, sp.Expr] = {}
         try:
             for node in self.nodes:
+                if not isinstance(node, sp.Expr):
+                    continue  # a part of a node (a Piecewise's branch): that node is evaluated whole
+                args = [out.get(id(a)) for a in node.args]
                 if node.is_Atom:
                     value = exact.get(node, node)
-                elif node.is_Add or node.is_Mul or node.is_Pow or node.is_Function:
-                    value = node.func(*[out[id(a)] for a in node.args]).evalf(digits)
+                elif (node.is_Add or node.is_Mul or node.is_Pow or node.is_Function) and \
+                        all(a is not None for a in args):
+                    value = node.func(*args).evalf(digits)
                 else:
                     value = node.xreplace(exact).evalf(digits)
                 if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
