@@ -187,6 +187,7 @@ def test_verify_rejects_a_wrong_claim_on_a_deep_expression(nested_with_derivativ
     assert verdict.status == "wrong"
     point, claimed, correct = (verdict.counterexample[k] for k in ("point", "claimed", "correct"))
     assert claimed == pytest.approx(1.001 * correct, rel=1e-9)
+    assert "too deep to print" in str(verdict)  # the verdict prints, without the expressions
 
 
 # -- numeric edge cases ----------------------------------------------------------------------------

@@ -104,8 +104,8 @@ class Verdict:
         return f"✗ {self.subject} is wrong{reason}"
 
     def __str__(self) -> str:
-        lines = [self.summary(), f"  claimed:  {printing.text(self.claim)}",
-                 f"  correct:  {printing.text(self.expected)}"]
+        lines = [self.summary(), f"  claimed:  {_printable(self.claim, printing.text)}",
+                 f"  correct:  {_printable(self.expected, printing.text)}"]
         if self.counterexample:
             point = ", ".join(f"{k}={v:.4g}" for k, v in self.counterexample["point"].items())
             claimed, correct = (_shown(self.counterexample[k]) for k in ("claimed", "correct"))
@@ -115,9 +115,17 @@ class Verdict:
 
     def to_dict(self) -> dict:
         return {"status": self.status, "ok": self.ok, "kind": self.kind, "subject": self.subject,
-                "claim": str(self.claim), "expected": str(self.expected), "proved": self.proved,
+                "claim": _printable(self.claim, str), "expected": _printable(self.expected, str),
+                "proved": self.proved,
                 "points": self.points, "counterexample": self.counterexample, "diagnosis": self.diagnosis,
                 "notes": self.notes, "steps": self.steps}
+
+
+def _printable(expr, show) -> str:
+    """``show(expr)``, or what it is when it is too deep to print (SymPy prints by recursion)."""
+    if isinstance(expr, sp.Basic) and depth(expr) > DEEP:
+        return f"(an expression {depth(expr)} operations deep: too deep to print)"
+    return show(expr)
 
 
 def _shown(value: float) -> str:
