@@ -145,24 +145,33 @@ def run_scaling(kind: str, size: int, task: str, timeout: float) -> dict | None:
     return json.loads(result.stdout)
 
 
+def _ratio(seconds: float | None, previous: float | None) -> str:
+    return f"{seconds / previous:5.2f}x" if seconds and previous else "    -"
+
+
+def _measure(kind: str, size: int, task: str, timeout: float) -> tuple[str, float | None]:
+    """The cells of one task at one size (seconds, peak MB), and its seconds (None if it failed)."""
+    row = run_scaling(kind, size, task, timeout)
+    if row is None:
+        return f"{'> ' + format(timeout, 'g') + ' s':>18}", None
+    if "error" in row:
+        return f"{'failed':>18}", None
+    return f"{row['seconds']:8.2f} s {row['peak_mb']:6.0f} MB", row["seconds"]
+
+
 def scaling(timeout: float) -> None:
-    print("growth with size: seconds and peak memory (RSS of the process) per size; "
-          "ratio = time / time of the previous size (a linear step doubles the size: ~2x)")
+    print("growth with size: seconds and peak memory (RSS of its own process) per task and size;\n"
+          "ratio = time / time at the previous size (each size doubles: ~2x is linear, ~4x quadratic)")
     for kind, sizes in (("chain", CHAIN_DEPTHS), ("sum", SUM_TERMS)):
-        for task in ("grad", "compile"):
-            previous = None
-            for size in sizes:
-                row = run_scaling(kind, size, task, timeout)
-                label = f"{kind}({size:,}) {task}"
-                if row is None:
-                    print(f"{label:>24}: > {timeout:g} s (timed out)", flush=True)
-                    break
-                if "error" in row:
-                    print(f"{label:>24}: failed: {row['error'][:80]}", flush=True)
-                    break
-                ratio = f"{row['seconds'] / previous:5.2f}x" if previous else "    -"
-                print(f"{label:>24}: {row['seconds']:8.2f} s {row['peak_mb']:8.0f} MB   {ratio}", flush=True)
-                previous = row["seconds"]
+        print(f"{'':>14} {'grad (all parameters)':>18} {'ratio':>7}   {'compile':>18} {'ratio':>7}")
+        previous = {"grad": None, "compile": None}
+        for size in sizes:
+            cells = []
+            for task in ("grad", "compile"):
+                text, seconds = _measure(kind, size, task, timeout)
+                cells.append(f"{text} {_ratio(seconds, previous[task]):>7}")
+                previous[task] = seconds
+            print(f"{kind + f'({size:,})':>14} {cells[0]}   {cells[1]}", flush=True)
 
 
 def main(argv=None) -> None:

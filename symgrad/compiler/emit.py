@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy import Add, Mul, S
+from sympy.printing.str import sstr
 
+from ..core.model import WIDE
 from ..core.ops import op_for_function
 from .names import Names
 from .printer import NumPySourcePrinter, logsumexp
@@ -40,6 +42,11 @@ class _Target:
 
     def update(self, operator: str, arg: str) -> None:
         self.lines.append(f"{self.name} {operator}= {arg}")
+
+
+def _text(expr) -> str:
+    """``str(expr)``; a wide sum in its own order of terms (SymPy's sorting of them is quadratic in their number)."""
+    return sstr(expr, order="none") if expr.is_Add and len(expr.args) > WIDE else str(expr)
 
 
 def _negative(term) -> bool:
@@ -280,7 +287,7 @@ class BlockEmitter:
             mark = len(self.lines)
             if kind == "reduce":
                 self.lines.append(f"{name} += {self.reduce(expr, temps)}")
-                comment = f"{self.output} = {expr}" if name == "loss" else None
+                comment = f"{self.output} = {_text(expr)}" if name == "loss" else None
             elif not self.is_array(expr):
                 self.lines.append(f"{name} = {self.scalar(expr)}")
                 self.arrays.discard(name)
@@ -288,7 +295,7 @@ class BlockEmitter:
             else:
                 owner[name] = self.take()
                 self.compute(expr, _Target(self.lines, str(name), owner[name]), temps)
-                comment = f"{name} = {expr}"
+                comment = f"{name} = {_text(expr)}"
             self.free += temps
             for symbol in [s for s in owner if last_read.get(s, -1) <= index]:
                 self.free.append(owner.pop(symbol))
@@ -323,7 +330,7 @@ def block_loop(steps: Steps, full: list[str], block: int | None) -> tuple[list[s
     if buffers:
         loop += ["if m < size:  # the last, shorter block",
                  f"    {target_list(buffers)} = work[:, :m]"]
-    loop += [f"{s} = {full[steps.data.index(s)]}[lo:lo + m]" for s in steps.data if s in read]
+    loop += [f"{s} = {whole}[lo:lo + m]" for s, whole in zip(steps.data, full) if s in read]
     loop += ["# forward"] + forward
     if backward:
         loop += ["# backward"] + backward

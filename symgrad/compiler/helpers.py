@@ -55,15 +55,20 @@ def _describe(value):
 """,
     "logsumexp": """
 def logsumexp(*z, out=None):
-    \"\"\"log(e^z1 + ... + e^zn), shifted by the largest argument so that it never overflows.\"\"\"
+    \"\"\"log(e^z1 + ... + e^zn) as m + log1p(sum of e^(zi - m) over all but one largest zi), m = max zi.
+
+    Shifting by m never overflows; log1p keeps the digits of a result near 0 (log(1 + 1e-17) is not 0).
+    \"\"\"
     top = z[0]
     for zi in z[1:]:
         top = np.maximum(top, zi)
-    top = np.where(np.isfinite(top), top, 0.0)
-    total = 0.0
+    shift = np.where(np.isfinite(top), top, 0.0)
+    rest, skipped = 0.0, False
     for zi in z:
-        total = total + np.exp(zi - top)
-    return np.add(top, np.log(total), out=out)
+        largest = np.logical_and(np.equal(zi, top), np.logical_not(skipped))  # its term is e^0 = 1
+        rest = rest + np.where(largest, 0.0, np.exp(zi - shift))
+        skipped = np.logical_or(skipped, largest)
+    return np.add(top, np.log1p(rest), out=out)
 """,
 }
 

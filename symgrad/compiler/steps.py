@@ -6,8 +6,8 @@ from collections import defaultdict
 import sympy as sp
 from sympy import Add, Function, Pow, S, Symbol
 
-from ..symbolic.derive import local_derivative
-from ..core.model import Model, free_symbols, replace_symbols, split_deep
+from ..symbolic.derive import local_derivative, local_derivatives
+from ..core.model import WIDE, Model, free_symbols, replace_symbols, split_deep
 from .names import Names, real_symbol
 from .printer import NumPySourcePrinter, stable_form
 
@@ -85,6 +85,7 @@ class Steps:
         # model symbols -> real symbols named by unique identifiers
         self.real = {s: real_symbol(s, self.names.fresh(str(s)))
                      for s in model.inputs + model.params + model.stage_symbols}
+        self._user_names: dict | None = None  # the inverse of ``real``, built when first asked
         self.data = [self.real[s] for s in model.inputs]
         self.params = [self.real[s] for s in model.params]
         self.wrt = [self.real[s] for s in wrt]
@@ -109,7 +110,8 @@ class Steps:
         for symbol, expr in self.model.stages:
             # a deep stage first becomes shallow sub-stages: SymPy's cse, replace and printing recurse
             # (split before renaming: rebuilding a deep expression makes SymPy's cache compare it deep down)
-            pieces, top = split_deep(expr, self.names.temporary)
+            # and a wide sum becomes a stage of its own, differentiated term by term
+            pieces, top = split_deep(expr, self.names.temporary, width=WIDE)
             for piece, value in pieces + [(self.real[symbol], top)]:
                 stages += split_stage(piece, replace_symbols(value, self.real), self.names)
         return stages
@@ -206,11 +208,10 @@ class Steps:
             if contributions[symbol] and self.depends[symbol]:
                 adjoint = self._adjoint(symbol, contributions[symbol])
                 targets = expr.free_symbols & (stage_symbols | wanted)
-                for v in sorted(targets, key=sp.default_sort_key):
-                    if v in wanted or self.depends.get(v):
-                        derivative = _stage_derivative(symbol, expr, v)
-                        if derivative != 0:
-                            contributions[v].append((adjoint * derivative, symbol in self.arrays))
+                names = [v for v in sorted(targets, key=sp.default_sort_key) if v in wanted or self.depends.get(v)]
+                for v, derivative in local_derivatives(symbol, expr, names, _stage_derivative).items():
+                    if derivative != 0:
+                        contributions[v].append((adjoint * derivative, symbol in self.arrays))
             # a parameter's gradient is complete once its first (in forward order) use is passed
             for p in sorted((p for p, i in first_use.items() if i == index), key=sp.default_sort_key):
                 self.gradient_names[p] = self._gradient(p, contributions[p])
@@ -239,7 +240,6 @@ class Steps:
 
     def user_name(self, symbol) -> str:
         """The model's own name of a renamed symbol."""
-        for original, real in self.real.items():
-            if real == symbol:
-                return str(original)
-        return str(symbol)
+        if self._user_names is None:
+            self._user_names = {real: str(original) for original, real in self.real.items()}
+        return self._user_names.get(symbol, str(symbol))

@@ -8,7 +8,7 @@ from sympy import Indexed, IndexedBase, Symbol
 
 from ..errors import ModelError
 
-__all__ = ["Model", "ModelError", "symbols_of", "contains", "free_symbols", "replace_symbols", "size_exceeds",
+__all__ = ["WIDE", "Model", "ModelError", "symbols_of", "contains", "depth", "free_symbols", "nodes_bottom_up", "replace_symbols", "size_exceeds",
            "split_deep"]
 
 #: nodes whose free symbols are their arguments' (no bound variables): the walks below look inside them
@@ -18,16 +18,21 @@ _TRANSPARENT = (sp.Add, sp.Mul, sp.Pow, sp.Function)
 #: SymPy's diff, printing and equality recurse through an expression, several frames a level
 SHALLOW_HEIGHT = 12
 
+#: sums with more terms than this inside a stage become sub-stages of their own, differentiated term by term
+WIDE = 32
+
 
 # -- walks that do not recurse (a model may be thousands of operations deep) ----------------------
 
-def _nodes_bottom_up(expr: sp.Basic):
+def _nodes_bottom_up(expr: sp.Basic, done: set | None = None):
     """Each distinct node of ``expr`` (by identity) once, every node after its arguments; no recursion.
 
     Only the arguments of arithmetic and function nodes are visited; any other
-    node (a Sum, an Indexed, a matrix product) is a leaf here.
+    node (a Sum, an Indexed, a matrix product) is a leaf here. Nodes whose
+    ids are in ``done`` (given by a caller walking several expressions) are
+    skipped, and each visited node's id is added to it.
     """
-    done: set[int] = set()
+    done = set() if done is None else done
     stack = [(expr, False)]
     while stack:
         node, expanded = stack.pop()
@@ -39,6 +44,18 @@ def _nodes_bottom_up(expr: sp.Basic):
             continue
         stack.append((node, True))
         stack.extend((a, False) for a in reversed(node.args) if id(a) not in done)
+
+
+def nodes_bottom_up(expr: sp.Basic):
+    """Each distinct node of ``expr`` once, arguments first, without recursion; arithmetic and
+    function nodes are walked into, any other node (a Sum, an Indexed) is a leaf.
+
+    >>> from sympy import sin, symbols
+    >>> x, w = symbols('x w')
+    >>> [str(n) for n in nodes_bottom_up(sin(w*x) + w*x)]
+    ['w', 'x', 'w*x', 'sin(w*x)', 'w*x + sin(w*x)']
+    """
+    return _nodes_bottom_up(expr)
 
 
 def free_symbols(expr: sp.Basic) -> set:
@@ -57,6 +74,23 @@ def free_symbols(expr: sp.Basic) -> set:
             continue  # its arguments were visited
         found |= node.free_symbols
     return found
+
+
+def depth(expr: sp.Basic) -> int:
+    """How many arithmetic and function nodes deep ``expr`` is (a symbol is 0); no recursion.
+
+    >>> from sympy import sin, symbols
+    >>> x, w = symbols('x w')
+    >>> e = x
+    >>> for _ in range(2000): e = sin(w*e)
+    >>> depth(x), depth(w*x + 1), depth(e)
+    (0, 2, 4000)
+    """
+    height: dict[int, int] = {}
+    for node in _nodes_bottom_up(expr):
+        transparent = isinstance(node, _TRANSPARENT) and node.args
+        height[id(node)] = 1 + max(height[id(a)] for a in node.args) if transparent else 0
+    return height[id(expr)]
 
 
 def contains(expr: sp.Basic, *types) -> bool:
@@ -93,12 +127,14 @@ def size_exceeds(expr: sp.Basic, limit: int) -> bool:
     return False
 
 
-def replace_symbols(expr: sp.Basic, mapping: Mapping, evaluate: bool = True) -> sp.Basic:
+def replace_symbols(expr: sp.Basic, mapping: Mapping, evaluate: bool = True, memo: dict | None = None) -> sp.Basic:
     """``expr.xreplace(mapping)`` for a mapping of atoms (symbols), without recursion.
 
     With ``evaluate=False`` the changed nodes are rebuilt as they are, not
     re-sorted: sorting the factors of a product compares them, and comparing
     two deep expressions that differ only far down is as deep as they are.
+    ``memo`` (a dict the caller keeps, with the expressions, for one mapping)
+    shares the work between calls: a part already replaced is not walked again.
 
     >>> from sympy import sin, symbols
     >>> x, w, z = symbols('x w z')
@@ -109,8 +145,11 @@ def replace_symbols(expr: sp.Basic, mapping: Mapping, evaluate: bool = True) -> 
     """
     if not mapping:
         return expr
-    new: dict[int, sp.Basic] = {}
-    for node in _nodes_bottom_up(expr):
+    new: dict[int, sp.Basic] = {} if memo is None else memo
+    done = None if memo is None else memo.setdefault("done", set())
+    if id(expr) in new:
+        return new[id(expr)]
+    for node in _nodes_bottom_up(expr, done):
         if isinstance(node, _TRANSPARENT) and node.args:
             args = [new[id(a)] for a in node.args]
             changed = any(a is not b for a, b in zip(args, node.args))
@@ -130,7 +169,7 @@ def _unevaluated(node: sp.Basic, args: list) -> sp.Basic:
 
 
 def split_deep(expr: sp.Expr, new_symbol, height: int = SHALLOW_HEIGHT,
-               origins: dict | None = None) -> tuple[list, sp.Expr]:
+               origins: dict | None = None, width: int | None = None) -> tuple[list, sp.Expr]:
     """``expr`` as sub-stages no more than ``height`` operations deep, and the last one's expression.
 
     Returns ``(pieces, top)``: ``pieces`` are ``(symbol, expression)`` pairs
@@ -138,6 +177,7 @@ def split_deep(expr: sp.Expr, new_symbol, height: int = SHALLOW_HEIGHT,
     from them. A shallow expression comes back whole, with no pieces.
     ``origins``, if given, receives each new symbol's part of ``expr`` (the
     node itself, so that putting it back shares it rather than rebuilds it).
+    With ``width``, a sum of more than ``width`` terms is a piece of its own too.
 
     >>> from sympy import Dummy, sin, symbols
     >>> x, w = symbols('x w')
@@ -159,7 +199,8 @@ def split_deep(expr: sp.Expr, new_symbol, height: int = SHALLOW_HEIGHT,
         args = [a for a, _ in parts]
         rebuilt = node.func(*args) if any(a is not b for a, b in zip(args, node.args)) else node
         level = 1 + max(h for _, h in parts)
-        if level >= height and node is not expr:
+        wide = width is not None and node.is_Add and len(node.args) > width
+        if (level >= height or wide) and node is not expr:
             symbol = new_symbol()
             pieces.append((symbol, rebuilt))
             if origins is not None:

@@ -14,6 +14,7 @@ import sympy as sp
 from sympy import Indexed, Product, Sum
 from sympy.core.function import AppliedUndef
 
+from ..core.model import nodes_bottom_up
 from ..core.ops import OPS
 
 __all__ = ["NUMPY_FUNCTIONS", "SIZES", "MAX_EXPANDED_TERMS", "SumTooLarge", "UndefinedFunction",
@@ -307,6 +308,99 @@ def magnitude(expr: sp.Expr, symbols: list, points: dict) -> np.ndarray:
     return values_at(_magnitude_expr(sp.sympify(expr)), symbols, points)
 
 
+class StagedExpression:
+    """An expression of any depth, evaluated node by node from the leaves up, each shared node once.
+
+    lambdify prints an expression and evalf evaluates it by recursion, several
+    frames per level of nesting; this walk does not recurse. Each function is
+    evaluated by the same NumPy forwards as :func:`evaluator` uses.
+
+    >>> import numpy as np
+    >>> from sympy import sin, symbols
+    >>> x, w = symbols('x w')
+    >>> e = x
+    >>> for _ in range(1000): e = sin(w*e)
+    >>> staged = StagedExpression(e)
+    >>> staged.values([x, w], {x: np.array([0.0, 2.0]), w: np.array([0.5, 0.5])}).tolist()[0]
+    0.0
+    >>> staged.precise({x: 0.0, w: 0.5})
+    0j
+    """
+
+    def __init__(self, expr: sp.Expr):
+        self.expr = expr
+        self.nodes = list(nodes_bottom_up(expr))
+        self._functions: dict = {}
+
+    def _function(self, node):
+        """The NumPy function of a function node's head (``sin``, ``sigmoid``, ``Heaviside``)."""
+        key = (node.func, len(node.args))
+        if key not in self._functions:
+            arguments = [sp.Dummy(f"a{k}") for k in range(len(node.args))]
+            self._functions[key] = evaluator(node.func(*arguments), arguments)
+        return self._functions[key]
+
+    @staticmethod
+    def _whole(node, known: dict):
+        """A node the walk does not take apart (a Sum, a Piecewise, ``I``), by its own (shallow) code."""
+        used = sorted(node.free_symbols, key=sp.default_sort_key)
+        return evaluator(node, used)(*[known[s] for s in used])
+
+    def values(self, symbols: list, points: dict) -> np.ndarray:
+        """:func:`values_at` of the whole expression."""
+        count = len(points[symbols[0]]) if symbols else 1
+        out: dict[int, object] = {}
+        known = {s: np.asarray(points[s], dtype=float) for s in symbols}
+        with np.errstate(all="ignore"):
+            for node in self.nodes:
+                if not isinstance(node, sp.Expr):
+                    continue  # a part of a node (a Piecewise's branch): that node is evaluated whole
+                args = [out.get(id(a)) for a in node.args]
+                taken_apart = node.args and all(a is not None for a in args)
+                if node.is_Symbol:
+                    value = known[node]
+                elif node.is_Number or node.is_NumberSymbol:
+                    value = complex(node)
+                    value = value.real if value.imag == 0 else value
+                elif node.is_Add and taken_apart:
+                    value = sum(args[1:], args[0])
+                elif node.is_Mul and taken_apart:
+                    value = np.prod(np.broadcast_arrays(*args), axis=0)
+                elif node.is_Pow and taken_apart:
+                    value = np.power(*args)
+                elif node.is_Function and taken_apart:
+                    value = self._function(node)(*args)
+                else:
+                    value = self._whole(node, known)
+                out[id(node)] = value
+            result = np.asarray(out[id(self.expr)], dtype=complex) * np.ones(count)
+        real = np.where(np.abs(result.imag) > 1e-12 * (1 + np.abs(result.real)), np.nan, result.real)
+        return real.astype(float)
+
+    def precise(self, point: dict, digits: int = 50) -> complex | None:
+        """:func:`precise_value` of the whole expression, each node evaluated at ``digits`` digits."""
+        exact = {s: sp.Float(float(v), digits) for s, v in point.items()}
+        out: dict[int, sp.Expr] = {}
+        try:
+            for node in self.nodes:
+                if not isinstance(node, sp.Expr):
+                    continue  # a part of a node (a Piecewise's branch): that node is evaluated whole
+                args = [out.get(id(a)) for a in node.args]
+                if node.is_Atom:
+                    value = exact.get(node, node)
+                elif (node.is_Add or node.is_Mul or node.is_Pow or node.is_Function) and \
+                        all(a is not None for a in args):
+                    value = node.func(*args).evalf(digits)
+                else:
+                    value = node.xreplace(exact).evalf(digits)
+                if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                    return None
+                out[id(node)] = value
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            return None
+        return _precise(out[id(self.expr)], digits)
+
+
 def precise_value(expr: sp.Expr, point: dict, digits: int = 50) -> complex | None:
     """``expr`` at one point, evaluated by SymPy to ``digits`` digits; ``None`` where it is undefined.
 
@@ -321,8 +415,13 @@ def precise_value(expr: sp.Expr, point: dict, digits: int = 50) -> complex | Non
     True
     """
     exact = {s: sp.Float(float(v), digits) for s, v in point.items()}
+    return _precise(sp.sympify(expr).xreplace(exact), digits)
+
+
+def _precise(expr: sp.Expr, digits: int) -> complex | None:
+    """A number's value to ``digits`` digits, as :func:`precise_value` gives it."""
     try:
-        value = sp.sympify(expr).xreplace(exact).evalf(digits)
+        value = expr.evalf(digits)
         if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or value.free_symbols:
             return None
         result = complex(value)

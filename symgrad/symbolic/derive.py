@@ -1,20 +1,23 @@
 """Closed-form gradients, derived stage by stage in reverse mode, as backprop does by hand."""
 from __future__ import annotations
 
+from bisect import insort
+from collections import defaultdict
 from collections.abc import Iterable
 from itertools import chain, count
 
 import sympy as sp
 from sympy import Dummy, Indexed, IndexedBase, Symbol
+from sympy.core.mul import _args_sortkey
 
 from ..core.matrix_model import MatrixModel
-from ..core.model import Model, free_symbols, replace_symbols, split_deep, symbols_of
+from ..core.model import WIDE, Model, free_symbols, replace_symbols, split_deep, symbols_of
 from ..errors import DerivationError, ModelError
 from .matrix_rules import matrix_grad
 from .request import check_form, split_wrt
 from .tidy import tidy
 
-__all__ = ["grad", "adjoints", "component", "local_derivative", "real_model"]
+__all__ = ["grad", "adjoints", "component", "local_derivative", "local_derivatives", "real_model"]
 
 #: ``"stages"``: in terms of stage symbols (linear in depth, as the slides
 #: write dL/dw3 = (f3 - y) f3 (1 - f3) f2); ``"closed"``: stages substituted.
@@ -90,6 +93,62 @@ def local_derivative(stage_symbol: Symbol, stage_expr: sp.Expr, wrt) -> sp.Expr:
     return derivative.xreplace({stage_expr: stage_symbol}) if stage_expr.free_symbols else derivative
 
 
+def local_derivatives(stage_symbol: Symbol, stage_expr: sp.Expr, names: Iterable, derivative=None) -> dict:
+    """d(stage)/d(name) for each name, by :func:`local_derivative` (or ``derivative``, if given).
+
+    A wide sum is differentiated term by term: only the terms that contain a
+    name add to its derivative, so n names of an n-term sum cost O(n) in
+    all, not n differentiations of the whole sum.
+
+    >>> from sympy import symbols
+    >>> ws, xs = symbols('w1:41'), symbols('x1:41')
+    >>> s = symbols('s')
+    >>> local_derivatives(s, sum(w * x**2 for w, x in zip(ws, xs)), ws[:2] + xs[:1])
+    {w1: x1**2, w2: x2**2, x1: 2*w1*x1}
+    """
+    derivative = derivative or local_derivative
+    names = list(names)
+    if not (isinstance(stage_expr, sp.Add) and len(stage_expr.args) > WIDE):
+        return {name: derivative(stage_symbol, stage_expr, name) for name in names}
+    terms_with: dict = defaultdict(list)  # symbol -> the terms it appears in, built once
+    for term in stage_expr.args:
+        for name in free_symbols(term):
+            terms_with[name].append(term)
+    return {name: sp.Add(*[derivative(stage_symbol, term, name) for term in terms_with.get(name, ())])
+            for name in names}
+
+
+# -- long products, extended one factor at a time --------------------------------------------------
+
+#: a product this long is extended by inserting the new factors in SymPy's order (``Mul`` would sort
+#: and compare all of its factors again, O(length) each time: O(depth²) over a chain)
+_LONG_PRODUCT = 8
+
+
+def _bases(factors) -> set:
+    return {f.as_base_exp()[0] for f in factors}
+
+
+def _times(product: sp.Expr, factor: sp.Expr) -> sp.Expr:
+    """``product * factor``; a long product is extended without SymPy sorting all of its factors again.
+
+    When the new factors share no base with the product's (so SymPy would
+    combine nothing: no ``x*x = x**2``) and hold no number, they are inserted
+    where SymPy's ``Mul`` puts them: the same expression, built in
+    O(length) list work instead of O(length) comparisons of expressions.
+    """
+    new = factor.args if factor.is_Mul else (factor,)
+    if (not product.is_Mul or len(product.args) < _LONG_PRODUCT
+            or any(f.is_Number or not f.is_commutative for f in new)
+            or not _bases(new).isdisjoint(_bases(product.args))):
+        return sp.Mul(product, factor)
+    coefficient, factors = (product.args[:1], list(product.args[1:])) if product.args[0].is_Number \
+        else ((), list(product.args))
+    for f in new:
+        insort(factors, f, key=_args_sortkey)
+    return sp.Mul._from_args([*coefficient, *factors], is_commutative=True)
+
+
 class _Product:
     """A product of local derivatives kept as a link to its upstream product: extending one costs O(1).
 
@@ -114,26 +173,49 @@ class _Product:
             self._value = sp.Mul(*factors)
         return self._value
 
+    def shared_value(self) -> sp.Expr:
+        """The value, with every upstream product's value kept too: all of a chain's cost O(its length) each.
 
-def _lazy_adjoints(model: Model, wrt: Iterable) -> dict:
-    """The adjoints of :func:`adjoints`, each a :class:`_Product` not yet multiplied out."""
+        Many results that share a long upstream (every parameter of a deep
+        chain) extend its one multiplied-out value by their own factors.
+        """
+        path, node = [], self
+        while node is not None and node._value is None:
+            path.append(node)
+            node = node.upstream
+        value = sp.S.One if node is None else node._value
+        for node in reversed(path):
+            value = node.factor if node.upstream is None else _times(value, node.factor)
+            node._value = value
+        return self._value
+
+
+def _lazy_adjoints(model: Model, wrt: Iterable, back: dict | None = None) -> dict:
+    """The adjoints of :func:`adjoints`, each a :class:`_Product` not yet multiplied out.
+
+    With ``back`` (a map of symbols), each local derivative is mapped by it
+    as soon as it is found (small), so that no result needs mapping later,
+    and products are multiplied out sharing their upstream values.
+    """
     wanted = set(wrt)
     stages = set(model.stage_symbols)
     contributions: dict = {model.output: [_Product(None, sp.S.One)]}
     adjoint: dict = {}
+    value = _Product.value if back is None else _Product.shared_value
     for symbol, expr in reversed(model.stages):
         parts = contributions.pop(symbol, None)
         if not parts:
             continue
         # one consumer: its product, extended; several: their sum (the multivariable chain rule)
-        upstream = parts[0] if len(parts) == 1 else _Product(None, sp.Add(*[p.value() for p in parts]))
+        upstream = parts[0] if len(parts) == 1 else _Product(None, sp.Add(*[value(p) for p in parts]))
         adjoint[symbol] = upstream
-        for name in sorted(free_symbols(expr) & (stages | wanted), key=sp.default_sort_key):
-            local = local_derivative(symbol, expr, name)
+        names = sorted(free_symbols(expr) & (stages | wanted), key=sp.default_sort_key)
+        for name, local in local_derivatives(symbol, expr, names).items():
             if local != 0:
+                local = local if back is None else replace_symbols(local, back)
                 contributions.setdefault(name, []).append(_Product(upstream, local))
     for name, parts in contributions.items():  # the wanted symbols that are not stages
-        adjoint[name] = parts[0] if len(parts) == 1 else _Product(None, sp.Add(*[p.value() for p in parts]))
+        adjoint[name] = parts[0] if len(parts) == 1 else _Product(None, sp.Add(*[value(p) for p in parts]))
     return adjoint
 
 
@@ -157,12 +239,14 @@ def _shallow(model: Model) -> tuple[Model, dict]:
 
     SymPy differentiates, compares and prints by recursion, several frames
     per level of nesting; sub-stages a few levels deep keep every step
-    shallow. A model without deep stages comes back as it is.
+    shallow. A wide sum inside a stage becomes a sub-stage of its own too,
+    which is differentiated term by term. A model without deep stages or
+    wide sums comes back as it is.
     """
     stages, pieces = [], {}
     for symbol, expr in model.stages:
         origins = {}
-        parts, top = split_deep(expr, lambda: Dummy("s", real=True), origins=origins)
+        parts, top = split_deep(expr, lambda: Dummy("s", real=True), origins=origins, width=WIDE)
         pieces.update(origins)
         stages += parts
         stages.append((symbol, top))
@@ -309,22 +393,25 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
                     for t in targets]
 
     scalar = [t for t in real_targets if isinstance(t, Symbol)]
-    adjoint = _lazy_adjoints(real, scalar) if scalar else {}
-    closed = _ClosedForms(model) if pieces else _ClosedForms(real)
+    # a large model (deep, wide or long) takes the linear route: local derivatives mapped back to the
+    # model's symbols at once, adjoints multiplied out once and shared, and no tidying (a large result
+    # is for computing, not reading: tidying compares it all the way down, for every result)
+    large = bool(pieces) or len(real.stages) > LARGE_MODEL
+    adjoint = (_lazy_adjoints(real, scalar, back=backward if large else None) if scalar else {})
+    closed = _ClosedForms(model) if large else _ClosedForms(real)
     in_closed_form = form == "closed" or len(model.stages) == 1
+    final = _final_forms(pieces, closed, in_closed_form) if large else None
 
     results = {}
     for target, real_target in zip(targets, real_targets):
         if isinstance(real_target, Symbol):
             product = adjoint.get(real_target)
-            derivative = sp.S.Zero if product is None else product.value()
-            if pieces:
-                # deep parts go back unsorted: sorting them would compare them all the way down; and a
-                # deep result is for computing, not reading: tidying it would compare it deep down too
-                derivative = replace_symbols(replace_symbols(derivative, backward), pieces, evaluate=False)
-                if in_closed_form:
-                    derivative = replace_symbols(derivative, closed.all())
+            if large:
+                derivative = sp.S.Zero if product is None else product.shared_value()
+                # put back unsorted: sorting would compare deep parts all the way down
+                derivative = replace_symbols(derivative, final, evaluate=False)
             else:
+                derivative = sp.S.Zero if product is None else product.value()
                 if in_closed_form:
                     derivative = replace_symbols(derivative, closed.all())
                 derivative = replace_symbols(tidy(derivative), backward)
@@ -333,6 +420,23 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
             derivative = replace_symbols(_indexed_derivative(real_closed, real_target), backward)
         results[target] = derivative
     return results[targets[0]] if single else results
+
+
+#: models with more stages than this (after splitting) take the linear route of :func:`grad`
+LARGE_MODEL = 64
+
+
+def _final_forms(pieces: dict, closed: "_ClosedForms", in_closed_form: bool) -> dict:
+    """What each symbol of a stage-form result becomes: its part of the model, or its closed form.
+
+    All closed forms are built in one walk that shares what they share, so
+    nested parts are not rebuilt once per part that contains them.
+    """
+    if not in_closed_form:
+        return pieces
+    stages = closed.all()
+    memo: dict = {}
+    return {**stages, **{symbol: replace_symbols(part, stages, memo=memo) for symbol, part in pieces.items()}}
 
 
 class _ClosedForms:

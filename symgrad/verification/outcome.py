@@ -7,6 +7,7 @@ import numpy as np
 import sympy as sp
 
 from .. import printing
+from ..core.model import depth
 
 __all__ = ["Verdict", "STATUSES"]
 
@@ -14,9 +15,17 @@ __all__ = ["Verdict", "STATUSES"]
 STATUSES = ("proved", "observed", "wrong", "unchecked")
 
 
-def _written(value) -> str:
+#: sides deeper than this (in nested operations) are too deep to print: SymPy prints by recursion
+PRINTABLE_DEPTH = 60
+
+
+def _written(value, show=printing.text) -> str:
     # a matrix claim is kept as the text it was written in: shown as it is, never parsed again
-    return value if isinstance(value, str) else printing.text(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, sp.Basic) and depth(value) > PRINTABLE_DEPTH:
+        return f"(an expression {depth(value)} operations deep: too deep to print)"
+    return show(value)
 
 
 def _shown(value: float) -> str:
@@ -93,7 +102,7 @@ class Verdict:
 
     def to_dict(self) -> dict:
         return {"status": self.status, "ok": self.ok, "kind": self.kind, "subject": self.subject,
-                "claim": str(self.claim), "expected": str(self.expected), "proved": self.proved,
+                "claim": _written(self.claim, str), "expected": _written(self.expected, str), "proved": self.proved,
                 "points": self.points, "counterexample": self.counterexample, "diagnosis": self.diagnosis,
                 "notes": self.notes, "steps": self.steps, "shapes": self.shapes}
 

@@ -22,10 +22,11 @@ from sympy import Derivative, Indexed, IndexedBase, Symbol
 
 from .. import printing
 from ..core.matrix_model import MatrixModel
-from ..core.model import Model, symbols_of
+from ..core.model import Model, contains, depth, free_symbols, replace_symbols, symbols_of
 from ..errors import ModelError
 from ..core.ops import OPS
 from ..numeric.points import (SumTooLarge, UndefinedFunction, concrete, kink_points, magnitude, precise_value,
+                              StagedExpression,
                               random_points, spread_points, undefined_functions, values_at)
 from ..parsing import parse
 from ..symbolic.abbreviate import abbreviate
@@ -43,6 +44,9 @@ ETA = Symbol("eta")
 MIN_VALID_POINTS = 20
 #: most float64 disagreements re-checked at high precision before giving up as "unchecked"
 MAX_PRECISE_CHECKS = 40
+
+#: sides deeper than this (in nested operations) are checked by numbers alone, sub-stage by sub-stage
+DEEP = 60
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -105,10 +109,18 @@ def _precise_agree(claimed, correct, scale: float) -> bool | None:
 
 
 class _Comparison:
-    """Both sides of one claimed side evaluated at point sets, disagreements confirmed at high precision."""
+    """Both sides of one claimed side evaluated at point sets, disagreements confirmed at high precision.
 
-    def __init__(self, claimed, correct, symbols, clock: _Deadline):
+    With ``deep``, both are evaluated sub-stage by sub-stage (SymPy's
+    printing and evaluation recurse through a deep expression), and
+    agreement is relative, without the floor from the terms' sizes.
+    """
+
+    def __init__(self, claimed, correct, symbols, clock: _Deadline, deep: bool = False):
         self.claimed, self.correct, self.symbols, self.clock = claimed, correct, symbols, clock
+        self.deep = deep
+        #: each side split once into shallow sub-stages, when deep
+        self.staged = {id(e): StagedExpression(e) for e in (claimed, correct)} if deep else None
         self.valid = 0
         self.counterexample = None
         self.unresolved = 0
@@ -118,13 +130,15 @@ class _Comparison:
         """Compare at a set of points; stops at the first confirmed disagreement."""
         if not self.symbols or len(points[self.symbols[0]]) == 0:
             return
-        c = values_at(self.claimed, self.symbols, points)
-        t = values_at(self.correct, self.symbols, points)
+        c, t = self._values(self.claimed, points), self._values(self.correct, points)
         both, one = np.isfinite(c) & np.isfinite(t), np.isfinite(c) != np.isfinite(t)
         suspects = np.flatnonzero(one)
         agree = both.copy()
         failing = np.flatnonzero(both & ~_close(c, t))
-        if failing.size:  # the floor needs the terms' sizes, only where the plain comparison failed
+        if failing.size and self.deep:
+            agree[failing] = False
+            suspects = np.concatenate([failing, suspects])
+        elif failing.size:  # the floor needs the terms' sizes, only where the plain comparison failed
             at = {s: points[s][failing] for s in self.symbols}
             scale = _FLOOR * np.fmax(magnitude(self.claimed, self.symbols, at),
                                      magnitude(self.correct, self.symbols, at))
@@ -149,17 +163,42 @@ class _Comparison:
             self.clock.check()
             self.checked_precisely += 1
             point = {s: float(points[s][k]) for s in self.symbols}
-            claimed, correct = precise_value(self.claimed, point), precise_value(self.correct, point)
-            at = {s: np.array([v]) for s, v in point.items()}
-            scale = float(np.fmax(magnitude(self.claimed, self.symbols, at),
-                                  magnitude(self.correct, self.symbols, at))[0])
+            claimed, correct = self._precise(self.claimed, point), self._precise(self.correct, point)
+            scale = 0.0 if self.deep else self._scale(point)
             agree = _precise_agree(claimed, correct, scale)
+            if agree is False and self.deep and not self._stable(point, claimed, correct):
+                self.unresolved += 1  # a deep expression can lose 50 digits: no counterexample from noise
+                continue
             if agree is True:
                 self.valid += 1
             elif agree is False:
                 self.counterexample = {
                     "point": {str(s): v for s, v in point.items()},
                     "claimed": _real_or_nan(claimed), "correct": _real_or_nan(correct)}
+
+
+    def _values(self, side, points: dict) -> np.ndarray:
+        if self.deep:
+            return self.staged[id(side)].values(self.symbols, points)
+        return values_at(side, self.symbols, points)
+
+    def _precise(self, side, point: dict) -> complex | None:
+        return self.staged[id(side)].precise(point) if self.deep else precise_value(side, point)
+
+    def _stable(self, point: dict, claimed, correct) -> bool:
+        """Whether both sides keep their 50-digit values at 100 digits (only then is a difference real)."""
+        for side, value in ((self.claimed, claimed), (self.correct, correct)):
+            finer = self.staged[id(side)].precise(point, digits=100)
+            if (value is None) != (finer is None):
+                return False
+            if value is not None and abs(finer - value) > 1e-30 * max(abs(finer), 1e-300):
+                return False
+        return True
+
+    def _scale(self, point: dict) -> float:
+        at = {s: np.array([v]) for s, v in point.items()}
+        return float(np.fmax(magnitude(self.claimed, self.symbols, at),
+                             magnitude(self.correct, self.symbols, at))[0])
 
 
 def _real_or_nan(value) -> float:
@@ -178,13 +217,14 @@ def _constant_values(claimed, correct) -> _Outcome:
                                                        "correct": _real_or_nan(t)})
 
 
-def _decide(claimed, correct, *, count: int, seed: int, positive, clock: _Deadline) -> _Outcome:
+def _decide(claimed, correct, *, count: int, seed: int, positive, clock: _Deadline,
+            deep: bool = False) -> _Outcome:
     """The numeric verdict on ``claimed == correct`` (both free of undefined functions and big sums)."""
-    symbols = sorted(claimed.free_symbols | correct.free_symbols, key=sp.default_sort_key)
+    symbols = sorted(free_symbols(claimed) | free_symbols(correct), key=sp.default_sort_key)
     if not symbols:
         return _constant_values(claimed, correct)
     rng = np.random.default_rng(seed)
-    comparison = _Comparison(claimed, correct, symbols, clock)
+    comparison = _Comparison(claimed, correct, symbols, clock, deep)
 
     def draw(points):
         for s in set(symbols) & set(positive):  # a learning rate is positive
@@ -193,7 +233,8 @@ def _decide(claimed, correct, *, count: int, seed: int, positive, clock: _Deadli
 
     draw(spread_points(symbols, count, rng))
     clock.check()
-    draw(kink_points([claimed, correct], symbols, rng))
+    if not deep:  # finding kinks walks the expressions by recursion
+        draw(kink_points([claimed, correct], symbols, rng))
     if comparison.counterexample is None and comparison.valid < max(MIN_VALID_POINTS, count // 4):
         clock.check()  # logs and roots reject negatives: try positive values too
         draw(spread_points(symbols, count, rng, positive=True))
@@ -210,10 +251,27 @@ def _decide(claimed, correct, *, count: int, seed: int, positive, clock: _Deadli
     return _Outcome("observed", comparison.valid)
 
 
+def _check_deep_side(claimed, correct, *, count: int, seed: int, positive, clock: _Deadline) -> _Outcome:
+    """Decide a deep side by numbers alone, sub-stage by sub-stage.
+
+    SymPy's symbolic proof, its comparison of two expressions and the
+    search for undefined functions or sums all recurse through an
+    expression, several frames a level; numbers taken stage by stage do not.
+    """
+    if claimed is correct:  # the very same expression
+        return _Outcome("proved")
+    try:
+        return _decide(claimed, correct, count=count, seed=seed, positive=positive, clock=clock, deep=True)
+    except UndefinedFunction as error:
+        return _Outcome("unchecked", reason=str(error))
+
+
 def _check_side(claimed, correct, *, count: int, seed: int, positive, time_limit: float,
                 clock: _Deadline) -> _Outcome:
     """Decide one claimed side against the truth: numbers first, then a proof."""
     claimed, correct = sp.sympify(claimed), sp.sympify(correct)
+    if depth(claimed) > DEEP or depth(correct) > DEEP:
+        return _check_deep_side(claimed, correct, count=count, seed=seed, positive=positive, clock=clock)
     if claimed == correct:
         return _Outcome("proved")
     undefined = undefined_functions(claimed) | undefined_functions(correct)
@@ -496,6 +554,9 @@ def _through_stages(of, variable, model: Model) -> sp.Expr:
 
 def _evaluate_derivatives(expr: sp.Expr, model: Model) -> sp.Expr:
     """Derivatives written in a claim (``∂L/∂f3 ∂f3/∂a3``, ``d/dw (wx + b)``) taken in the model."""
+    if not contains(expr, Derivative):  # a deep claim has none, and replace() would recurse through it
+        return expr
+
     def value(node):
         result = node.expr
         for variable, count in node.variable_count:
@@ -517,7 +578,9 @@ def _truth(model: Model, reading: _Reading, variables: tuple, lr):
         isinstance(of, sp.Basic) and of.free_symbols & set(model.symbols.values()))
     if by_output and len(variables) == 1:
         gradient = grad(model, variables[0], form="closed")
-        return gradient, grad(model, variables[0]), gradient
+        # one stage: its stage form is the closed form (and a deep one is slow to derive twice)
+        shown = gradient if len(model.stages) == 1 else grad(model, variables[0])
+        return gradient, shown, gradient
     base = model.closed_form() if by_output else sp.sympify(of).xreplace(closed)
     if by_output:
         derivative = grad(model, variables[0], form="closed")
@@ -580,7 +643,7 @@ def verify(claim, model_or_expr, wrt=None, *, lr=ETA, points: int = 200, seed: i
         subject = _subject(model, reading.of if reading.of not in (None, model.output) else None, variables)
     closed = model.substitutions()
     written = [_evaluate_derivatives(side, model) for side in reading.sides]
-    sides = [side.xreplace(closed) for side in written]
+    sides = [replace_symbols(side, closed) for side in written]
 
     outcomes = []
     for side in sides:
@@ -607,7 +670,8 @@ def verify(claim, model_or_expr, wrt=None, *, lr=ETA, points: int = 200, seed: i
     if len(reading.sides) > 1:
         verdict.steps = [{"claim": str(s), "status": o.status, "points": o.points,
                           "diagnosis": o.reason} for s, o in zip(reading.sides, outcomes)]
-    if decisive.status == "wrong" and clock.remaining() > 0:
+    deep = any(depth(side) > DEEP for side in sides) or depth(expected) > DEEP
+    if decisive.status == "wrong" and clock.remaining() > 0 and not deep:  # a diagnosis rewrites by recursion
         verdict.diagnosis = _diagnosis(reading, sides[k], expected, gradient, model, variables, lr)
     if len(reading.sides) > 1 and decisive.status in ("wrong", "unchecked"):
         where = f"step {k + 1} of {len(reading.sides)}, {printing.text(reading.sides[k])}"
