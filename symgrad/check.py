@@ -10,7 +10,10 @@ import numpy as np
 import sympy as sp
 from sympy import MatrixSymbol
 
+from .compiler.api import compile
+from .errors import CompileError
 from .symbolic.derive import grad
+from .symbolic.matrix_rules import backprop
 from .compiler.printer import stable_form
 from .graph.engine import Graph
 from .core.expressions import CrossEntropy
@@ -230,11 +233,7 @@ def _number(name, value) -> float:
 
 
 def _compiled(model: Model, point: dict) -> dict | None:
-    try:
-        from .compiler.compiled import compile as compile_model
-    except ImportError:  # the compiled view is optional in this check
-        return None
-    _, grads = compile_model(model)(**point)
+    _, grads = compile(model)(**point)
     return {str(k): float(v) for k, v in grads.items()}
 
 
@@ -365,11 +364,8 @@ def _graph_matrix(model: MatrixModel, point: dict) -> dict:
 
 
 def _compiled_matrix(model: MatrixModel, point: dict) -> tuple[dict | None, str | None]:
-    from .compiler.matrix import compile_model
-    from .errors import CompileError
-
     try:
-        compiled = compile_model(model)
+        compiled = compile(model)
     except CompileError as error:
         return None, f"compiled: not available for this model ({error})"
     arguments = {str(p): point[str(p)] for p in model.params}
@@ -404,8 +400,6 @@ def _finite_differences_matrix(model: MatrixModel, point: dict, step: float) -> 
 
 
 def _check_matrix(model: MatrixModel, values: Mapping | None, seed: int, step: float) -> GradientCheck:
-    from .symbolic.matrix_rules import backprop
-
     derivation = backprop(model)
     point = matrix_point(model, values, seed)
     symbolic = _symbolic_matrix(model, derivation, point)

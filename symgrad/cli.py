@@ -18,17 +18,26 @@ from contextlib import suppress
 import sympy as sp
 
 from . import lectures, printing
-from ._tools import check_writable, write_file
+from ._tools import check_writable
+from .check import check_gradients
+from .compiler.api import codegen
 from .core.matrix_model import MatrixModel
 from .core.model import Model
 from .errors import ModelError, ParseError
+from .graph import Graph
+from .lectures.claims import check_all
 from .lectures.derivations import differentiated, lecture_text, matrix_closed_lines
+from .lectures.report import write_report
+from .lectures.report_graphs import graph_section
+from .lectures.report_training import training_section
 from .parsing import parse
 from .symbolic.chainrule import chain_rule
 from .symbolic.derive import grad
 from .symbolic.matrix_rules import backprop
 from .symbolic.matrix_updates import matrix_update_rules
 from .symbolic.update import update_rules
+from .training import train
+from .verification.verdict import verify
 
 EXIT_OK, EXIT_FALSE, EXIT_USAGE, EXIT_OBSERVED = 0, 1, 2, 3
 #: the exit status of `symgrad verify` for each verdict status
@@ -104,10 +113,6 @@ def _cmd_lecture(args) -> int:
     if args.text:
         print(lecture_text())
         return EXIT_OK
-    from .lectures.claims import check_all
-    from .lectures.report import write_report
-    from .lectures.report_graphs import graph_section
-    from .lectures.report_training import training_section
 
     index = write_report(args.out, extras=graph_section, appendix=training_section)
     results = check_all()
@@ -196,8 +201,6 @@ def _cmd_derive(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from .verification.verdict import verify
-
     model = resolve_model(args.loss, args.inputs, args.lr)
     wrt = _names(args.wrt)
     if len(wrt) > 1:
@@ -237,8 +240,6 @@ def _values(pairs, option: str = "--at", arrays: bool = True) -> dict:
 
 
 def _cmd_graph(args) -> int:
-    from .graph.engine import Graph
-
     model = resolve_model(args.model, args.inputs)
     graph = Graph.from_model(model)
     values = _values(args.at)
@@ -254,8 +255,6 @@ def _cmd_graph(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    from .check import check_gradients
-
     model = resolve_model(args.model, args.inputs)
     given = dict(lectures.example(args.model).values) if args.model in lectures.EXAMPLES else {}
     given.update(_values(args.at))
@@ -268,8 +267,6 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_codegen(args) -> int:
-    from .compiler.api import codegen
-
     model = resolve_model(args.model, args.inputs)
     if isinstance(model, MatrixModel) and args.reduction != "mean":
         raise UsageError(f"{args.model} is a network of matrices, whose compiled loss is the mean over "
@@ -292,8 +289,6 @@ def _data_columns(path: str) -> dict:
 
 
 def _cmd_train(args) -> int:
-    from .training import train
-
     model = resolve_model(args.model, args.inputs)
     if isinstance(model, MatrixModel):
         raise UsageError(f"train fits scalar models to data columns; {args.model} is a network of matrices: "

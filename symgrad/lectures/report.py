@@ -29,6 +29,7 @@ from ..core.expressions import latex as matrix_latex
 from ..core.shapes import shape_text
 from ..symbolic.matrix_updates import matrix_update_rules
 from ..core.model import Model
+from ..symbolic.solve import least_squares
 from ..symbolic.update import update_rules
 
 __all__ = ["write_report", "math_html"]
@@ -137,7 +138,6 @@ def _derivation(example: lectures.Example) -> _Section:
         rules = update_rules(model, list(example.wrt) or None)
         section.parts.append("<h3>Gradient descent</h3>" + math_html(rules.latex()))
     else:
-        from ..symbolic.solve import least_squares
         solution = least_squares().solution
         rows = [rf"{sp.latex(p)} &= {sp.latex(v)}" for p, v in solution.items()]
         section.parts.append("<h3>Closed-form minimiser</h3>"

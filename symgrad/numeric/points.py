@@ -14,7 +14,7 @@ import sympy as sp
 from sympy import Indexed, Product, Sum
 from sympy.core.function import AppliedUndef
 
-from ..core.model import nodes_bottom_up
+from ..core.model import nodes_bottom_up, symbols_of
 from ..core.ops import OPS
 
 __all__ = ["NUMPY_FUNCTIONS", "SIZES", "MAX_EXPANDED_TERMS", "SumTooLarge", "UndefinedFunction",
@@ -98,8 +98,6 @@ def concrete(exprs: list[sp.Expr], sizes=SIZES, fixed: dict | None = None) -> li
     exprs = [sp.sympify(e) for e in exprs]
     if not any(e.has(Sum) or e.has(Product) or e.has(Indexed) for e in exprs):
         return exprs
-    from ..core.model import symbols_of  # the roles of names: sizes, indices
-
     roles = [symbols_of(e) for e in exprs]
     size_symbols = sorted(set().union(*(r["sizes"] for r in roles)), key=sp.default_sort_key)
     index_symbols = sorted(set().union(*(r["indices"] for r in roles)), key=sp.default_sort_key)
