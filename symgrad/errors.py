@@ -44,7 +44,7 @@ class ArgumentError(CompileError, TypeError):
 
 
 class ClaimError(ModelError):
-    """A matrix claim that cannot be read: the message says where and why."""
+    """A claim that cannot be checked as written (which variable, which side, a formula that cannot be read)."""
 
 
 class GraphError(SymgradError, ValueError):

@@ -9,13 +9,16 @@ an undefined function is never looked up in Python's builtins.
 """
 from __future__ import annotations
 
+
 import numpy as np
 import sympy as sp
 from sympy import Indexed, Product, Sum
 from sympy.core.function import AppliedUndef
 
 from ..core.model import nodes_bottom_up, symbols_of
+from .. import printing
 from ..core.ops import OPS
+from ..errors import ClaimError
 
 __all__ = ["NUMPY_FUNCTIONS", "SIZES", "MAX_EXPANDED_TERMS", "SumTooLarge", "UndefinedFunction",
            "concrete", "evaluator", "random_points", "spread_points", "kink_arguments", "kink_points",
@@ -275,7 +278,11 @@ def values_at(expr: sp.Expr, symbols: list, points: dict) -> np.ndarray:
     count = len(points[symbols[0]]) if symbols else 1
     with np.errstate(all="ignore"):
         result = evaluator(expr, symbols)(*[points[s] for s in symbols])
-        result = np.asarray(result, dtype=complex) * np.ones(count)
+        try:
+            result = np.asarray(result, dtype=complex) * np.ones(count)
+        except OverflowError:  # an exact number beyond float64 (1e308*10) cannot be sampled
+            raise ClaimError(f"a number in {printing.text(expr)[:60]} is too large to compute with "
+                             "in floating point (beyond 1.8e308)") from None
     real = np.where(np.abs(result.imag) > 1e-12 * (1 + np.abs(result.real)), np.nan, result.real)
     return real.astype(float)
 

@@ -23,7 +23,7 @@ from sympy import Derivative, Indexed, IndexedBase, Symbol
 from .. import printing
 from ..core.matrix_model import MatrixModel
 from ..core.model import Model, contains, depth, free_symbols, replace_symbols, symbols_of
-from ..errors import ModelError
+from ..errors import ClaimError, ModelError
 from ..core.ops import OPS
 from ..numeric.points import (SumTooLarge, UndefinedFunction, concrete, kink_points, magnitude, precise_value,
                               StagedExpression,
@@ -470,7 +470,7 @@ def _read(claim, model: Model, lr) -> _Reading:
         known = list(model.symbols.values()) + ([lr] if isinstance(lr, Symbol) else [])
         claim = parse(claim, symbols=known)
     if isinstance(claim, dict):
-        raise ValueError("give one claim at a time")
+        raise ClaimError("give one claim at a time")
     if hasattr(claim, "param") and hasattr(claim, "new_value"):  # a parsed update rule
         return _Reading("update rule", (claim.param,), [sp.sympify(claim.new_value)])
     if hasattr(claim, "lhs") and hasattr(claim, "rhs"):  # an equation, parsed or sp.Eq; maybe a chain
@@ -491,7 +491,7 @@ def _resolve_wrt(model: Model, wrt):
         if len(model.params) == 1:
             wrt = model.params[0]
         else:
-            raise ValueError("say which variable the claim differentiates by (wrt=...); "
+            raise ClaimError("say which variable the claim differentiates by (wrt=...); "
                              f"the model has parameters {', '.join(map(str, model.params))}")
     target = model.symbol(wrt) if not isinstance(wrt, Indexed) else wrt
     if isinstance(target, IndexedBase):
@@ -514,13 +514,13 @@ def _variables(model: Model, reading: _Reading, wrt) -> tuple:
         try:
             named.append(model.symbol(variable))
         except ModelError:
-            raise ValueError(f"the claim differentiates by {printing.text(variable)}, which is not a symbol "
+            raise ClaimError(f"the claim differentiates by {printing.text(variable)}, which is not a symbol "
                              f"of the model (it has: {', '.join(sorted(model.symbols))})") from None
     if wrt is not None:
         given = model.symbol(wrt) if not isinstance(wrt, Indexed) else wrt
         if not any(_same_variable(v, given) for v in named):
             what = "an update rule for" if reading.kind == "update rule" else "a derivative by"
-            raise ValueError(f"the claim is {what} {', '.join(printing.text(v) for v in named)} but "
+            raise ClaimError(f"the claim is {what} {', '.join(printing.text(v) for v in named)} but "
                              f"wrt={printing.text(given)} was given: drop wrt or make the two agree")
     return tuple(named)
 
@@ -687,7 +687,7 @@ def _decisive(outcomes: list) -> _Outcome:
         for outcome in outcomes:
             if outcome.status == status:
                 return outcome
-    raise ValueError("a claim needs at least one side")  # pragma: no cover - the parser makes one
+    raise ClaimError("a claim needs at least one side")  # pragma: no cover - the parser makes one
 
 
 def _lower_order(claimed, model: Model, reading: _Reading, variables: tuple) -> str | None:

@@ -331,3 +331,12 @@ def test_superscript_orders_read_as_powers():
     assert holds(verify("∂²L/∂w∂b = 2x", L))
     assert holds(verify("d²L/dw² = 2x²", L))
     assert rejected(verify("d²L/dw² = 2x", L))
+
+
+
+def test_a_number_beyond_floating_point_is_an_error_naming_it_not_a_crash():
+    # 1e308·10 = 1e309 is exact for SymPy but beyond float64, so the claim cannot be sampled:
+    # a symgrad error that says so (the CLI exits 2 with it), never a bare OverflowError
+    w, x, y = sp.symbols("w x y")
+    with pytest.raises(ClaimError, match="too large to compute with"):
+        verify("1e308*10", (y - w * x) ** 2, w)
