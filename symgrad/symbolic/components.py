@@ -1,4 +1,10 @@
-"""A matrix model at small concrete sizes written out component by component, as a scalar symgrad Model."""
+"""A matrix model at small concrete sizes written out component by component, as a scalar symgrad Model.
+
+Deliberately independent of the layer rules (``matrix_rules.py``), and kept
+so: this derivation differentiates scalar entries with the scalar sweep,
+the layer rules never look at entries. Their agreement, in the tests and in
+:func:`symgrad.check_gradients`, is the evidence that both are right.
+"""
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -7,7 +7,8 @@ element-wise sigmoid. Instead each operation has its rule, as the lectures
 give them: for ``C = A B``, ``dA = dC Bᵀ`` and ``dB = Aᵀ dC``; for
 ``H = σ(Z)``, ``dZ = dH ⊙ σ'(Z)``; for softmax followed by cross-entropy,
 ``dZ = P - Y``. The rules are checked against the component-wise
-derivation and finite differences in the tests.
+derivation (``components.py``, deliberately independent of this module and
+kept so) and finite differences in the tests.
 """
 from __future__ import annotations
 
