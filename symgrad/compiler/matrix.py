@@ -231,7 +231,9 @@ class _Generator:
         if coefficient == 1:
             return body
         numerator, denominator = coefficient.as_numer_denom()
-        text = f"({body})" if " " in body else body
+        # a compound body gets parentheses, once: (YHAT - Y) / N, not ((YHAT - Y)) / N
+        wrapped = body.startswith("(") and body.endswith(")") and body.count("(") == 1
+        text = f"({body})" if " " in body and not wrapped else body
         if numerator != 1:
             text = f"{self.atom(numerator)} * {text}"
         if denominator != 1:
