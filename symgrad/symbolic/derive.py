@@ -19,10 +19,6 @@ from .tidy import tidy
 
 __all__ = ["grad", "adjoints", "component", "local_derivative", "local_derivatives", "real_model"]
 
-#: ``"stages"``: in terms of stage symbols (linear in depth, as the slides
-#: write dL/dw3 = (f3 - y) f3 (1 - f3) f2); ``"closed"``: stages substituted.
-
-
 # -- real-valued copies -----------------------------------------------------
 # Model symbols carry no assumptions, but derivatives of |a| or max(a, b) are
 # only tidy for real arguments (otherwise SymPy writes re() and im()). So the

@@ -5,7 +5,8 @@ from ..errors import DerivationError
 
 __all__ = ["FORMS", "check_form", "split_wrt"]
 
-#: ``"stages"``: written with the model's named stages, as backprop by hand; ``"closed"``: stages substituted
+#: ``"stages"``: written with the model's named stages, linear in depth, as the slides write
+#: dL/dw3 = (f3 - y) f3 (1 - f3) f2; ``"closed"``: the stages substituted
 FORMS = ("stages", "closed")
 
 
