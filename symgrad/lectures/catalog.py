@@ -11,14 +11,24 @@ from .. import layers as matrix
 from ..core.matrix_model import MatrixModel
 from ..core.model import Model
 
-__all__ = ["Example", "EXAMPLES", "example", "model"]
+__all__ = ["Example", "EXAMPLES", "LECTURES", "LECTURE_FILES", "example", "model"]
 
+#: each lecture by its course and title, as a reader names it
 LECTURES = {
-    "000": "000_f991bdc97940edcf.txt (CSCI 1470: optimizers, gradient descent, chain rule)",
-    "001": "001_07a59be112b5fe28.txt (CS 4644: gradient descent, neural networks)",
-    "002": "002_33988b191b7f8ffe.txt (MATH80629: perceptrons, backpropagation)",
-    "003": "003_f4019721389b4efd.txt (CS60010: linear regression, least squares)",
-    "004": "004_d0dd8e63ebee4832.txt (ICME: loss functions, computational graphs)",
+    "000": "CSCI 1470: optimizers, gradient descent, chain rule",
+    "001": "CS 4644: gradient descent, neural networks",
+    "002": "MATH80629: perceptrons, backpropagation",
+    "003": "CS60010: linear regression, least squares",
+    "004": "ICME: loss functions, computational graphs",
+}
+
+#: the file each lecture's text was read from (provenance, not for display)
+LECTURE_FILES = {
+    "000": "000_f991bdc97940edcf.txt",
+    "001": "001_07a59be112b5fe28.txt",
+    "002": "002_33988b191b7f8ffe.txt",
+    "003": "003_f4019721389b4efd.txt",
+    "004": "004_d0dd8e63ebee4832.txt",
 }
 
 
@@ -37,6 +47,7 @@ class Example:
 
     @property
     def source(self) -> str:
+        """The lecture by course and title: ``CSCI 1470: optimizers, gradient descent, chain rule``."""
         return LECTURES[self.lecture]
 
     @property

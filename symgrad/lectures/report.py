@@ -1,16 +1,19 @@
 """The lecture report: one HTML page deriving, drawing, verifying and checking every worked example.
 
 Math is typeset as MathML (converted from LaTeX by ``latex2mathml``), which
-browsers render natively: the page needs no JavaScript and no network.
-Every file (the page and each image) is written to a temporary name first
-and renamed into place (:func:`symgrad._tools.write_file`), and the page
-last, so an interrupted run never leaves a half-written ``index.html``.
+browsers render natively: the page needs no JavaScript and no network. The
+page is one self-contained file (every drawing inlined as a ``data:`` URI),
+so it can be mailed or uploaded as it is. It is written to a temporary name
+first and renamed into place (:func:`symgrad._tools.write_file`), so an
+interrupted run never leaves a half-written ``index.html``.
 """
 from __future__ import annotations
 
+import base64
 import html
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from latex2mathml.converter import convert
 from . import catalog as lectures
 from .. import printing
 from .._tools import check_writable, ensure_folder, write_file
+from ..symbolic.abbreviate import abbreviate
 from ..symbolic.chainrule import chain_rule
 from .claims import ClaimResult, check_all
 from ..symbolic.derive import grad
@@ -37,25 +41,68 @@ __all__ = ["write_report", "math_html"]
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 70rem; margin: 2rem auto; padding: 0 1rem;
        color: #222; line-height: 1.45; }
-h1 { border-bottom: 2px solid #444; } h2 { margin-top: 2.5rem; border-bottom: 1px solid #bbb; }
+h1 { border-bottom: 2px solid #444; } h2 { margin-top: 3rem; border-bottom: 2px solid #888; }
+h3 { margin-top: 2.2rem; border-bottom: 1px solid #ccc; }
 .source { color: #666; font-size: 0.9rem; }
-math[display="block"] { margin: 0.35rem 0; font-size: 1.1rem; }
+math { font-family: "STIX Two Math", "Latin Modern Math", "DejaVu Math TeX Gyre", math; }
+math[display="block"] { margin: 0.35rem 0; font-size: 1.15rem; }
+p math, li math, td math { font-size: 1.15em; }
+/* a fraction in running text or a table cell is set at full size, not at script size */
+td math, p math { math-style: normal; }
 table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px solid #ccc; padding: 0.3rem 0.6rem; }
-.ok { color: #14713d; font-weight: bold; } .wrong { color: #b3261e; font-weight: bold; }
+th { background: #f4f4f4; text-align: left; }
+.ok { color: #14713d; font-weight: bold; white-space: nowrap; }
+.wrong { color: #b3261e; font-weight: bold; white-space: nowrap; }
 .graph { overflow-x: auto; } .graph img { max-width: 100%; border: 1px solid #ddd; }
 .graph img.wide { max-width: none; height: auto; }
 .summary { font-size: 1.15rem; background: #f4f4f4; padding: 0.8rem 1rem; }
+nav.contents { background: #fafafa; border: 1px solid #ddd; padding: 0.5rem 1.5rem; }
+nav.contents h2 { margin-top: 0.5rem; }
+nav.contents ol { margin: 0.2rem 0; list-style: none; padding-left: 1.2rem; } nav.contents li { margin: 0.15rem 0; }
+table.claims { width: 100%; }
 code, pre { background: #f6f6f6; padding: 0.1rem 0.3rem; }
 .eq { overflow-x: auto; overflow-y: hidden; }
+a { color: #1a4f9c; }
 """
+
+#: what splits an ``aligned`` block into rows: its row breaks and column marks at its own level only,
+#: not those inside a nested environment (a ``pmatrix``) or a group; escaped braces are plain text
+_ALIGNED_TOKEN = re.compile(r"\\begin\{aligned\}|\\end\{aligned\}|\\begin\{[A-Za-z*]+\}|\\end\{[A-Za-z*]+\}"
+                            r"|\\\\|\\[{}&]|[{}&]")
 
 
 def _rows(latex: str) -> list[str]:
-    # latex2mathml has no `aligned`: typeset an aligned block one row at a time
-    match = re.fullmatch(r"\\begin\{aligned\}(.*)\\end\{aligned\}", latex.strip(), re.S)
-    if not match:
+    r"""The rows of the ``aligned`` block(s) in ``latex``, without their ``&`` marks; ``[latex]`` if there are none.
+
+    latex2mathml has no ``aligned``, so the report typesets such a block one row at a time.
+    Consecutive blocks, or blocks joined by ``\\``, give all their rows in order.
+
+    >>> _rows(r"\begin{aligned}a &= b \\ &= c\end{aligned} \\ \begin{aligned}d &= e\end{aligned}")
+    ['a = b', '= c', 'd = e']
+    >>> _rows(r"\begin{aligned}M &= \begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}\end{aligned}")
+    ['M = \\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}']
+    """
+    if r"\begin{aligned}" not in latex:
         return [latex]
-    return [row.replace("&", "") for row in match.group(1).split(r" \\ ")]
+    rows, row, depth, start = [], [], 0, 0
+    for token in _ALIGNED_TOKEN.finditer(latex):
+        row.append(latex[start:token.start()])
+        start, text = token.end(), token.group()
+        at_top = depth == 0
+        if at_top and text in (r"\begin{aligned}", r"\end{aligned}", "\\\\"):
+            rows.append("".join(row))
+            row = []
+        elif at_top and text == "&":
+            continue
+        else:
+            row.append(text)
+            if text == "{" or text.startswith(r"\begin"):
+                depth += 1
+            elif text == "}" or text.startswith(r"\end"):
+                depth -= 1
+    rows.append(latex[start:] if not row else "".join(row) + latex[start:])
+    cleaned = [" ".join(r.split()) for r in rows]
+    return [r for r in cleaned if r]
 
 
 def math_html(latex: str, display: bool = True) -> str:
@@ -78,9 +125,8 @@ def math_html(latex: str, display: bool = True) -> str:
 class _Section:
     name: str
     title: str
-    source: str
+    lecture: str
     parts: list[str] = field(default_factory=list)
-    images: list[Path] = field(default_factory=list)
 
 
 def _gradient_latex(model: Model, wrt, form: str) -> str:
@@ -99,26 +145,33 @@ def _aligned(rows: list[str], shapes=None) -> str:
     return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 
 
+def _inline(latex: str) -> str:
+    return math_html(latex, display=False)
+
+
+#: the layer rules of backprop, as the matrix derivation uses them
+_LAYER_RULES = "{} sends {} and {}, {} sends {}".format(*map(_inline, [
+    "C = A B", r"dA = dC\, B^{\top}", r"dB = A^{\top} dC", r"H = \sigma(Z)", r"dZ = dH \odot \sigma^{\prime}(Z)"]))
+
+
 def _matrix_derivation(example: lectures.Example, model: MatrixModel) -> _Section:
     """A network of matrices: its stages, the layer rules of backprop, the closed form and the update steps."""
-    section = _Section(example.name, example.title, example.source)
+    section = _Section(example.name, example.title, example.lecture)
     shapes = [getattr(s, "shape", None) for s, _ in model.stages]
-    section.parts.append("<h3>Model</h3>" + math_html(_aligned(_rows(model.latex()), shapes)))
+    section.parts.append("<h4>Model</h4>" + math_html(_aligned(_rows(model.latex()), shapes)))
     derivation = backprop(model, list(example.wrt) or None)
     shapes = [shape for *_, shape in derivation.rows()]
     notes = "".join(f"<p class='source'>{html.escape(note[0].upper() + note[1:])}.</p>" for note in derivation.notes)
     section.parts.append(
-        "<h3>Backpropagation by the layer rules</h3>"
-        "<p>From the loss backwards: <code>C = A B</code> sends <code>dA = dC Bᵀ</code> and "
-        "<code>dB = Aᵀ dC</code>, <code>H = σ(Z)</code> sends <code>dZ = dH ⊙ σ'(Z)</code>; "
-        "an adjoint that feeds several gradients is named δ.</p>"
+        "<h4>Backpropagation by the layer rules</h4>"
+        f"<p>From the loss backwards: {_LAYER_RULES}; an adjoint that feeds several gradients is named δ.</p>"
         + math_html(_aligned(_rows(derivation.latex()), shapes)) + notes)
     closed = matrix_grad(model, list(example.wrt) or None, form="closed")
     rows = [rf"\frac{{\partial {sp.latex(model.output)}}}{{\partial {matrix_latex(p)}}} &= {matrix_latex(g)}"
             for p, g in closed.items()]
-    section.parts.append("<h4>Closed form</h4>" + math_html(_aligned(rows)))
+    section.parts.append("<h5>Closed form</h5>" + math_html(_aligned(rows)))
     steps = matrix_update_rules(model, list(example.wrt) or None)
-    section.parts.append("<h3>Gradient descent</h3>" + math_html(steps.latex()))
+    section.parts.append("<h4>Gradient descent</h4>" + math_html(steps.latex()))
     return section
 
 
@@ -126,72 +179,192 @@ def _derivation(example: lectures.Example) -> _Section:
     model = example.model
     if isinstance(model, MatrixModel):
         return _matrix_derivation(example, model)
-    section = _Section(example.name, example.title, example.source)
-    section.parts.append("<h3>Model</h3>" + math_html(model.latex()))
-    section.parts.append("<h3>Partial derivatives</h3>" + math_html(_gradient_latex(model, example.wrt, "stages")))
+    section = _Section(example.name, example.title, example.lecture)
+    section.parts.append("<h4>Model</h4>" + math_html(model.latex()))
+    section.parts.append("<h4>Partial derivatives</h4>" + math_html(_gradient_latex(model, example.wrt, "stages")))
     if len(model.stages) > 1 and len(model.stages) <= 8:
-        section.parts.append("<h4>Closed form</h4>" + math_html(_gradient_latex(model, example.wrt, "closed")))
+        section.parts.append("<h5>Closed form</h5>" + math_html(_gradient_latex(model, example.wrt, "closed")))
     if len(model.stages) > 2:
         rules = chain_rule(model, list(example.wrt) or None)
-        section.parts.append("<h3>Chain rule</h3>" + math_html(rules.latex()))
+        section.parts.append("<h4>Chain rule</h4>" + math_html(rules.latex()))
     if example.name != "least-squares":
         rules = update_rules(model, list(example.wrt) or None)
-        section.parts.append("<h3>Gradient descent</h3>" + math_html(rules.latex()))
+        section.parts.append("<h4>Gradient descent</h4>" + math_html(rules.latex()))
     else:
         solution = least_squares().solution
         rows = [rf"{sp.latex(p)} &= {sp.latex(v)}" for p, v in solution.items()]
-        section.parts.append("<h3>Closed-form minimiser</h3>"
+        section.parts.append("<h4>Closed-form minimiser</h4>"
                              + math_html(r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"))
     return section
 
 
-def _claims_html(results: list[ClaimResult]) -> str:
+def _lecture_anchor(lecture: str) -> str:
+    return f"lecture-{lecture}"
+
+
+def _claim_target(claim) -> str:
+    """The anchor of the worked example a claim is about (its lecture's section if it names none).
+
+    A claim about a part of an example (``mse-linear-prediction``) links to that example.
+    """
+    name = claim.example or ""
+    if name in lectures.EXAMPLES:
+        return name
+    parents = [e for e in lectures.EXAMPLES if name.startswith(e + "-")]
+    return max(parents, key=len) if parents else _lecture_anchor(claim.lecture)
+
+
+def _in_document_order(results: list[ClaimResult]) -> list[ClaimResult]:
+    # lectures in the page's order; within a lecture the slides' own order (the catalog's)
+    order = list(lectures.LECTURES)
+    return sorted(results, key=lambda r: order.index(r.claim.lecture))
+
+
+def _index_mistake_html(verdict) -> str | None:
+    """A sum whose summand does not use its index, typeset (the verdict says it in plain text)."""
+    expr = getattr(verdict, "claim", None)
+    if not isinstance(expr, sp.Basic):
+        return None
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Sum):
+            for index, *_ in node.limits:
+                if index not in node.function.free_symbols:
+                    summand, names = abbreviate(node.function)
+                    where = ", ".join(_inline(rf"{printing.latex(k)} = {printing.latex(v)}") for k, v in names.items())
+                    return (f"the sum runs over {_inline(sp.latex(index))} but its summand "
+                            f"{_inline(printing.latex(summand))} does not use {_inline(sp.latex(index))}"
+                            + (f", where {where}" if where else ""))
+    return None
+
+
+def _reason_html(result: ClaimResult) -> str:
+    verdict = result.verdict
+    mistake = None if result.ok or verdict is None else _index_mistake_html(verdict)
+    if mistake is None:
+        return html.escape(result.reason)
+    counter = verdict.counterexample
+    at = (f" (at one sampled point the claim gives {counter['claimed']:.6g}, the truth {counter['correct']:.6g})"
+          if counter else "")
+    return f"{html.escape(verdict.subject)} is wrong: {mistake}{at}"
+
+
+def _claims_html(results: list[ClaimResult], numbers: dict[str, str]) -> str:
     rows = []
-    for result in results:
+    for result in _in_document_order(results):
+        claim = result.claim
         mark = '<span class="ok">✓ holds</span>' if result.ok else '<span class="wrong">✗ wrong</span>'
+        target = _claim_target(claim)
+        course = lectures.LECTURES[claim.lecture].split(":")[0]
         rows.append(
-            f"<tr><td>{result.claim.lecture}</td><td>{math_html(result.claim.slide, display=False)}</td>"
-            f"<td>{mark}</td><td>{html.escape(result.reason)}</td></tr>")
-    return ("<table><tr><th>lecture</th><th>the slide says</th><th>verdict</th><th>why</th></tr>"
-            + "".join(rows) + "</table>")
+            f'<tr><td><a href="#{_lecture_anchor(claim.lecture)}">{html.escape(course)}</a></td>'
+            f"<td>{math_html(claim.slide, display=False)}</td><td>{mark}</td><td>{_reason_html(result)}</td>"
+            f'<td><a class="claim-link" href="#{target}">§{numbers[target]}</a></td></tr>')
+    return ("<table class='claims'><tr><th>lecture</th><th>the slide says</th><th>verdict</th><th>why</th>"
+            "<th>worked example</th></tr>" + "".join(rows) + "</table>")
+
+
+def _by_lecture(sections: list[_Section]) -> dict[str, list[_Section]]:
+    grouped: dict[str, list[_Section]] = {lecture: [] for lecture in lectures.LECTURES}
+    for section in sections:
+        grouped[section.lecture].append(section)
+    return grouped
+
+
+def _numbers(grouped: dict[str, list[_Section]]) -> dict[str, str]:
+    """Each lecture's and example's section number (``2`` and ``2.1``), by anchor."""
+    numbers = {}
+    for k, (lecture, sections) in enumerate(grouped.items(), start=1):
+        numbers[_lecture_anchor(lecture)] = str(k)
+        numbers.update({s.name: f"{k}.{j}" for j, s in enumerate(sections, start=1)})
+    return numbers
+
+
+def _contents(grouped: dict[str, list[_Section]], numbers: dict[str, str], appendix: tuple[str, str] | None) -> str:
+    def link(anchor: str, title: str, number: str = "") -> str:
+        return f'<a href="#{anchor}">{html.escape(f"{number} {title}".strip())}</a>'
+
+    items = [f"<li>{link('claims', 'Which slide claims hold')}</li>"]
+    for lecture, sections in grouped.items():
+        inner = "".join(f"<li>{link(s.name, s.title, numbers[s.name])}</li>" for s in sections)
+        anchor = _lecture_anchor(lecture)
+        items.append(f"<li>{link(anchor, lectures.LECTURES[lecture], numbers[anchor])}<ol>{inner}</ol></li>")
+    if appendix is not None:
+        items.append(f"<li>{link(*appendix)}</li>")
+    return "<nav class='contents' id='contents'><h2>Contents</h2><ol>" + "".join(items) + "</ol></nav>"
+
+
+def _appendix_heading(appendix_html: str) -> tuple[str, str]:
+    """The anchor and title of the appendix's first heading, for the table of contents."""
+    match = re.search(r"<h2 id=['\"]([^'\"]+)['\"]>(.*?)</h2>", appendix_html, re.S)
+    return (match.group(1), html.unescape(re.sub("<[^>]+>", "", match.group(2)))) if match else ("appendix", "Appendix")
+
+
+_MEDIA_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+def _inline_images(page: str, images: Path) -> str:
+    """Every ``images/NAME`` the page refers to, replaced by the file's bytes as a ``data:`` URI."""
+    def data_uri(match: re.Match) -> str:
+        path = images / match.group(3)
+        media = _MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f'{match.group(1)}="data:{media};base64,{encoded}"'
+
+    return re.sub(r"""\b(src|href)=(["'])images/([^"'/]+)\2""", data_uri, page)
 
 
 def write_report(out_dir: str | os.PathLike = "lecture-report", extras=None, appendix=None) -> Path:
-    """Derive, verify (and, through ``extras``, draw and check) every example; write ``index.html``.
+    """Derive, verify (and, through ``extras``, draw and check) every example; write one self-contained ``index.html``.
 
     ``extras(example, images_dir)`` may return HTML and image paths to add
     to an example's section (the graph drawings use it); ``appendix(images_dir)``
-    HTML and images for a closing section (training). Returns the page's path.
+    HTML and images for a closing section (training). The HTML refers to an
+    image as ``images/NAME``; each is inlined into the page, and no image
+    folder is left beside it. Returns the page's path.
     """
     out = Path(out_dir)
-    images = out / "images"
     # a folder that cannot be made or written is reported before the work, not after it
-    check_writable(ensure_folder(out) / "index.html")
-    if extras is not None or appendix is not None:
+    page_path = check_writable(ensure_folder(out) / "index.html")
+    with tempfile.TemporaryDirectory(prefix="symgrad-report-") as scratch:
+        images = Path(scratch) / "images"
         ensure_folder(images)
-    sections = []
-    for example in lectures.EXAMPLES.values():
-        section = _derivation(example)
-        if extras is not None:
-            more_html, more_images = extras(example, images)
-            section.parts.append(more_html)
-            section.images += more_images
-        sections.append(section)
-    results = check_all()
+        sections = []
+        for example in lectures.EXAMPLES.values():
+            section = _derivation(example)
+            if extras is not None:
+                section.parts.append(extras(example, images)[0])
+            sections.append(section)
+        closing = appendix(images)[0] if appendix is not None else None
+        page = _page(sections, check_all(), closing)
+        page = _inline_images(page, images)
+    return write_file(page_path, page)
+
+
+def _page(sections: list[_Section], results: list[ClaimResult], closing: str | None) -> str:
+    grouped = _by_lecture(sections)
+    numbers = _numbers(grouped)
     wrong = [r for r in results if not r.ok]
     body = ["<h1>symgrad: the lectures' worked examples</h1>",
             f'<p class="summary">{len(results)} slide claims checked: '
             f'<span class="ok">{len(results) - len(wrong)} hold</span>, '
             f'<span class="wrong">{len(wrong)} are wrong</span>. '
-            f"{len(sections)} worked examples derived below.</p>",
-            "<h2>Which slide claims hold</h2>", _claims_html(results)]
-    for section in sections:
-        body.append(f'<h2 id="{section.name}">{html.escape(section.title)}</h2>')
-        body.append(f'<p class="source">{html.escape(section.name)} · lecture {html.escape(section.source)}</p>')
-        body += section.parts
-    if appendix is not None:
-        body.append(appendix(images)[0])
-    page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            "<title>symgrad lecture report</title>"
+            f"{len(sections)} worked examples from {len(lectures.LECTURES)} lectures derived below.</p>",
+            _contents(grouped, numbers, _appendix_heading(closing) if closing is not None else None),
+            "<h2 id='claims'>Which slide claims hold</h2>",
+            "<p class='source'>In the order of the lectures and, within one, of the slides; "
+            "§ links to the worked example the claim is about.</p>",
+            _claims_html(results, numbers)]
+    for lecture, lecture_sections in grouped.items():
+        anchor = _lecture_anchor(lecture)
+        body.append(f'<h2 id="{anchor}">{numbers[anchor]} {html.escape(lectures.LECTURES[lecture])}</h2>')
+        for section in lecture_sections:
+            body.append(f'<h3 id="{section.name}">{numbers[section.name]} {html.escape(section.title)}</h3>')
+            body.append(f'<p class="source">worked example <code>{html.escape(section.name)}</code> '
+                        f'(<code>symgrad derive {html.escape(section.name)}</code> in a terminal)</p>')
+            body += section.parts
+    if closing is not None:
+        body.append(closing)
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            "<title>symgrad: the lectures' worked examples</title>"
             f"<style>{_STYLE}</style></head><body>" + "\n".join(body) + "</body></html>")
-    return write_file(out / "index.html", page)

@@ -44,16 +44,16 @@ COLUMN_PX, LEGIBLE_SCALE = 1120, 0.75
 
 
 def _image(path: Path, alt: str) -> str:
-    """The drawing as an ``<img>``: fitted to the column, or, if that would shrink its labels past legibility,
-    at three quarters of its size in a box that scrolls sideways, with a link to the full-size drawing."""
+    """The drawing as an ``<img>`` (``images/NAME``, which the report inlines): fitted to the column, or, if that
+    would shrink its labels past legibility, at three quarters of its size in a box that scrolls sideways."""
     match = re.search(r'<svg[^>]*\bwidth="([\d.]+)(pt|px)?"', path.read_text(encoding="utf-8", errors="replace"))
     natural = float(match.group(1)) * (4 / 3 if match.group(2) == "pt" else 1) if match else 0.0
     tag = f'<img src="images/{path.name}" alt="{html.escape(alt)}"'
     if natural * LEGIBLE_SCALE <= COLUMN_PX:
         return f'<div class="graph">{tag}></div>'
     width = round(natural * LEGIBLE_SCALE)
-    return (f'<div class="graph wide"><a href="images/{path.name}">{tag} class="wide" width="{width}"></a></div>'
-            f'<p class="source">A wide drawing: scroll sideways, or open it full size.</p>')
+    return (f'<div class="graph wide">{tag} class="wide" width="{width}"></div>'
+            f'<p class="source">A wide drawing: scroll sideways to follow it.</p>')
 
 
 def graph_section(example: Example, images: Path) -> tuple[str, list[Path]]:
@@ -84,11 +84,11 @@ def graph_section(example: Example, images: Path) -> tuple[str, list[Path]]:
     methods = ("symbolic (the layer rules evaluated), graph, compiled, finite differences entry by entry" if matrix
                else "symbolic, graph, compiled, finite differences")
     parts = [
-        "<h3>Computational graph</h3>",
+        "<h4>Computational graph</h4>",
         f"<p>{what} of {html.escape(str(model.output))} (red) at {html.escape(at)}"
         + (f"; the path to {html.escape(highlight)} is highlighted" if highlight else "") + ".</p>",
         _image(path, f"computational graph of {example.name}"),
-        f"<h3>Gradient check: {methods}</h3>",
+        f"<h4>Gradient check: {methods}</h4>",
         check._repr_html_(),
     ]
     return "\n".join(parts), [path]

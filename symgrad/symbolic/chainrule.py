@@ -72,14 +72,23 @@ class ChainRule:
         pad = " " * len(head)
         return f"{head} = {symbolic}\n{pad} = {values}"
 
-    def latex(self) -> str:
+    def latex_rows(self) -> list[str]:
+        """The two rows of the rule, factors then their values, aligned at ``&=`` (no environment around them).
+
+        >>> from symgrad import networks, losses
+        >>> print(chain_rule(networks.chain(1, loss=losses.half_squared_error), 'b').latex_rows()[1])
+        &= \\left(f_{1} - y\\right) \\cdot f_{1} \\left(1 - f_{1}\\right) \\cdot 1
+        """
         head = rf"\frac{{\partial {sp.latex(self.output)}}}{{\partial {sp.latex(self.param)}}}"
         symbolic = " + ".join(" ".join(f.latex() for f in path) for path in self.paths) or "0"
         values = " + ".join(
             r" \cdot ".join(rf"\left({printing.latex(f.value)}\right)" if isinstance(f.value, sp.Add)
                             else printing.latex(f.value) for f in path)
             for path in self.paths) or "0"
-        return rf"\begin{{aligned}}{head} &= {symbolic} \\ &= {values}\end{{aligned}}"
+        return [f"{head} &= {symbolic}", f"&= {values}"]
+
+    def latex(self) -> str:
+        return r"\begin{aligned}" + r" \\ ".join(self.latex_rows()) + r"\end{aligned}"
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
@@ -126,7 +135,9 @@ class ChainRules(Mapping):
         return "\n\n".join(parts)
 
     def latex(self) -> str:
-        return r" \\ ".join(rule.latex() for rule in self._rules.values())
+        """Every parameter's rule as the rows of ONE ``aligned`` environment (a display shows them lined up)."""
+        rows = [row for rule in self._rules.values() for row in rule.latex_rows()]
+        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
