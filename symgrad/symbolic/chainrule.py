@@ -127,11 +127,10 @@ class ChainRules(Mapping):
 
     def __repr__(self) -> str:
         # who is differentiated, how many paths each, and what backprop shares; str() writes the rules
-        params = ", ".join(f"{p} ({len(r.paths)} path{'s' * (len(r.paths) != 1)})" for p, r in self._rules.items())
-        outputs = {str(r.output) for r in self._rules.values()}
+        rules = ", ".join(f"d{r.output}/d{p}: {len(r.paths)} path{'s' * (len(r.paths) != 1)}"
+                          for p, r in self._rules.items())
         shared = len(self.shared_factors())
-        return (f"ChainRules(d{'/'.join(sorted(outputs))} by {params or 'no parameter'}; "
-                f"{shared} shared factor{'s' * (shared != 1)})")
+        return f"ChainRules({rules or 'no parameter'}; {shared} shared factor{'s' * (shared != 1)})"
 
     def latex(self) -> str:
         return r" \\ ".join(rule.latex() for rule in self._rules.values())
