@@ -12,7 +12,6 @@ import xml.etree.ElementTree as ET
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 import sympy as sp
 from matplotlib.figure import Figure
 
