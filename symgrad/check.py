@@ -183,6 +183,11 @@ class GradientCheck:
                  for row in rows]
         return "\n".join([*(line.rstrip() for line in lines), self._MATRIX_LEGEND, *self._footer()])
 
+    def __repr__(self) -> str:
+        # one line: how many gradients, by which methods, and whether they agree (the table is str())
+        names = ", ".join(self.values)
+        return f"<GradientCheck of {names}: largest relative error {self.max_relative_error:.2e}, {self._verdict()}>"
+
     def _repr_html_(self) -> str:
         if self.matrix:
             head = "".join(f"<th>{html.escape(h)}</th>" for h in self._MATRIX_HEADINGS)

@@ -1,23 +1,24 @@
 """Gradient descent, SGD and mini-batch training on compiled gradients, with a loss history that detects divergence."""
 from __future__ import annotations
 
+import html
+import io
 import math
 import sys
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import numpy as np
 
+from . import _optional
 from ._tools import is_stream, write_file
 from .compiler.api import compile
 from .errors import DivergenceError
 from .compiler.compiled import CompiledGradient
 from .compiler.matrix import CompiledModel
 
-__all__ = ["train", "History", "DivergenceError", "METHODS"]
+__all__ = ["train", "History", "plot_histories", "figure_svg", "DivergenceError", "METHODS"]
 
 #: ``gd``: one step per epoch on all the data; ``sgd``: one step per sample;
 #: ``minibatch``: one step per batch of ``batch_size`` samples
@@ -61,119 +62,137 @@ class History:
             f"loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}")
         return f"<History {self.method}, lr={self.lr:g}, {self.epochs} epochs, {state}>"
 
-    def svg(self, title: str | None = None, log: bool | None = None) -> str:
-        """The loss curve as an SVG line plot; ``log`` scale by default when the loss spans 100x or more."""
-        return _svg_plot(self.loss, title or f"{self.method}, learning rate {self.lr:g}", log)
+    def label(self) -> str:
+        """A legend entry: the learning rate, and where training diverged."""
+        return f"learning rate {self.lr:g}" + (f", diverged at epoch {self.epochs}" if self.diverged else "")
 
-    def plot(self, path, title: str | None = None, log: bool | None = None) -> Path:
-        """Draw the loss per epoch into an SVG file (written atomically) and return its path.
+    def plot(self, path=None, title: str | None = None, log: bool | None = None, *, ax=None):
+        """Draw the loss per epoch with matplotlib and return the ``Axes``; with ``path``, also write it as SVG.
+
+        ``log`` scale by default when the loss spans 100x or more. Given
+        ``ax``, the curve is drawn there (a figure of your own); else in a
+        new pyplot figure (shown inline in Jupyter), or, with ``path``, in a
+        figure of its own on the Agg canvas that is written to the file
+        (atomically, honouring the umask) and never shown.
 
         >>> import os, tempfile
         >>> h = History("gd", 0.1, 4, loss=[4.0, 1.0, 0.25], params=[{}, {}, {}])
-        >>> h.plot(os.path.join(tempfile.mkdtemp(), "loss.svg")).suffix
-        '.svg'
+        >>> axes = h.plot(os.path.join(tempfile.mkdtemp(), "loss.svg"))
+        >>> [line.get_ydata().tolist() for line in axes.get_lines()]
+        [[4.0, 1.0, 0.25]]
         """
+        return plot_histories([self], path, title=title or self.label(), log=log, ax=ax)
+
+    def svg(self, title: str | None = None, log: bool | None = None) -> str:
+        """The loss curve as SVG text written by matplotlib."""
+        axes = plot_histories([self], title=title or self.label(), log=log, ax=_optional.figure().subplots())
+        return figure_svg(axes.figure)
+
+    def _repr_html_(self) -> str:
+        # Jupyter: the curve, and under it what happened (a divergence says why and what to try)
+        status = (f"<p style='color:#b42318'><b>diverged</b>: {html.escape(self.message)}</p>" if self.diverged
+                  else f"<p>{html.escape(self.method)}, learning rate {self.lr:g}, {self.epochs} epochs: "
+                       f"loss {self.loss[0]:.4g} &rarr; {self.loss[-1]:.4g}</p>" if self.loss else "<p>no epochs</p>")
+        return f"<div class='history'>{self.svg()}{status}</div>"
+
+
+# -- the plot: matplotlib ------------------------------------------------------------------
+
+def _use_log(histories) -> bool:
+    finite = [v for h in histories for v in h.loss if math.isfinite(v)]
+    return bool(finite) and min(finite) > 0 and max(finite) >= 100 * min(finite)
+
+
+def _draw(ax, history: History, label: str) -> None:
+    """One line: the finite losses by epoch; a diverged run ends in a cross where it was last finite."""
+    points = [(epoch, value) for epoch, value in enumerate(history.loss) if math.isfinite(value)]
+    epochs, values = [e for e, _ in points], [v for _, v in points]
+    (line,) = ax.plot(epochs, values, label=label)
+    if history.diverged and points:  # a marker, not a second line: one line per history
+        ax.scatter(epochs[-1:], values[-1:], marker="x", s=60, color=line.get_color(), zorder=3)
+
+
+def plot_histories(histories, path=None, *, labels=None, title: str | None = None, log: bool | None = None,
+                   ax=None):
+    """Several loss curves on one chart (e.g. one per learning rate); the ``Axes``, and the SVG file at ``path``.
+
+    >>> h1 = History("gd", 0.1, 4, loss=[4.0, 1.0], params=[{}, {}])
+    >>> h2 = History("gd", 0.01, 4, loss=[4.0, 3.0], params=[{}, {}])
+    >>> axes = plot_histories([h1, h2], ax=_optional.figure().subplots())
+    >>> [line.get_label() for line in axes.get_lines()]
+    ['learning rate 0.1', 'learning rate 0.01']
+    """
+    histories = list(histories)
+    labels = [h.label() for h in histories] if labels is None else list(labels)
+    if len(labels) != len(histories):
+        raise ValueError(f"{len(labels)} labels for {len(histories)} histories: give one label per history")
+    if path is not None:
         path = Path(path)
         if path.suffix.lower() != ".svg" and not is_stream(path):  # /dev/stdout needs no suffix
             raise ValueError(f"plot writes SVG, not {path.suffix or 'a file without suffix'}: "
                              f"name the file {path.with_suffix('.svg').name}")
-        return write_file(path, self.svg(title, log))
-
-    def _repr_svg_(self) -> str:
-        return self.svg()
-
-
-# -- the plot --------------------------------------------------------------------------
-
-def _ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values covering [low, high]."""
-    if high <= low:
-        return [low]
-    raw = (high - low) / count
-    step = 10 ** math.floor(math.log10(raw))
-    step *= next(m for m in (1, 2, 2.5, 5, 10) if m * step >= raw)
-    first = math.ceil(low / step - 1e-9) * step
-    return [first + k * step for k in range(int((high - first) / step + 1e-9) + 1)]
-
-
-def _svg_plot(values, title: str, log: bool | None) -> str:
-    points = [(i, v) for i, v in enumerate(values) if math.isfinite(v)]
-    if log is None:
-        positive = [v for _, v in points if v > 0]
-        log = len(positive) == len(points) and bool(points) and max(positive) >= 100 * min(positive)
-    if log:
-        points = [(i, math.log10(v)) for i, v in points if v > 0]
-    width, height, left, right, top, bottom = 640, 400, 72, 24, 40, 48
-    xs = [i for i, _ in points] or [0]
-    ys = [v for _, v in points] or [0.0]
-    x_low, x_high = 0, max(max(xs), 1)
-    y_low, y_high = min(ys), max(ys)
-    if y_high - y_low < 1e-12 * max(1.0, abs(y_high)):
-        y_low, y_high = y_low - 0.5, y_high + 0.5
-    plot_w, plot_h = width - left - right, height - top - bottom
-
-    def sx(x):
-        return left + (x - x_low) / (x_high - x_low) * plot_w
-
-    def sy(y):
-        return top + (y_high - y) / (y_high - y_low) * plot_h
-
-    def label(y):
-        return f"1e{y:g}" if log else f"{y:.4g}"
-
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-        f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="14">{escape(title)}</text>',
-    ]
-    y_ticks = [t for t in _ticks(y_low, y_high) if not log or float(t).is_integer()] or [y_low, y_high]
-    for t in y_ticks:
-        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" '
-                   'stroke="#ddd"/>')
-        out.append(f'<text x="{left - 6}" y="{sy(t) + 4:.1f}" text-anchor="end">{label(t)}</text>')
-    for t in _ticks(x_low, x_high):
-        if float(t).is_integer():
-            out.append(f'<text x="{sx(t):.1f}" y="{top + plot_h + 18}" text-anchor="middle">{t:g}</text>')
-    out += [
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="black"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="black"/>',
-        f'<text x="{left + plot_w / 2}" y="{height - 10}" text-anchor="middle">epoch</text>',
-        f'<text x="16" y="{top + plot_h / 2}" text-anchor="middle" '
-        f'transform="rotate(-90 16 {top + plot_h / 2})">{"loss (log scale)" if log else "loss"}</text>',
-    ]
-    if points:
-        coordinates = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in points)
-        out.append(f'<polyline points="{coordinates}" fill="none" stroke="#1f77b4" stroke-width="2"/>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    if ax is None:
+        ax = _optional.figure().subplots() if path is not None else _optional.pyplot().subplots()[1]
+    for history, label in zip(histories, labels):
+        _draw(ax, history, label)
+    if _use_log(histories) if log is None else log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (over all the data)")
+    ax.grid(True, alpha=0.3)
+    if title:
+        ax.set_title(title)
+    if len(histories) > 1:
+        ax.legend()
+    if path is not None:
+        write_file(path, figure_svg(ax.figure))
+    return ax
 
 
-# -- the progress bar ---------------------------------------------------------------------
+def figure_svg(fig) -> str:
+    """A figure as SVG text, the same bytes every time (fixed ids, no date), without the XML prologue."""
+    fig.set_size_inches(6.4, 4.0)
+    fig.tight_layout()
+    buffer = io.StringIO()
+    with _optional.matplotlib().rc_context({"svg.hashsalt": "symgrad", "svg.fonttype": "path"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]  # inline in HTML: the <?xml ...> prologue and DOCTYPE are not allowed there
+
+
+# -- the progress bar: tqdm -----------------------------------------------------------------
 
 class _Progress:
-    """A one-line progress bar on a terminal (``\\r``), silent elsewhere."""
+    """tqdm's bar over the epochs (rate, time left, the loss): a text bar on a terminal, a widget in Jupyter.
+
+    ``enabled=None`` draws it when ``stream`` is a terminal or in a notebook.
+    """
 
     def __init__(self, total: int, enabled: bool | None, stream=None):
         self.stream = stream or sys.stderr
-        self.enabled = enabled if enabled is not None else _is_terminal(self.stream)
-        self.total, self.shown = total, 0.0
+        self.enabled = enabled if enabled is not None else (_is_terminal(self.stream) or _optional.ipython_kernel())
+        self.bar = _bar(total, self.stream) if self.enabled else None
 
-    def update(self, epoch: int, loss: float, force: bool = False) -> None:
-        now = time.monotonic()
-        if not self.enabled or (not force and now - self.shown < 0.1):
-            return
-        self.shown = now
-        filled = int(24 * epoch / max(self.total, 1))
-        bar = "#" * filled + "." * (24 - filled)
-        self.stream.write(f"\repoch {epoch}/{self.total} [{bar}] loss {loss:.6g}")
-        self.stream.flush()
+    def update(self, epoch: int, loss: float) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"loss {loss:.6g}", refresh=False)
+            self.bar.update(epoch - self.bar.n)
 
     def close(self, epoch: int, loss: float, message: str = "") -> None:
-        if self.enabled:
-            self.update(epoch, loss, force=True)
-            self.stream.write("\n" + (message + "\n" if message else ""))
-            self.stream.flush()
+        if self.bar is not None:
+            self.update(epoch, loss)
+            self.bar.close()
+            if message:
+                self.stream.write(message + "\n")
+                self.stream.flush()
+
+
+def _bar(total: int, stream):
+    options = dict(total=total, file=stream, unit="epoch", desc="training", dynamic_ncols=True)
+    try:
+        return _optional.tqdm_auto()(**options)
+    except ImportError:  # a notebook without ipywidgets: tqdm's widget cannot be shown, its text bar can
+        return _optional.tqdm_text()(**options)
 
 
 def _is_terminal(stream) -> bool:
@@ -326,8 +345,9 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
     Training stops as diverged when the loss or a parameter overflows, or
     when the loss grows to more than ``growth`` times its initial value;
     ``history.diverged`` and ``history.message`` say so (or, with
-    ``on_divergence="raise"``, a :class:`DivergenceError` does). A progress
-    bar is drawn on stderr when it is a terminal (``progress=True`` forces
+    ``on_divergence="raise"``, a :class:`DivergenceError` does). A tqdm
+    progress bar (epochs, rate, time left, the loss) is drawn on stderr when
+    it is a terminal and as a widget in Jupyter (``progress=True`` forces
     it, ``False`` turns it off).
 
     The lectures' world's smallest perceptron ``yhat = w*x``:

@@ -15,7 +15,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "symgrad"
 #: lowest first; a module's layer is the longest of these names that prefixes its dotted path below
 #: symgrad (the op table sits below the printers, which name ops by it; models sit above both)
 LAYERS = [
-    {"errors", "_tools", "_version"},
+    # _optional imports matplotlib and tqdm on first use (importlib, not an import statement): the lowest
+    # layer, as it imports nothing of symgrad; so `import symgrad` never pays for them
+    {"errors", "_tools", "_version", "_optional"},
     {"core.ops", "core.functions", "core.shapes"},
     {"printing"},
     {"core", "extend"},

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from sympy import symbols
 
 from symgrad import Model, losses, networks
@@ -131,39 +132,57 @@ def test_bad_arguments_are_named(smallest, arguments, message):
 def test_progress_bar_only_when_asked_or_on_a_terminal(smallest, capsys):
     train(smallest, {"x": X, "y": Y}, {"w": 0.0}, lr=0.01, epochs=5)
     assert capsys.readouterr().err == ""  # pytest's stderr is not a terminal
+    train(smallest, {"x": X, "y": Y}, {"w": 0.0}, lr=0.01, epochs=5, progress=False)
+    assert capsys.readouterr().err == ""
     train(smallest, {"x": X, "y": Y}, {"w": 0.0}, lr=0.01, epochs=5, progress=True)
     err = capsys.readouterr().err
-    assert err.startswith("\repoch") and "epoch 5/5" in err and err.endswith("\n")
+    # tqdm's bar: the epoch count, the rate in epochs per second, and the loss after the 5th epoch
+    w5 = 0.0
+    for _ in range(5):  # gradient descent by hand on the mean loss: dL/dw = -2 mean x (y - w x)
+        w5 -= 0.01 * -2 * np.mean(X * (Y - w5 * X))
+    assert "5/5" in err and "epoch/s" in err and f"loss {np.mean((Y - w5 * X) ** 2):.6g}" in err
 
     class Terminal(io.StringIO):
         def isatty(self):
             return True
 
     stream = Terminal()
-    bar = _Progress(3, None, stream)
-    bar.update(1, 0.5, force=True)
+    bar = _Progress(3, None, stream)  # a terminal: drawn without being asked
+    bar.update(1, 0.5)
     bar.close(3, 0.25, "done")
-    assert stream.getvalue() == ("\repoch 1/3 [########................] loss 0.5"
-                                 "\repoch 3/3 [########################] loss 0.25\ndone\n")
+    assert "3/3" in stream.getvalue() and "loss 0.25" in stream.getvalue()
+    assert stream.getvalue().endswith("done\n")
+    silent = Terminal()
+    _Progress(3, False, silent).close(3, 0.25, "done")
+    assert silent.getvalue() == ""
+
+
+def test_a_diverged_run_with_a_bar_says_why_after_it(smallest, capsys):
+    history = train(smallest, {"x": X, "y": Y}, {"w": 0.0}, lr=0.05, epochs=100, progress=True)
+    err = capsys.readouterr().err
+    assert history.diverged and err.endswith("training diverged: " + history.message + "\n")
+    assert f"{history.epochs}/100" in err  # the bar stops where training stopped
 
 
 def test_plot_writes_an_svg_line_plot(smallest, tmp_path):
     history = train(smallest, {"x": X, "y": Y}, {"w": 0.0}, lr=0.01, epochs=30)
-    path = history.plot(tmp_path / "loss.svg")
-    root = ET.parse(path).getroot()
-    svg = "{http://www.w3.org/2000/svg}"
-    points = root.find(f"{svg}polyline").get("points").split()
-    assert len(points) == 31
-    texts = [t.text for t in root.iter(f"{svg}text")]
-    assert "loss (log scale)" in texts and "epoch" in texts  # the loss spans 3000x
+    axes = history.plot(tmp_path / "loss.svg")
+    (line,) = axes.get_lines()
+    assert line.get_xdata().tolist() == list(range(31))
+    assert line.get_ydata().tolist() == history.loss
+    assert axes.get_yscale() == "log"  # the loss spans 3000x (29.6 to 0.0094)
+    assert axes.get_xlabel() == "epoch"
+    root = ET.parse(tmp_path / "loss.svg").getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert not list(tmp_path.glob(".*.tmp"))
     with pytest.raises(ValueError, match="plot writes SVG, not .png: name the file loss.svg"):
         history.plot(tmp_path / "loss.png")
 
 
-def test_plot_of_a_diverged_run_skips_the_overflow(tmp_path):
-    history = History("gd", 1.0, 4, loss=[1.0, 2.0, np.inf], params=[{}, {}, {}], diverged=True)
-    root = ET.fromstring(history.svg(log=False))
-    points = root.find("{http://www.w3.org/2000/svg}polyline").get("points").split()
-    assert len(points) == 2
-    assert history._repr_svg_().startswith("<svg")
+def test_plot_of_a_diverged_run_skips_the_overflow():
+    history = History("gd", 1.0, 4, loss=[1.0, 2.0, np.inf], params=[{}, {}, {}], diverged=True,
+                      message="the loss overflowed at epoch 2")
+    figure = Figure()
+    (line,) = history.plot(ax=figure.subplots()).get_lines()
+    assert line.get_ydata().tolist() == [1.0, 2.0]
+    assert ET.fromstring(history.svg(log=False)).tag == "{http://www.w3.org/2000/svg}svg"

@@ -134,6 +134,13 @@ class ChainRules(Mapping):
             parts.append("\n".join(lines))
         return "\n\n".join(parts)
 
+    def __repr__(self) -> str:
+        # who is differentiated, how many paths each, and what backprop shares; str() writes the rules
+        rules = ", ".join(f"d{r.output}/d{p}: {len(r.paths)} path{'s' * (len(r.paths) != 1)}"
+                          for p, r in self._rules.items())
+        shared = len(self.shared_factors())
+        return f"ChainRules({rules or 'no parameter'}; {shared} shared factor{'s' * (shared != 1)})"
+
     def latex(self) -> str:
         """Every parameter's rule as the rows of ONE ``aligned`` environment (a display shows them lined up)."""
         rows = [row for rule in self._rules.values() for row in rule.latex_rows()]

@@ -14,6 +14,7 @@ from ..core.matrix_model import MatrixModel
 from ..core.model import WIDE, Model, free_symbols, replace_symbols, split_deep, symbols_of
 from ..errors import DerivationError, ModelError
 from .matrix_rules import matrix_grad
+from .gradients import Gradients
 from .request import check_form, split_wrt
 from .tidy import tidy
 
@@ -358,8 +359,9 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
     >>> w, x, b, y = symbols('w x b y')
     >>> grad(w*x + b, w)
     x
-    >>> grad((y - (w*x + b))**2, [w, b])
-    {w: 2*x*(b + w*x - y), b: 2*b + 2*w*x - 2*y}
+    >>> grad((y - (w*x + b))**2, [w, b])   # a Gradients dict, by parameter
+    dL/dw = 2x(b + w·x - y)
+    dL/db = 2(b + w·x - y)
 
     A symbol an expression does not contain, or that SymPy evaluates away
     (``relu(-relu(w))`` is 0 for real ``w``), has gradient 0; a name that
@@ -375,7 +377,7 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
     bare = not isinstance(model_or_expr, Model)
     if bare and wrt is not None and _is_constant(model_or_expr):
         targets, single = _resolve_targets(None, wrt, bare)
-        return sp.S.Zero if single else {t: sp.S.Zero for t in targets}
+        return sp.S.Zero if single else Gradients({t: sp.S.Zero for t in targets})
     model = Model.coerce(model_or_expr, inputs=inputs)
     targets, single = _resolve_targets(model, wrt, bare)
     # deep stages become shallow sub-stages; ``pieces`` maps each new symbol to the very part of the
@@ -384,7 +386,7 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
     forward, backward = _real_copies(shallow)
     real = _real_copy_of(shallow, forward)
     if real is None:  # the output is a constant for real values of its symbols
-        return sp.S.Zero if single else {t: sp.S.Zero for t in targets}
+        return sp.S.Zero if single else Gradients({t: sp.S.Zero for t in targets}, of=model.output)
     real_targets = [t.xreplace(forward) if isinstance(t, Indexed) else forward.get(t, t)
                     for t in targets]
 
@@ -415,7 +417,7 @@ def grad(model_or_expr, wrt=None, *, form: str = "stages", inputs: Iterable = ()
             real_closed = _ClosedForms(real).all()[real.output]
             derivative = replace_symbols(_indexed_derivative(real_closed, real_target), backward)
         results[target] = derivative
-    return results[targets[0]] if single else results
+    return results[targets[0]] if single else Gradients(results, of=model.output)
 
 
 #: models with more stages than this (after splitting) take the linear route of :func:`grad`

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 import sympy as sp
 from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, OneMatrix, Transpose, ZeroMatrix
 
+from .gradients import Gradients
 from .request import check_form, split_wrt
 from ..errors import DerivationError
 from ..errors import ModelError
@@ -313,7 +314,7 @@ def matrix_grad(model: MatrixModel, wrt=None, *, form: str = "stages"):
     # the whole backward pass, so that the deltas have the same names whichever gradient is asked for
     derivation = backprop(model)
     results = {t: derivation.gradient(t, form) for t in targets}
-    return results[targets[0]] if single else results
+    return results[targets[0]] if single else Gradients(results, of=model.output)
 
 
 def backward_rule(stage_expr, upstream, wrt):

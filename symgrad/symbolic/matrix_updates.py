@@ -61,6 +61,12 @@ class MatrixUpdateRules:
                  for p, g in self.gradients.items()]
         return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.latex()}$"
+
+    def __repr__(self) -> str:
+        return self.text()
+
     def to_dict(self) -> dict:
         """Each parameter's new value, as text, by name."""
         return {str(p): f"{text(p)} - {text(self.lr)}·{_grouped(g, text(g))}" for p, g in self.gradients.items()}

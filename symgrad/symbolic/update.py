@@ -98,7 +98,8 @@ class UpdateRules(Mapping):
         return self.text()
 
     def __repr__(self) -> str:
-        return f"UpdateRules({self._rules!r})"
+        # the rules as the slides write them: one readable line per parameter
+        return self.text()
 
 
 def update_rules(model_or_expr, wrt: Iterable | None = None, lr=ETA, *, form: str = "stages",

@@ -1,6 +1,7 @@
 """The outcome of checking a claim, scalar or matrix: its status, the correct result and why it is wrong."""
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -99,6 +100,19 @@ class Verdict:
             lines.append(f"  at {point}: claimed {claimed}, correct {correct}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        # the one-line summary; str() gives the claim, the correct result and the counterexample
+        return f"<Verdict {self.status}: {self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        """The verdict for Jupyter: its status as a coloured heading, then the lines of ``str()``."""
+        colour = {"proved": "#1a7f37", "observed": "#1a7f37", "wrong": "#b42318", "unchecked": "#9a6700"}
+        head, *details = str(self).split("\n")
+        return (f"<div class='verdict {self.status}'><p style='color:{colour[self.status]}'>"
+                f"<b>{html.escape(self.status)}</b>: {html.escape(head)}</p>"
+                + (f"<pre>{html.escape(chr(10).join(line.strip() for line in details))}</pre>" if details else "")
+                + "</div>")
 
     def to_dict(self) -> dict:
         return {"status": self.status, "ok": self.ok, "kind": self.kind, "subject": self.subject,
