@@ -381,7 +381,8 @@ def _page(size, dpi) -> dict:
     """Graphviz's ``size`` (inches, the drawing is shrunk to fit) and ``dpi`` (a bitmap's resolution)."""
     attributes = {}
     if size is not None:
-        width, height = (size, size) if isinstance(size, (int, float)) else size
+        pair = (size, size) if isinstance(size, (int, float)) else tuple(size) if isinstance(size, (tuple, list)) else ()
+        width, height = pair if len(pair) == 2 else (None, None)
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
                    for v in (width, height)):
             raise ValueError(f"size must be a positive number of inches or a (width, height) pair, not {size!r}")
@@ -462,7 +463,8 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
     marked = _highlighted(graph, highlight)
     direction = _direction(graph, rankdir)
     texts = _texts(graph) if edge_labels or graph.matrix else []
-    small = "11" if direction == "TB" else "10"  # a tall drawing is shrunk less on a slide: its labels can grow
+    tall = direction == "TB"
+    small = "11" if tall else "10"  # a tall drawing is shrunk less on a slide: its small labels can grow
 
     drawing = Drawing(title or graph.model.name or "graph", html_labels)
     dot = drawing.dot
@@ -523,8 +525,9 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
     for node in graph.nodes:
         ident = f"n{node.index}"
         if node.kind == OPERATION:
-            attributes = dict(shape="circle", label=node.op.label, width="0.42", margin="0.04",
-                              fontsize="14")
+            # top to bottom every rank counts: smaller circles, so that a deep chain fits a slide's height
+            attributes = dict(shape="circle", label=node.op.label, width="0.42" if not tall else "0.3",
+                              margin="0.04" if not tall else "0.02", fontsize="14" if not tall else "13")
             beside = " = ".join(node.names) if node.names and node not in graph.outputs else ""
             if node.shape:  # a matrix node shows its shape beside its name
                 beside = f"{beside} {_shape_text(node.shape)}".strip()
@@ -534,7 +537,7 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
                 lines += [(f"Σ{text}" if k == 0 else f" {text}", GRADIENT_COLOUR) for k, text in enumerate(total)]
             drawing.node(ident, [], **mark(node in marked, **attributes), **drawing.xlabel(ident, lines))
         elif node.kind == CONSTANT:
-            dot.node(ident, label=_number(node.constant), shape="plaintext", fontsize="11" if small == "10" else "12")
+            dot.node(ident, label=_number(node.constant), shape="plaintext", fontsize="12" if tall else "11")
         else:
             fill = PARAMETER_FILL if node.kind == "parameter" else INPUT_FILL
             title = f"{node.symbol}  {_shape_text(node.shape)}" if node.shape else str(node.symbol)
@@ -552,7 +555,7 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
             drawing.edge(f"n{arg.index}", f"n{node.index}", lines,
                          **mark(node in marked and arg in marked))
 
-    if direction == "TB":  # compact: each data or parameter leaf on the rank of the operation that uses it
+    if tall:  # compact: each data or parameter leaf on the rank of the operation that uses it
         for leaf, consumer in _beside(graph):
             with dot.subgraph() as pair:
                 pair.attr(rank="same")
