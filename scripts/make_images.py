@@ -10,7 +10,8 @@ import sympy as sp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from symgrad import losses, networks  # noqa: E402
+from symgrad import lectures, losses, networks  # noqa: E402
+from symgrad.check import matrix_point  # noqa: E402
 from symgrad.graph.engine import Graph  # noqa: E402
 from symgrad.core.model import Model  # noqa: E402
 from symgrad.graph import dot_available, render  # noqa: E402
@@ -44,15 +45,20 @@ def max_example(x3: float = 1.0) -> Graph:
     return graph
 
 
-def mlp_example() -> Graph:
-    """A [3, 4, 2] sigmoid MLP with softmax and cross-entropy: one node per layer operation."""
-    from symgrad.matrix import mlp
+def lecture_matrix_example(name: str) -> Graph:
+    """A matrix example of the lectures at its own point: the [3, 4, 2] MLP ("mlp"), the 3×3 layer ("dense-3x3")."""
+    example = lectures.example(name)
+    graph = Graph.from_model(example.model)
+    graph.forward(matrix_point(example.model, example.values))
+    graph.backward()
+    return graph
 
-    rng = np.random.default_rng(0)
-    graph = Graph.from_model(mlp([3, 4, 2], "sigmoid", output="softmax", loss="cross_entropy"))
-    graph.forward(x=[1.0, 3.0, 2.0], y=[1.0, 0.0],
-                  W1=rng.normal(size=(4, 3)).round(2), b1=np.zeros(4),
-                  W2=rng.normal(size=(2, 4)).round(2), b2=np.zeros(2))
+
+def fork_example() -> Graph:
+    """q = x + y feeds u = q·r and f = e^u + q: each edge out of q carries its share, q shows their sum."""
+    x, y, r, q, u, f = sp.symbols("x y r q u f")
+    graph = Graph.from_model(Model([(q, x + y), (u, q * r), (f, sp.exp(u) + q)], params=[x, y, r]))
+    graph.forward(x=1.0, y=0.5, r=-2.0)
     graph.backward()
     return graph
 
@@ -64,12 +70,16 @@ def main() -> None:
         "lecture_qzf": (lecture_example(), dict(edge_labels="symbolic")),
         "max": (max_example(), dict(highlight="w1")),
         "max_tie": (max_example(x3=4.0), dict(edge_labels="numeric")),
-        "mlp": (mlp_example(), dict(highlight="W1", edge_labels="symbolic")),
+        "mlp": (lecture_matrix_example("mlp"), dict(highlight="W1", edge_labels="symbolic")),
+        "dense_3x3": (lecture_matrix_example("dense-3x3"), dict(highlight="W1", edge_labels="symbolic")),
+        "fork": (fork_example(), dict(edge_labels="symbolic")),
     }
     formats = ["svg", "png"] if dot_available() else ["svg"]
     for name, (graph, options) in drawings.items():
         for fmt in formats:
-            print("wrote", render(graph, IMAGES / f"{name}.{fmt}", **options).relative_to(ROOT))
+            # a PNG at 150 dpi stays sharp when projected; an SVG scales by itself
+            resolution = dict(dpi=150) if fmt == "png" else {}
+            print("wrote", render(graph, IMAGES / f"{name}.{fmt}", **options, **resolution).relative_to(ROOT))
     if not dot_available():
         print("Graphviz's dot is not installed: wrote SVG only (install graphviz for PNG)")
 

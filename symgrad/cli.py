@@ -249,7 +249,8 @@ def _cmd_graph(args) -> int:
         graph.forward(given)
         graph.backward()
     graph.render(args.output, format=args.format, highlight=args.highlight,
-                 edge_labels=args.edge_labels, renderer=args.renderer)
+                 edge_labels=args.edge_labels, renderer=args.renderer,
+                 rankdir=args.direction, size=args.size, dpi=args.dpi)
     print(args.output)
     return EXIT_OK
 
@@ -394,6 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--highlight", help="mark the path from the loss to this parameter")
     graph.add_argument("--edge-labels", choices=["symbolic", "numeric"], help="label edges with local derivatives")
     graph.add_argument("--renderer", choices=["dot", "embedded"], help="force a renderer (default: dot if installed)")
+    graph.add_argument("--direction", choices=["auto", "LR", "TB"], default="auto",
+                       help="left to right, top to bottom, or auto: top to bottom for a deep graph (default)")
+    graph.add_argument("--size", type=float, nargs=2, metavar=("WIDTH", "HEIGHT"),
+                       help="shrink the drawing to fit this many inches (Graphviz's size)")
+    graph.add_argument("--dpi", type=float, help="resolution of a PNG (Graphviz's default: 96)")
     graph.set_defaults(run=_cmd_graph)
 
     check = _command(commands, "check",

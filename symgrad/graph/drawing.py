@@ -10,12 +10,15 @@ image.
 >>> g = Graph.from_model(networks.chain(1, loss=losses.half_squared_error))
 >>> _ = g.forward(x=1.0, y=0.5, w1=0.5, b=0.1)
 >>> _ = g.backward()
->>> 'rankdir=LR' in to_dot(g).source
+>>> 'rankdir=TB' in to_dot(g).source  # six operations deep: top to bottom, for a slide
+True
+>>> 'rankdir=LR' in to_dot(g, rankdir="LR").source
 True
 """
 from __future__ import annotations
 
 import html
+import math
 import re
 from typing import TYPE_CHECKING
 
@@ -26,7 +29,7 @@ import sympy as sp
 from .. import printing
 from ..core.ops import OPS
 from ..errors import GraphTooLargeError
-from .nodes import CONSTANT, OPERATION, Node
+from .nodes import CONSTANT, INPUT, OPERATION, PARAMETER, Node
 
 if TYPE_CHECKING:  # for annotations only: the engine draws itself through this module
     from .engine import Graph
@@ -61,11 +64,21 @@ def _number(value) -> str:
 
 
 def _formula(expr: sp.Expr, limit: int = 40) -> str:
-    """A short one-line formula for a drawing: ``f3·(1 - f3)``, ``σ`` for sigmoid."""
+    """A short one-line formula for a drawing: ``f3·(1 - f3)``, ``σ`` for sigmoid, ``H`` for the step.
+
+    >>> a = sp.Symbol('a1')
+    >>> _formula(sp.Heaviside(a, 0) * 2)  # the printers' H(a), not SymPy's Heaviside(a1, 0)
+    '2·H(a1)'
+    """
+    # the Heaviside step as symgrad.printing writes it: H(a), its value at 0 left to the op's docs
+    expr = expr.replace(sp.Heaviside, lambda *args: _STEP(args[0])) if isinstance(expr, sp.Basic) else expr
     text = str(expr).replace("**", "^").replace("*", "·")
     # each activation by its drawing label from the op table: σ for sigmoid, GELU for gelu
     text = re.sub(r"\b[A-Za-z_]\w*(?=\()", lambda m: _label(m.group()), text)
     return _shorten(text, limit)
+
+
+_STEP = sp.Function("H")
 
 
 def _label(name: str) -> str:
@@ -212,6 +225,20 @@ def _array_lines(value, prefix: str = "", summary: str = "mean") -> list[str]:
     return [f"{prefix}{lines[0]}"] + [f"{indent}{line}" for line in lines[1:]]
 
 
+def _operand(text: str) -> str:
+    """A node's text as the operand of ∂: parenthesised where a sum, product or quotient is written at top level.
+
+    >>> _operand('a1'), _operand('w1·x'), _operand('y - f3'), _operand('(y - f3)^2'), _operand('σ(w·x + b)')
+    ('a1', '(w1·x)', '(y - f3)', '(y - f3)^2', 'σ(w·x + b)')
+    """
+    depth = 0
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        if depth == 0 and char in " ·/":
+            return f"({text})"
+    return text
+
+
 def _simple(text: str) -> bool:
     """Whether a formula's text is one name (``W1``, ``W1ᵀ``), which needs no parentheses."""
     return not any(c in text for c in " ·/^()⊙")
@@ -299,6 +326,18 @@ class Drawing:
         # the first line is the node's name, in bold where labels can be
         self.dot.node(ident, **self.label(ident, lines, bold_first=True), **attributes)
 
+    def xlabel(self, ident: str, lines: list) -> dict:
+        """An outside label beside node ``ident`` (its name, at a fork its summed gradient)."""
+        if not lines:
+            return {}
+        if len(lines) == 1 and not lines[0][1]:
+            return {"xlabel": lines[0][0]}
+        if self.html_labels:
+            return {"xlabel": self.label(ident, lines)["label"]}
+        # plain: the node's own label is the SVG group's first text line, the outside label's lines follow
+        self.colours[ident] = [None] + [c for _, c in lines]
+        return {"xlabel": "\\n".join(t for t, _ in lines)}
+
     def edge(self, tail: str, head: str, lines: list, **attributes) -> None:
         self.dot.edge(tail, head, **self.label(f"{tail}->{head}", lines), **attributes)
 
@@ -308,6 +347,58 @@ def _wanted(requested, available: bool, what: str) -> bool:
         raise ValueError(f"no {what} to draw yet: run graph.forward(...)"
                          + (" and graph.backward()" if what == "gradients" else ""))
     return available if requested is None else bool(requested)
+
+
+#: ``rankdir``: left to right, top to bottom, or ``"auto"`` (top to bottom once the graph is deep)
+DIRECTIONS = frozenset({"LR", "TB", "auto"})
+#: ``rankdir="auto"`` draws top to bottom when the longest path has more operations than this
+DEEP = 3
+
+
+def depth(graph: Graph) -> int:
+    """The number of operations on the longest path from a leaf to an output.
+
+    >>> from symgrad import Graph, networks
+    >>> depth(Graph.from_model(networks.chain(3)))  # w1·x, + b, σ, then w2·f1, σ and w3·f2, σ
+    7
+    """
+    longest = [0] * len(graph.nodes)
+    for node in graph.nodes:  # arguments come first
+        if node.kind == OPERATION:
+            longest[node.index] = 1 + max(longest[a.index] for a in node.args)
+    return max(longest[o.index] for o in graph.outputs)
+
+
+def _direction(graph: Graph, rankdir: str) -> str:
+    if rankdir not in DIRECTIONS:
+        raise ValueError(f"unknown rankdir {rankdir!r} (must be one of {sorted(DIRECTIONS)})")
+    if rankdir != "auto":
+        return rankdir
+    return "TB" if depth(graph) > DEEP else "LR"
+
+
+def _page(size, dpi) -> dict:
+    """Graphviz's ``size`` (inches, the drawing is shrunk to fit) and ``dpi`` (a bitmap's resolution)."""
+    attributes = {}
+    if size is not None:
+        pair = (size, size) if isinstance(size, (int, float)) else tuple(size) if isinstance(size, (tuple, list)) else ()
+        width, height = pair if len(pair) == 2 else (None, None)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+                   for v in (width, height)):
+            raise ValueError(f"size must be a positive number of inches or a (width, height) pair, not {size!r}")
+        attributes["size"] = f"{width:g},{height:g}"
+    if dpi is not None:
+        if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not math.isfinite(dpi) \
+                or not 10 <= dpi <= 2400:
+            raise ValueError(f"dpi must be a number from 10 to 2400, not {dpi!r}")
+        attributes["dpi"] = f"{dpi:g}"
+    return attributes
+
+
+def _beside(graph: Graph) -> list:
+    """Pairs (leaf, consumer): each input, parameter or constant used by one operation, and that operation."""
+    return [(node, node.consumers[0][0]) for node in graph.nodes
+            if node.kind in (INPUT, PARAMETER, CONSTANT) and len({c for c, _ in node.consumers}) == 1]
 
 
 def _highlighted(graph: Graph, highlight) -> set:
@@ -322,7 +413,8 @@ def _highlighted(graph: Graph, highlight) -> set:
 
 def to_dot(graph: Graph, *, values: bool | None = None, gradients: bool | None = None,
            edge_labels: str | None = None, highlight=None, title: str | None = None,
-           max_nodes: int = MAX_NODES, html_labels: bool = True) -> graphviz.Digraph:
+           max_nodes: int = MAX_NODES, html_labels: bool = True, rankdir: str = "auto",
+           size=None, dpi=None) -> graphviz.Digraph:
     """The drawing of a graph as a ``graphviz.Digraph``, laid out left to right.
 
     Inputs and parameters are boxes with their name, forward value (blue)
@@ -345,11 +437,12 @@ def to_dot(graph: Graph, *, values: bool | None = None, gradients: bool | None =
     digraph residual {
     """
     return draw(graph, values=values, gradients=gradients, edge_labels=edge_labels,
-                 highlight=highlight, title=title, max_nodes=max_nodes, html_labels=html_labels).dot
+                 highlight=highlight, title=title, max_nodes=max_nodes, html_labels=html_labels,
+                 rankdir=rankdir, size=size, dpi=dpi).dot
 
 
 def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlight=None,
-          title=None, max_nodes=MAX_NODES, html_labels=True) -> Drawing:
+          title=None, max_nodes=MAX_NODES, html_labels=True, rankdir="auto", size=None, dpi=None) -> Drawing:
     if not (hasattr(graph, "nodes") and hasattr(graph, "backward")):
         raise TypeError(f"expected a symgrad Graph, not {type(graph).__name__}")
     if len(graph.nodes) > max_nodes:
@@ -368,14 +461,18 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
         raise ValueError("numeric edge labels are numbers, but a matrix operation's local derivative is a "
                          "Jacobian; use edge_labels='symbolic' to write each edge's backward rule")
     marked = _highlighted(graph, highlight)
-    texts = _texts(graph) if edge_labels == "symbolic" or graph.matrix else []
+    direction = _direction(graph, rankdir)
+    texts = _texts(graph) if edge_labels or graph.matrix else []
+    tall = direction == "TB"
+    small = "11" if tall else "10"  # a tall drawing is shrunk less on a slide: its small labels can grow
 
     drawing = Drawing(title or graph.model.name or "graph", html_labels)
     dot = drawing.dot
-    dot.attr(rankdir="LR", bgcolor="white", fontname=FONT, nodesep="0.3", ranksep="0.45",
-             forcelabels="true")
+    dot.attr(rankdir=direction, bgcolor="white", fontname=FONT, nodesep="0.3",
+             ranksep="0.15" if direction == "TB" else "0.45", forcelabels="true")
+    dot.attr(**_page(size, dpi))
     dot.attr("node", fontname=FONT, fontsize="12")
-    dot.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.7", color="#444444")
+    dot.attr("edge", fontname=FONT, fontsize=small, arrowsize="0.7", color="#444444")
 
     def numbers(node: Node) -> list:
         lines = []
@@ -390,6 +487,18 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
         if show_gradients:
             lines.append((f"∂ {_number(graph.grad(node))}", GRADIENT_COLOUR))
         return lines
+
+    def share(arg: Node, node: Node, position: int) -> list:
+        # the gradient flowing back along this edge: its consumer's share of the argument's gradient
+        if not show_gradients:
+            return []
+        part = graph.edge_grad(arg, node, position)
+        if graph.matrix:
+            return [(line, GRADIENT_COLOUR) for line in _array_lines(part, "∂ ", "norm")]
+        return [(f"∂ {_number(part)}", GRADIENT_COLOUR)]
+
+    def forked(arg: Node) -> bool:
+        return len(arg.consumers) > 1 and arg.kind != CONSTANT
 
     def mark(on_path: bool, **attributes) -> dict:
         if on_path:
@@ -411,23 +520,24 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
             for i, a in enumerate(node.args):
                 if not (a.name or a.kind == CONSTANT):
                     text = _put_argument(text, f"_arg{i}", texts[a.index])
-        if node.name and arg.name:
-            return f"∂{node.name}/∂{arg.name} = {text}"
-        return f"local {text}"
+        return f"∂{_operand(texts[node.index])}/∂{_operand(texts[arg.index])} = {text}"
 
     for node in graph.nodes:
         ident = f"n{node.index}"
         if node.kind == OPERATION:
-            attributes = dict(shape="circle", label=node.op.label, width="0.42", margin="0.04",
-                              fontsize="14")
-            if node.names and node not in graph.outputs:
-                attributes["xlabel"] = " = ".join(node.names)
+            # top to bottom every rank counts: smaller circles, so that a deep chain fits a slide's height
+            attributes = dict(shape="circle", label=node.op.label, width="0.42" if not tall else "0.3",
+                              margin="0.04" if not tall else "0.02", fontsize="14" if not tall else "13")
+            beside = " = ".join(node.names) if node.names and node not in graph.outputs else ""
             if node.shape:  # a matrix node shows its shape beside its name
-                shape = _shape_text(node.shape)
-                attributes["xlabel"] = f"{attributes['xlabel']} {shape}" if "xlabel" in attributes else shape
-            dot.node(ident, **mark(node in marked, **attributes))
+                beside = f"{beside} {_shape_text(node.shape)}".strip()
+            lines = [(beside, None)] if beside else []
+            if forked(node) and show_gradients:  # the edges carry the shares; the node, their sum
+                total = [text for text, colour in numbers(node) if colour == GRADIENT_COLOUR]
+                lines += [(f"Σ{text}" if k == 0 else f" {text}", GRADIENT_COLOUR) for k, text in enumerate(total)]
+            drawing.node(ident, [], **mark(node in marked, **attributes), **drawing.xlabel(ident, lines))
         elif node.kind == CONSTANT:
-            dot.node(ident, label=_number(node.constant), shape="plaintext", fontsize="11")
+            dot.node(ident, label=_number(node.constant), shape="plaintext", fontsize="12" if tall else "11")
         else:
             fill = PARAMETER_FILL if node.kind == "parameter" else INPUT_FILL
             title = f"{node.symbol}  {_shape_text(node.shape)}" if node.shape else str(node.symbol)
@@ -436,11 +546,21 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
 
     for node in graph.nodes:
         for position, arg in enumerate(node.args):
-            lines = numbers(arg) if arg.kind == OPERATION else []
+            if arg.kind == OPERATION:  # its value, and the gradient flowing back along this edge
+                lines = [line for line in numbers(arg) if line[1] != GRADIENT_COLOUR] + share(arg, node, position)
+            else:  # a leaf's box shows its value and gradient; the edge, its share where it is used twice
+                lines = share(arg, node, position) if forked(arg) else []
             if edge_labels and arg.kind != CONSTANT:
                 lines.append((derivative(node, position), DERIVATIVE_COLOUR))
             drawing.edge(f"n{arg.index}", f"n{node.index}", lines,
                          **mark(node in marked and arg in marked))
+
+    if tall:  # compact: each data or parameter leaf on the rank of the operation that uses it
+        for leaf, consumer in _beside(graph):
+            with dot.subgraph() as pair:
+                pair.attr(rank="same")
+                pair.node(f"n{leaf.index}")
+                pair.node(f"n{consumer.index}")
 
     for output in graph.outputs:  # the loss as a box of its own, as a slide ends
         ident = f"out{output.index}"
@@ -452,10 +572,11 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
         ("value", VALUE_COLOUR, show_values),
         (f"∂ gradient of {graph.outputs[0].name if len(graph.outputs) == 1 else 'output'}",
          GRADIENT_COLOUR, show_gradients),
+        ("Σ∂: sum of its edges' shares", GRADIENT_COLOUR, show_gradients and any(map(forked, graph.nodes))),
         ("local derivative", DERIVATIVE_COLOUR, bool(edge_labels)),
     ) if shown]
     if legend:
-        dot.attr(labelloc="b", labeljust="r", fontsize="10")
+        dot.attr(labelloc="b", labeljust="r", fontsize=small)
         if html_labels:
             words = "   ".join(f'<font color="{c}">{html.escape(t)}</font>' for t, c in legend)
             dot.attr(label=f"<{words}>")

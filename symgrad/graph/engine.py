@@ -472,6 +472,8 @@ class Graph:
         output = self.output
         values = state.values
         grads: list = [None] * len(self.nodes)
+        # each edge's share: what consumer ``node`` sends its argument at ``position`` (a fork's shares add up)
+        edges: dict[tuple[int, int], object] = {}
         # what a fused node's slides' form sends to the value it reads (σ(a) of log(1 − σ)): shown, not
         # propagated, since the fused rule already carried that gradient to the arguments
         shown: list = [None] * len(self.nodes)
@@ -489,13 +491,15 @@ class Graph:
                 args = [values[a.index] for a in node.args]
                 parts = _run_backward(node, upstream, values[node.index], args)
                 across_batch = not per_sample and np.ndim(values[node.index]) > 0
-                for arg, part in zip(node.args, parts):
-                    self._accumulate(grads, arg, part, values, node, across_batch)
+                for position, (arg, part) in enumerate(zip(node.args, parts)):
+                    edges[node.index, position] = self._accumulate(grads, arg, part, values, node, across_batch)
                 if node.reads is not None:
                     part = _run_read_backward(node, upstream, values[node.reads.index], args)
                     self._accumulate(shown, node.reads, part, values, node, across_batch)
         propagated = [self._shaped(g, values[n.index], batched, state) for n, g in zip(self.nodes, grads)]
         self._check_gradients(propagated)
+        state.edge_grads = {key: self._shaped(part, values[self.nodes[key[0]].args[key[1]].index], batched, state)
+                            for key, part in edges.items()}
         state.grads = [g if extra is None else g + self._shaped(extra, values[n.index], batched, state)
                        for n, g, extra in zip(self.nodes, propagated, shown)]
         if self.matrix:  # each gradient in the shape its parameter was given, as autodiff libraries return it
@@ -503,8 +507,11 @@ class Graph:
                     for n in self.nodes if n.kind == PARAMETER}
         return {n.symbol: _plain(state.grads[n.index]) for n in self.nodes if n.kind == PARAMETER}
 
-    def _accumulate(self, grads: list, arg: Node, part, values: list, node: Node, across_batch: bool) -> None:
-        """Add one consumer's gradient ``part`` to ``grads[arg]`` (a node used several times gets the sum)."""
+    def _accumulate(self, grads: list, arg: Node, part, values: list, node: Node, across_batch: bool):
+        """Add one consumer's gradient ``part`` to ``grads[arg]`` (a node used several times gets the sum).
+
+        Returns the part as added (shaped as ``arg``'s gradient): that edge's share.
+        """
         if self.matrix:  # a bias broadcast over rows gets the sum over the rows
             part = _unbroadcast(part, np.shape(values[arg.index]))
         elif across_batch and np.ndim(values[arg.index]) == 0:
@@ -513,6 +520,7 @@ class Graph:
             part = np.sum(part) if np.ndim(part) else part * np.size(values[node.index])
         current = grads[arg.index]
         grads[arg.index] = part if current is None else current + part
+        return part
 
     @staticmethod
     def _shaped(grad, value, batched: bool, state: "_Pass"):
@@ -554,6 +562,41 @@ class Graph:
         if self._grads is None:
             raise GraphError("no gradients yet: call forward(values) then backward()")
         return _plain(self._grads[self.node(key).index])
+
+    def edge_grad(self, node, consumer, position: int | None = None):
+        """The gradient that flows back along one edge: ``consumer``'s share of ``node``'s gradient.
+
+        It is the consumer's upstream gradient times its local derivative with
+        respect to argument ``position``; a node used several times (a fork)
+        has one share per use, and its :meth:`grad` is their sum. ``position``
+        may be left out when ``consumer`` uses ``node`` once.
+
+        >>> from sympy import symbols
+        >>> x, y = symbols('x y')
+        >>> g = Graph.from_expr(x * (x + y), inputs=[y])  # x feeds the product and the sum
+        >>> _ = g.forward(x=3.0, y=1.0)
+        >>> _ = g.backward()
+        >>> g.edge_grad('x', x * (x + y), 0), g.edge_grad('x', x + y), g.grad('x')  # x + y, then x
+        (4.0, 3.0, 7.0)
+        """
+        self._values_of_last_pass()
+        state = self._pass
+        if state.grads is None:
+            raise GraphError("no gradients yet: call forward(values) then backward()")
+        node, consumer = self.node(node), self.node(consumer)
+        positions = [p for c, p in node.consumers if c is consumer]
+        if not positions:
+            raise GraphError(f"{node.describe()} is not an argument of {consumer.describe()}")
+        if position is None:
+            if len(positions) > 1:
+                raise GraphError(f"{consumer.describe()} uses {node.describe()} at positions {positions}: "
+                                 "give position=")
+            position = positions[0]
+        elif position not in positions:
+            raise GraphError(f"{consumer.describe()} uses {node.describe()} at positions {positions}, "
+                             f"not {position}")
+        share = state.edge_grads.get((consumer.index, position))
+        return 0.0 if share is None else _plain(share)
 
     def _values_of_last_pass(self) -> list:
         state = self._pass
@@ -619,6 +662,8 @@ class _Pass:
     values: list | None = None
     #: every node's gradient, by node index; ``None`` before backward
     grads: list | None = None
+    #: each edge's share of its argument's gradient, by ``(consumer index, argument position)``
+    edge_grads: dict = field(default_factory=dict)
     #: a matrix model's parameter values as given (a gradient comes back in the same shape)
     given: dict = field(default_factory=dict)
     batch_shape: tuple = ()
