@@ -7,12 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+from matrix_by_hand import central_differences
 
 import symgrad
 from symgrad import matrix
 from symgrad.extend import register_activation, unregister
-from symgrad.graph.engine import Graph
 from symgrad.graph import to_dot
+from symgrad.graph.engine import Graph
 
 
 def softsign_forward(a, out=None):
@@ -74,12 +75,7 @@ def test_matrix_mlp_compile_model_against_finite_differences(softsign):
               "b1": rng.normal(size=2), "W2": rng.normal(size=(2, 2)), "b2": rng.normal(size=2)}
     loss, grads = compiled(values)
     for name in ("W1", "b1"):
-        numeric = np.zeros_like(values[name])
-        for index in np.ndindex(numeric.shape):
-            up, down = {**values, name: values[name].copy()}, {**values, name: values[name].copy()}
-            up[name][index] += 1e-6
-            down[name][index] -= 1e-6
-            numeric[index] = (compiled(up)[0] - compiled(down)[0]) / 2e-6
+        numeric = central_differences(lambda value: compiled({**values, name: value})[0], values[name])
         np.testing.assert_allclose(grads[name], numeric, rtol=1e-6, atol=1e-9)
     assert symgrad.check_gradients(model).ok
 

@@ -6,7 +6,7 @@ from sympy import Add, Function, Mul, S
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
-from ..core.ops import OpFunctionBase, numpy_call, op_for_function, sigmoid, softplus
+from ..core.ops import numpy_call, op_for_function
 from ..core.functions import sigmoid, softplus
 
 __all__ = ["NumPySourcePrinter", "logsumexp", "stable_form"]

@@ -7,7 +7,7 @@ import sympy as sp
 from sympy import Add, Function, Pow, S, Symbol
 
 from ..symbolic.derive import local_derivative, local_derivatives
-from ..core.model import WIDE, Model, free_symbols, replace_symbols, split_deep
+from ..core.model import WIDE, Model, replace_symbols, split_deep
 from .names import Names, real_symbol
 from .printer import NumPySourcePrinter, stable_form
 

@@ -133,7 +133,7 @@ def _gradient_latex(model: Model, wrt, form: str) -> str:
     grads = grad(model, list(wrt) or None, form=form)
     rows = [rf"\frac{{\partial {sp.latex(model.output)}}}{{\partial {printing.latex(p)}}} &= {printing.latex(g)}"
             for p, g in grads.items()]
-    return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+    return printing.aligned_latex(rows)
 
 
 def _aligned(rows: list[str], shapes=None) -> str:
@@ -142,7 +142,7 @@ def _aligned(rows: list[str], shapes=None) -> str:
         times = r" \times "
         rows = [rf"{row} \qquad ({shape_text(shape).replace('×', times)})" if shape else row
                 for row, shape in zip(rows, shapes)]
-    return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+    return printing.aligned_latex(rows)
 
 
 def _inline(latex: str) -> str:
@@ -194,7 +194,7 @@ def _derivation(example: lectures.Example) -> _Section:
         solution = least_squares().solution
         rows = [rf"{sp.latex(p)} &= {sp.latex(v)}" for p, v in solution.items()]
         section.parts.append("<h4>Closed-form minimiser</h4>"
-                             + math_html(r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"))
+                             + math_html(printing.aligned_latex(rows)))
     return section
 
 

@@ -9,7 +9,7 @@ from sympy.printing.str import StrPrinter
 
 from ..core.ops import op_for_function
 
-__all__ = ["text", "latex"]
+__all__ = ["text", "latex", "aligned_latex"]
 
 _GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
@@ -243,3 +243,12 @@ def latex(expr) -> str:
     'x_{ij}'
     """
     return LatexPrinter().doprint(sp.sympify(expr))
+
+
+def aligned_latex(rows) -> str:
+    r"""LaTeX rows (``left &= right``) as one ``aligned`` block, the form every multi-line result uses.
+
+    >>> aligned_latex([r"a &= b", r"c &= d"])
+    '\\begin{aligned}a &= b \\\\ c &= d\\end{aligned}'
+    """
+    return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"

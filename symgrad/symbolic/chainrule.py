@@ -88,7 +88,7 @@ class ChainRule:
         return [f"{head} &= {symbolic}", f"&= {values}"]
 
     def latex(self) -> str:
-        return r"\begin{aligned}" + r" \\ ".join(self.latex_rows()) + r"\end{aligned}"
+        return printing.aligned_latex(self.latex_rows())
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
@@ -144,7 +144,7 @@ class ChainRules(Mapping):
     def latex(self) -> str:
         """Every parameter's rule as the rows of ONE ``aligned`` environment (a display shows them lined up)."""
         rows = [row for rule in self._rules.values() for row in rule.latex_rows()]
-        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+        return printing.aligned_latex(rows)
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"

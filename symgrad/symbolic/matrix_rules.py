@@ -21,6 +21,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, 
 
 from .gradients import Gradients
 from .request import check_form, split_wrt
+from .. import printing
 from ..errors import DerivationError
 from ..errors import ModelError
 from ..core.expressions import (BinaryCrossEntropy, CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm, _transpose,
@@ -217,7 +218,7 @@ class Backprop:
         rows = [rf"{latex(d)} &= {latex(e)}" for d, e, _ in self.deltas]
         rows += [rf"\frac{{\partial {latex(out)}}}{{\partial {latex(p)}}} &= {latex(g)}"
                  for p, g in self.gradients.items()]
-        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+        return printing.aligned_latex(rows)
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"

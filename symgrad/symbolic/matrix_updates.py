@@ -5,6 +5,7 @@ import sympy as sp
 from sympy import MatAdd, Symbol
 
 from .request import check_form
+from .. import printing
 from ..core.expressions import latex, text
 from ..core.matrix_model import MatrixModel
 from .matrix_rules import Backprop, backprop
@@ -59,7 +60,7 @@ class MatrixUpdateRules:
         rows = [rf"{latex(d)} &= {latex(e)}" for d, e, _ in self.deltas]
         rows += [rf"{latex(p)} &\leftarrow {latex(p)} - {latex(self.lr)} {_grouped(g, latex(g))}"
                  for p, g in self.gradients.items()]
-        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+        return printing.aligned_latex(rows)
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
