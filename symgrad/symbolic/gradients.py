@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..core.expressions import latex, text
+from ..printing import aligned_latex, latex, text
 from ..core.matrix_model import aligned
 
 __all__ = ["Gradients"]
@@ -51,7 +51,7 @@ class Gradients(dict):
         """The gradients as one LaTeX ``aligned`` block, ``\\frac{\\partial L}{\\partial w} &= ...`` per row."""
         top = "" if self.of is None else latex(self.of)
         rows = [rf"\frac{{\partial {top}}}{{\partial {latex(p)}}} &= {latex(g)}" for p, g in self.items()]
-        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+        return aligned_latex(rows)
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
