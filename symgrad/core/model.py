@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 import sympy as sp
 from sympy import Indexed, IndexedBase, Symbol
 
+from ..printing import aligned_latex
 from ..errors import ModelError
 
 __all__ = ["WIDE", "Model", "ModelError", "symbols_of", "contains", "depth", "free_symbols", "nodes_bottom_up", "replace_symbols", "size_exceeds",
@@ -354,7 +355,7 @@ class StagedModel:
     def latex(self) -> str:
         """The stages as one LaTeX ``aligned`` block."""
         rows = [rf"{self._latex_of(s)} &= {self._latex_of(e)}" for s, e in self.stages]
-        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+        return aligned_latex(rows)
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"

@@ -9,6 +9,7 @@ from sympy import Add, IndexedBase, Sum, Symbol
 from sympy.simplify.simplify import factor_sum
 
 from .derive import grad
+from ..printing import aligned_latex
 from ..errors import DerivationError
 from ..core.model import Model
 from ..printing import text
@@ -54,7 +55,7 @@ class StationaryPoint:
     def _repr_latex_(self) -> str:
         rows = [rf"0 &= {sp.latex(eq)}" for eq in self.equations.values()]
         rows += [rf"{sp.latex(p)} &= {sp.latex(v)}" for p, v in self.solution.items()]
-        return r"$\displaystyle \begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
+        return f"$\\displaystyle {aligned_latex(rows)}$"
 
 
 def stationary_point(model_or_expr, params: Iterable | None = None,

@@ -89,7 +89,7 @@ class UpdateRules(Mapping):
                 body = rf"\left({body}\right)"
             rows.append(rf"{name} &\leftarrow {name} {sign} {lr} \, {body}")
         rows += [rf"{printing.latex(k)} &= {printing.latex(v)}" for k, v in where.items()]
-        return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
+        return printing.aligned_latex(rows)
 
     def _repr_latex_(self) -> str:
         return f"$\\displaystyle {self.latex()}$"
