@@ -53,7 +53,8 @@ table { border-collapse: collapse; margin: 0.5rem 0; } td, th { border: 1px soli
 th { background: #f4f4f4; text-align: left; }
 .ok { color: #14713d; font-weight: bold; white-space: nowrap; }
 .wrong { color: #b3261e; font-weight: bold; white-space: nowrap; }
-.graph { overflow-x: auto; } .graph img { max-width: 100%; border: 1px solid #ddd; }
+/* border-box: the drawing's border counts inside its 100%, so a fitted drawing never overflows its box */
+.graph { overflow-x: auto; } .graph img { max-width: 100%; border: 1px solid #ddd; box-sizing: border-box; }
 .graph img.wide { max-width: none; height: auto; }
 .summary { font-size: 1.15rem; background: #f4f4f4; padding: 0.8rem 1rem; }
 nav.contents { background: #fafafa; border: 1px solid #ddd; padding: 0.5rem 1.5rem; }
