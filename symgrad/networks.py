@@ -46,7 +46,7 @@ def linear(weight="w", bias="b", input="x", loss=None, target="y") -> Model:
     """The linear model ``yhat = w*x + b`` (or ``theta0 + theta1*x`` with other names).
 
     >>> print(linear())
-    yhat = b + w*x
+    yhat = b + w·x
     >>> linear(weight="theta1", bias="theta0").params
     (theta0, theta1)
     """
@@ -66,11 +66,11 @@ def perceptron(features: int | None = 2, activation_function=sigmoid, loss=None,
     and ``N`` samples; a loss is then summed over the samples.
 
     >>> print(perceptron(2))
-    a = w1*x1 + w2*x2
-    f = sigmoid(a)
+    a = w1·x1 + w2·x2
+    f = σ(a)
     >>> from symgrad.losses import squared_error
     >>> print(perceptron(indexed=True, loss=squared_error))
-    L = Sum((-sigmoid(Sum(w[k]*x[i, k], (k, 1, m))) + y[i])**2, (i, 1, N))
+    L = Σ_{i=1..N} (y_i - σ(Σ_{k=1..m} (w_k·x_{ik})))^2
     """
     act = activation(activation_function)
     if indexed:
@@ -98,10 +98,10 @@ def chain(depth: int, activation_function=sigmoid, loss=None) -> Model:
     with a ``loss`` a final stage ``L = loss(y, f_D)``.
 
     >>> print(chain(2))
-    a1 = b + w1*x
-    f1 = sigmoid(a1)
-    a2 = f1*w2
-    f2 = sigmoid(a2)
+    a1 = b + w1·x
+    f1 = σ(a1)
+    a2 = f1·w2
+    f2 = σ(a2)
     """
     if not isinstance(depth, int) or depth < 1:
         raise ValueError(f"depth must be a positive integer, not {depth!r}")
@@ -125,7 +125,7 @@ def fully_connected(inputs: int, outputs: int, activation_function=None, loss=No
     output per unit; give a ``loss`` (summed over the units) for a scalar.
 
     >>> print(fully_connected(2, 1))
-    l_1 = W_1_1*x_1 + W_1_2*x_2 + b_1
+    l_1 = W_1_1·x_1 + W_1_2·x_2 + b_1
     """
     for name, size in (("inputs", inputs), ("outputs", outputs)):
         if not isinstance(size, int) or size < 1:

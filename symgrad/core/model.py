@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 import sympy as sp
 from sympy import Indexed, IndexedBase, Symbol
 
-from ..printing import aligned_latex
+from ..printing import aligned_latex, text
 from ..errors import ModelError
 
 __all__ = ["WIDE", "Model", "ModelError", "symbols_of", "contains", "depth", "free_symbols", "nodes_bottom_up", "replace_symbols", "size_exceeds",
@@ -392,8 +392,8 @@ class Model(StagedModel):
     >>> m.closed_form()
     (-b - w*x + y)**2
     >>> print(m)
-    yhat = b + w*x
-    L = (y - yhat)**2
+    yhat = b + w·x
+    L = (y - yhat)^2
     """
 
     def __init__(self, stages, inputs: Iterable = (), params: Iterable | None = None,
@@ -585,4 +585,5 @@ class Model(StagedModel):
     # -- printing ---------------------------------------------------------------
 
     def __str__(self) -> str:
-        return "\n".join(f"{s} = {e}" for s, e in self.stages)
+        # as a slide writes the stages: positive terms first, implicit products, Greek letters
+        return "\n".join(f"{text(s)} = {text(e)}" for s, e in self.stages)

@@ -180,7 +180,7 @@ def model(name: str) -> Model | MatrixModel:
     """The model of a worked example by name.
 
     >>> print(model("perceptron"))
-    L = (-w*x + y)**2/2
+    L = (y - w·x)^2/2
     >>> print(model("softmax-classifier"))
     z1 = W1·x + b1    (2×1)
     p = softmax(z1)   (2×1)

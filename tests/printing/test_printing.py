@@ -40,3 +40,14 @@ def test_chain_rule_latex_and_model_latex():
     assert r"f_{2} \left(1 - f_{2}\right)" in latex
     assert r"\sigma\left(a_{1}\right)" in model.latex()
     assert model._repr_latex_().startswith("$")
+
+
+def test_models_and_update_rules_print_in_the_slides_term_order():
+    # as the lectures write them: L = ½(y - f3)² with the target first, b ← b - η·2(ŷ - y) without nesting
+    from symgrad import losses, networks, update_rules
+
+    chain = networks.chain(3, "sigmoid", loss=losses.half_squared_error)
+    assert str(chain).splitlines()[0] == "a1 = b + w1·x"
+    assert str(chain).splitlines()[-1] == "L = (y - f3)^2/2"
+    rules = str(update_rules(networks.linear(loss=losses.squared_error))).splitlines()
+    assert rules == ["b ← b - η·2(yhat - y)", "w ← w - η·2x(yhat - y)"]
