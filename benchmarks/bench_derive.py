@@ -92,15 +92,21 @@ def naive_row(depth: int) -> dict:
     return {"build": seconds, "ops": operations(inspect.getsource(function)), "eval": evaluation}
 
 
-def run_naive(depth: int, timeout: float) -> dict | None:
-    command = [sys.executable, __file__, "--naive-worker", str(depth)]
+def _in_a_process(arguments: list[str], timeout: float) -> dict | None:
+    """This script run as a worker with ``arguments`` in a process of its own (its own peak memory and time
+    limit): its JSON result, ``{"error": ...}`` if it failed, ``None`` if it ran out of time."""
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run([sys.executable, __file__, *arguments], capture_output=True, text=True,
+                                timeout=timeout)
     except subprocess.TimeoutExpired:
         return None
     if result.returncode != 0:
         return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(result.stdout)
+
+
+def run_naive(depth: int, timeout: float) -> dict | None:
+    return _in_a_process(["--naive-worker", str(depth)], timeout)
 
 
 # -- growth with size: each size measured in a fresh subprocess (time and peak memory of its own) ------
@@ -135,14 +141,7 @@ def scaling_row(kind: str, size: int, task: str) -> dict:
 
 
 def run_scaling(kind: str, size: int, task: str, timeout: float) -> dict | None:
-    command = [sys.executable, __file__, "--scaling-worker", kind, str(size), task]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None
-    if result.returncode != 0:
-        return {"error": (result.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(result.stdout)
+    return _in_a_process(["--scaling-worker", kind, str(size), task], timeout)
 
 
 def _ratio(seconds: float | None, previous: float | None) -> str:

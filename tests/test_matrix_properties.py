@@ -24,13 +24,13 @@ import sympy as sp
 from sympy import MatrixSymbol
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from helpers import compiled_at
 from matrix_by_hand import FUNCTIONS, central_differences
 from matrix_by_hand import forward as hand_forward
 from matrix_by_hand import loss as hand_loss
 
 from symgrad.graph.engine import Graph
 from symgrad.matrix import componentwise, mlp
-from symgrad import compile
 from symgrad.symbolic.components import component_symbols
 from symgrad.layers import OUTPUTS
 
@@ -175,15 +175,6 @@ def near_a_relu_kink(case, X, weights, biases) -> bool:
     return any(a == "relu" and np.min(np.abs(Z)) < 1e-3 for a, Z in zip(activations, pre))
 
 
-def compiled_gradients(model, values):
-    f = compile(model)
-    arguments = dict(values)
-    if model.batch is None:  # one sample compiles as a batch of one row
-        for mine, theirs in zip(model.inputs[:2], f.model.inputs[:2]):
-            arguments[str(theirs)] = arguments.pop(str(mine)).T
-    return f(arguments)
-
-
 def assert_close(got: dict, expected: dict, rtol: float, what: str) -> None:
     assert set(got) == set(expected), what
     scale = max(1.0, *(float(np.max(np.abs(g))) for g in expected.values()))
@@ -203,7 +194,7 @@ def test_compiled_graph_differences_and_componentwise_agree(case):
     values = by_name(model, X, Y, weights, biases, strength)
 
     symbolic_loss, symbolic = componentwise_gradients(model, values, case["samples"] or 1)
-    compiled_loss, compiled = compiled_gradients(model, values)
+    compiled_loss, compiled = compiled_at(model, values)
     graph = Graph.from_model(model)
     graph_loss = graph.forward(values)
     by_graph = {str(p): g for p, g in graph.backward().items()}

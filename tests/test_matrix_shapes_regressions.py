@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
+from helpers import compiled_at
 from matrix_by_hand import backprop as hand_backprop
 from matrix_by_hand import central_differences
 from matrix_by_hand import loss as hand_loss
@@ -67,15 +68,6 @@ def by_hand(model, values):
     return loss, named
 
 
-def compiled_view(model, values):
-    f = compile(model)
-    arguments = dict(values)
-    if model.batch is None:  # one sample compiles as a batch of one row
-        for mine, theirs in zip(model.inputs[:2], f.model.inputs[:2]):
-            arguments[str(theirs)] = arguments.pop(str(mine)).T
-    return f(arguments)
-
-
 def graph_view(model, values):
     graph = Graph.from_model(model)
     loss = graph.forward(values)
@@ -84,7 +76,7 @@ def graph_view(model, values):
 
 def assert_every_view_is(model, values, loss, gradients):
     """compiled, graph and check_gradients give ``loss`` and ``gradients``, each of its parameter's shape."""
-    for view in (compiled_view, graph_view):
+    for view in (compiled_at, graph_view):
         got_loss, got = view(model, values)
         assert got_loss == pytest.approx(loss, rel=1e-12, abs=1e-15), view.__name__
         assert set(got) == set(gradients), view.__name__

@@ -6,10 +6,19 @@ from sympy import Add, Function, Mul, S
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
-from ..core.ops import numpy_call, op_for_function
 from ..core.functions import sigmoid, softplus
+from ..core.ops import numpy_call, op_for_function
+from ..errors import CompileError
 
-__all__ = ["NumPySourcePrinter", "logsumexp", "stable_form"]
+__all__ = ["NumPySourcePrinter", "Unprintable", "logsumexp", "stable_form"]
+
+
+class Unprintable(CompileError):
+    """A part of an expression that has no NumPy form; ``part`` is that part, for the message to place it."""
+
+    def __init__(self, part):
+        super().__init__(f"{part} has no NumPy form")
+        self.part = part
 
 
 class logsumexp(Function):
@@ -43,6 +52,12 @@ class NumPySourcePrinter(NumPyPrinter):
     >>> p.doprint(Heaviside(a, 0)), p.doprint(1/(a + b))
     ('np.heaviside(a, 0.0)', '1/(a + b)')
     """
+
+    def _print_not_supported(self, expr):
+        # refuse the part itself, where it is met: no partial code, no SymPy message to pick apart later
+        raise Unprintable(expr)
+
+    _print_ComplexInfinity = _print_not_supported
 
     def __init__(self, settings=None):
         super().__init__({"fully_qualified_modules": True, **(settings or {})})

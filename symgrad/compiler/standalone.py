@@ -1,9 +1,7 @@
 """The generated module, which needs only NumPy: its source, and writing it to a file."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from types import TracebackType
 
 import sympy as sp
 from sympy import Derivative, Indexed, IndexedBase
@@ -16,7 +14,7 @@ from ..errors import CompileError
 from .emit import BLOCK_RANGE, block_loop, target_list
 from .helpers import HELPER_SOURCE
 from .names import FUNCTION_NAME, safe_text
-from .printer import NumPySourcePrinter
+from .printer import Unprintable
 from .steps import Steps
 
 __all__ = ["REDUCTIONS", "build", "codegen", "generate_source", "module_source", "resolve"]
@@ -100,50 +98,24 @@ def _check_printable(symbol, expr) -> None:
 
 # -- building the source ----------------------------------------------------------------------
 
-#: larger stages are not searched for the part that failed to print: the search prints every part
-_SEARCH_LIMIT = 2000
-
-
 def build(model: Model, targets: list, reduction: str, block: int | None) -> tuple[Steps, str]:
-    """The steps and the module source for a model; a part SymPy cannot print is a CompileError naming it."""
+    """The steps and the module source for a model; a part with no NumPy form is a CompileError naming it."""
     try:
         steps = Steps(model, targets)
         return steps, module_source(steps, reduction, block)
-    except (NotImplementedError, KeyError, ValueError, TypeError) as error:
-        if not _from_printer(error.__traceback__):
-            raise
-        raise CompileError(f"cannot compile {_unprintable(model, error)}: it has no NumPy form; write the "
+    except Unprintable as error:
+        raise CompileError(f"cannot compile {_place(model, error.part)}: it has no NumPy form; write the "
                            "loss with the operations symgrad knows (symgrad.OPS)") from None
 
 
-def _from_printer(trace: TracebackType | None) -> bool:
-    """Whether an exception was raised inside SymPy's printers (or ours), not elsewhere."""
-    while trace is not None and trace.tb_next is not None:
-        trace = trace.tb_next
-    module = trace.tb_frame.f_globals.get("__name__", "") if trace is not None else ""
-    return module.startswith(("sympy.printing", __package__ + ".printer"))
-
-
-def _unprintable(model: Model, error: Exception) -> str:
-    """The first (smallest) part of a stage that fails to print, with its stage; else what the gradient holds."""
+def _place(model: Model, part) -> str:
+    """Where an unprintable part is: in a stage the user wrote, or else in a derivative taken for the gradient."""
     for symbol, expr in model.stages:
-        if size_exceeds(expr, _SEARCH_LIMIT):
-            continue
-        for part in sp.postorder_traversal(expr):
-            try:
-                NumPySourcePrinter().doprint(part)
-            except Exception:  # noqa: BLE001 - any failure marks the culprit
-                return f"{_formula_text(part)} in stage {symbol}"
-    # the stages print: a derivative taken for the gradient does not (Heaviside's is a DiracDelta)
-    found = _UNSUPPORTED.search(str(error))
-    name = next((g for g in found.groups() if g), None) if found else None
-    if name == "Derivative":
+        if expr.has(part):
+            return f"{_formula_text(part)} in stage {symbol}"
+    if isinstance(part, Derivative):
         return "the gradient, which holds a derivative SymPy could not take"
-    return f"the gradient, which holds {name}" if name else "the gradient"
-
-
-#: the class SymPy's printer names when it has no method for it
-_UNSUPPORTED = re.compile(r"Unsupported by <class '[^']*'>: (?:<class '(?:[\w.]*\.)?(\w+)'>|(\w+))")
+    return f"the gradient, which holds {type(part).__name__}"  # d/dw Heaviside(w) is a DiracDelta
 
 
 # -- the module's source ----------------------------------------------------------------------

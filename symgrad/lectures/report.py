@@ -23,7 +23,7 @@ from latex2mathml.converter import convert
 from . import catalog as lectures
 from .. import printing
 from .._tools import check_writable, ensure_folder, write_file
-from ..symbolic.abbreviate import abbreviate
+from ..verification.diagnoses import index_slip
 from ..symbolic.chainrule import chain_rule
 from .claims import ClaimResult, check_all
 from ..symbolic.derive import grad
@@ -223,19 +223,14 @@ def _in_document_order(results: list[ClaimResult]) -> list[ClaimResult]:
 
 def _index_mistake_html(verdict) -> str | None:
     """A sum whose summand does not use its index, typeset (the verdict says it in plain text)."""
-    expr = getattr(verdict, "claim", None)
-    if not isinstance(expr, sp.Basic):
+    slip = index_slip(getattr(verdict, "claim", None))
+    if slip is None:
         return None
-    for node in sp.preorder_traversal(expr):
-        if isinstance(node, sp.Sum):
-            for index, *_ in node.limits:
-                if index not in node.function.free_symbols:
-                    summand, names = abbreviate(node.function)
-                    where = ", ".join(_inline(rf"{printing.latex(k)} = {printing.latex(v)}") for k, v in names.items())
-                    return (f"the sum runs over {_inline(sp.latex(index))} but its summand "
-                            f"{_inline(printing.latex(summand))} does not use {_inline(sp.latex(index))}"
-                            + (f", where {where}" if where else ""))
-    return None
+    index, summand, names = slip
+    where = ", ".join(_inline(rf"{printing.latex(k)} = {printing.latex(v)}") for k, v in names.items())
+    return (f"the sum runs over {_inline(sp.latex(index))} but its summand "
+            f"{_inline(printing.latex(summand))} does not use {_inline(sp.latex(index))}"
+            + (f", where {where}" if where else ""))
 
 
 def _reason_html(result: ClaimResult) -> str:

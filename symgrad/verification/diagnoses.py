@@ -2,8 +2,31 @@
 from __future__ import annotations
 
 import numpy as np
+import sympy as sp
 
-__all__ = ["constant_factor_diagnosis"]
+from ..symbolic.abbreviate import abbreviate
+
+__all__ = ["constant_factor_diagnosis", "index_slip"]
+
+
+def index_slip(claim) -> tuple | None:
+    """A sum whose summand does not use its index (Σ_k δ_i x_ij), a slip of the pen: the index, the summand
+    with its per-sample pieces named (σ_i, δ_i), and those names; ``None`` if there is none.
+
+    >>> from sympy import IndexedBase, Sum, symbols
+    >>> x, i, k, N = IndexedBase('x'), *symbols('i k N')
+    >>> index_slip(Sum(x[i], (k, 1, N)))[:2]
+    (k, x[i])
+    """
+    if not isinstance(claim, sp.Basic):
+        return None
+    for node in sp.preorder_traversal(claim):
+        if isinstance(node, sp.Sum):
+            for index, *_ in node.limits:
+                if index not in node.function.free_symbols:
+                    summand, names = abbreviate(node.function)
+                    return index, summand, names
+    return None
 
 
 def constant_factor_diagnosis(ratio: float, what: str = "derivative") -> str:

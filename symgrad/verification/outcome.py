@@ -119,7 +119,3 @@ class Verdict:
                 "claim": _written(self.claim, str), "expected": _written(self.expected, str), "proved": self.proved,
                 "points": self.points, "counterexample": self.counterexample, "diagnosis": self.diagnosis,
                 "notes": self.notes, "steps": self.steps, "shapes": self.shapes}
-
-
-def _shown(value: float) -> str:
-    return "undefined (not a real number)" if not np.isfinite(value) else f"{value:.6g}"

@@ -29,9 +29,8 @@ from ..numeric.points import (SumTooLarge, UndefinedFunction, concrete, kink_poi
                               StagedExpression,
                               random_points, spread_points, undefined_functions, values_at)
 from ..parsing import parse
-from ..symbolic.abbreviate import abbreviate
 from ..symbolic.chainrule import chain_rule
-from .diagnoses import constant_factor_diagnosis
+from .diagnoses import constant_factor_diagnosis, index_slip
 from .outcome import STATUSES, Verdict
 from .matrix_claims import verify_matrix
 from ..symbolic.derive import component, grad
@@ -380,15 +379,12 @@ def _constant_ratio(sample: _Sample):
 
 def _index_mistake(claim) -> str | None:
     """A sum whose summand does not use its index (Σ_k δ_i x_ij) is a slip of the pen."""
-    for node in sp.preorder_traversal(claim):
-        if isinstance(node, sp.Sum):
-            for limit in node.limits:
-                if limit[0] not in node.function.free_symbols:
-                    summand, names = abbreviate(node.function)
-                    where = "".join(f", {printing.text(k)} = {printing.text(v)}" for k, v in names.items())
-                    return (f"the sum runs over {limit[0]} but its summand "
-                            f"{printing.text(summand)} does not use {limit[0]}{where}")
-    return None
+    slip = index_slip(claim)
+    if slip is None:
+        return None
+    index, summand, names = slip
+    where = "".join(f", {printing.text(k)} = {printing.text(v)}" for k, v in names.items())
+    return f"the sum runs over {index} but its summand {printing.text(summand)} does not use {index}{where}"
 
 
 def _diagnose_derivative(claim, truth, model: Model, wrt, lr, first_order: bool = True) -> str | None:
