@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = [
     "SymgradError", "ModelError", "ShapeError", "DerivationError", "CompileError", "ArgumentError",
     "ClaimError", "ParseError", "GraphError", "RenderError", "GraphTooLargeError", "DivergenceError",
+    "DocumentError",
 ]
 
 #: characters of the offending line shown on each side of a parse error's caret
@@ -57,6 +58,10 @@ class RenderError(SymgradError, RuntimeError):
 
 class GraphTooLargeError(RenderError, ValueError):
     """A graph with too many nodes to draw legibly."""
+
+
+class DocumentError(SymgradError, ValueError):
+    """A document that cannot be read: missing, a directory, too large, binary; the message names the file."""
 
 
 class DivergenceError(SymgradError, ArithmeticError):

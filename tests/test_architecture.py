@@ -26,6 +26,8 @@ LAYERS = [
     {"graph", "numeric"},
     {"compiler"},
     {"verification", "check", "training"},
+    # a teacher's document read as text: its math blocks and annotations (above checking, below the lectures)
+    {"documents"},
     {"lectures"},
     {"matrix", "cli", "__init__"},
 ]
