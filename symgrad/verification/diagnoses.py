@@ -4,9 +4,11 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .. import printing
+from ..core.model import depth
 from ..symbolic.abbreviate import abbreviate
 
-__all__ = ["constant_factor_diagnosis", "index_slip"]
+__all__ = ["constant_factor_diagnosis", "identity_diagnosis", "index_slip"]
 
 
 def index_slip(claim) -> tuple | None:
@@ -49,3 +51,53 @@ def constant_factor_diagnosis(ratio: float, what: str = "derivative") -> str:
     if float(shown) == 1.0:  # 1.000001 is not 1
         shown = f"{ratio:.12g}"
     return f"off by a constant factor: the claim is {shown} times the {what}"
+
+
+#: expressions deeper than this are not rewritten for a diagnosis (expand and cancel recurse)
+_DIAGNOSABLE_DEPTH = 25
+
+
+def _squared_sum(expr):
+    """``(c, base)`` when ``expr`` is ``c·(a + b + …)²``; else ``None``."""
+    coefficient, rest = expr.as_coeff_Mul()
+    if isinstance(rest, sp.Pow) and rest.exp == 2 and isinstance(rest.base, sp.Add):
+        return coefficient, rest.base
+    return None
+
+
+def identity_diagnosis(claimed, correct) -> str | None:
+    """What an expansion or a rewriting that is not equal most likely got wrong.
+
+    >>> from sympy import symbols
+    >>> y, f = symbols('y f')
+    >>> identity_diagnosis(y**2 + f**2 - 2*y, (y - f)**2)
+    'the cross term of (y - f)^2 is -2f·y; the claim has -2y'
+    >>> identity_diagnosis((y - f)/2, (y - f)**2/2)
+    'the square is missing: the claim is y/2 - f/2, the correct value (y - f)^2/2'
+    >>> identity_diagnosis(-(y - f), y - f)
+    'sign error: the claim is the negative of the correct value'
+    """
+    claimed, correct = sp.sympify(claimed), sp.sympify(correct)
+    if max(depth(claimed), depth(correct)) > _DIAGNOSABLE_DEPTH:
+        return None
+    if correct != 0:
+        ratio = sp.cancel(claimed / correct)
+        if ratio.is_number and ratio.is_real:
+            return constant_factor_diagnosis(float(ratio), "correct value")
+    square = _squared_sum(correct)
+    if square is not None:
+        coefficient, base = square
+        if sp.expand(coefficient * base - claimed) == 0:
+            return (f"the square is missing: the claim is {printing.text(claimed)}, the correct value "
+                    f"{printing.text(correct)}")
+        terms = base.args
+        squares = sp.expand(coefficient * sum(t**2 for t in terms))
+        cross = sp.expand(correct - squares)
+        claimed_cross = sp.expand(sp.expand(claimed) - squares)
+        if cross != 0 and claimed_cross != cross:
+            return (f"the cross term of {printing.text(base**2)} is {printing.text(cross)}; the claim has "
+                    f"{printing.text(claimed_cross)}")
+    difference = sp.expand(claimed - correct)
+    if sp.count_ops(difference) <= 12:
+        return f"the claim is off by {printing.text(difference)}"
+    return None

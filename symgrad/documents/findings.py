@@ -1,0 +1,78 @@
+"""What checking a document found: one finding per statement, and each file's summary."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Finding", "FileReport", "KINDS", "VERDICTS"]
+
+#: what a statement is
+KINDS = ("definition", "derivative", "update_rule", "step", "number", "matrix", "identity", "other")
+#: what the checker says of it
+VERDICTS = ("holds", "wrong", "unchecked", "defined")
+MARKS = {"holds": "✓", "wrong": "✗", "unchecked": "?", "defined": "·"}
+
+
+@dataclass
+class Finding:
+    """One statement of a document and its verdict, with the reason, the correction and a counterexample."""
+
+    line: int
+    end_line: int
+    source: str
+    kind: str
+    verdict: str
+    reason: str
+    correction: str | None = None
+    counterexample: dict | None = None
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r} (one of {', '.join(KINDS)})")
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r} (one of {', '.join(VERDICTS)})")
+
+    @property
+    def mark(self) -> str:
+        return MARKS[self.verdict]
+
+    def to_dict(self) -> dict:
+        return {"line": self.line, "end_line": self.end_line, "source": self.source, "kind": self.kind,
+                "verdict": self.verdict, "reason": self.reason, "correction": self.correction,
+                "counterexample": self.counterexample}
+
+    def line_text(self, file: str) -> str:
+        """``✗ notes.md:42  <source>  <reason>``, the terminal's line for this finding."""
+        source = " ".join(self.source.split())
+        if len(source) > 70:
+            source = source[:67] + "…"
+        text = f"{self.mark} {file}:{self.line}  {source}  {self.reason}"
+        if self.correction and self.verdict == "wrong":
+            text += f" (correct: {self.correction})"
+        return text
+
+
+@dataclass
+class FileReport:
+    """The findings of one file, in document order."""
+
+    file: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict:
+        counts = dict.fromkeys(VERDICTS[:3] + ("defined",), 0)
+        for finding in self.findings:
+            counts[finding.verdict] += 1
+        return counts
+
+    @property
+    def wrong(self) -> list[Finding]:
+        return [f for f in self.findings if f.verdict == "wrong"]
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "findings": [f.to_dict() for f in self.findings], "summary": self.summary}
+
+    def summary_line(self) -> str:
+        s = self.summary
+        return (f"{self.file}: {s['holds']} hold, {s['wrong']} wrong, {s['unchecked']} unchecked, "
+                f"{s['defined']} definitions")

@@ -1,0 +1,501 @@
+r"""Give each statement of a document its verdict, recording definitions in the scope as they come.
+
+A statement is parsed once (:func:`symgrad.parsing.parse_latex`, never
+``eval``) and sorted by what it says: a definition is recorded, a derivative
+or an update rule is checked by :func:`symgrad.verify` against the model the
+scope gives, a number to the digits written, a matrix rule by the matrix
+verifier (shapes first), any other equation as an identity, each step against
+the one before. Anything that cannot be decided is ``unchecked`` with the
+reason; a wrong claim is never passed as holding.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+import sympy as sp
+from sympy import Derivative, Indexed, Symbol
+from sympy.core.function import AppliedUndef
+
+from .. import printing
+from ..core.model import Model
+from ..errors import ClaimError, DerivationError, ModelError, ParseError, ShapeError, SymgradError
+from ..numeric.points import precise_value
+from ..parsing import Equation, UpdateRule, parse_latex
+from ..verification.matrix_claims import verify_matrix
+from ..verification.verdict import verify, verify_identity
+from .findings import Finding
+from .scope import Definition, Scope
+from .statements import Statement, split_sides
+
+__all__ = ["Reader", "DEADLINE"]
+
+ETA, ALPHA = Symbol("eta"), Symbol("alpha")
+#: seconds one claim may take before it is left unchecked
+DEADLINE = 10.0
+
+_NAME = r"(?:[A-Za-z]|\\[A-Za-z]+)"
+_FUNCTION_HEAD = re.compile(r"^\s*(" + _NAME + r")\s*(?:\\left)?\(([^()]*)(?:\\right)?\)\s*=(?!=)")
+_PRIMED = re.compile(r"^\s*(" + _NAME + r"(?:_\{?[A-Za-z0-9]+\}?)?)\s*(?:'|′)\s*=(?!=)")
+_DELTA = re.compile(r"^\s*\\Delta\s*(" + _NAME + r"(?:_\{?[A-Za-z0-9]+\}?)?)\s*=(?!=)(.*)$", re.S)
+_NABLA = re.compile(r"\\nabla\s*(?!_)(\{?" + _NAME + r"(?:_\{?[A-Za-z0-9]+\}?)?\}?)")
+_NAMED_RESULT = re.compile(r"=\s*\\nabla\s*(?!_)\{?" + _NAME + r"(?:_\{?[A-Za-z0-9]+\}?)?\}?\s*$")
+_SHAPE = re.compile(r"^\s*(" + _NAME + r")\s*\\in\s*\\mathbb\{?R\}?\^\{(.+?)\\times(.+?)\}\s*$", re.S)
+_MATRIX_RULE = re.compile(r"^\s*d[A-Z]\w*\s*=")
+_PRODUCT = re.compile(r"^\s*([A-Z])\s*=\s*([A-Z])\s*(?:\\times|\\cdot)?\s*([A-Z])\s*$|"
+                      r"^\s*([A-Z])\s*(?:\\times|\\cdot)?\s*([A-Z])\s*=\s*([A-Z])\s*$")
+_DECIMAL = re.compile(r"^\s*\(?\s*(-?\d+(?:\.(\d+))?)\s*\)?\s*$")
+#: built-in functions a document may "define" (``\sigma(z) = …``): then it is a claim about them
+_BUILTINS = {"sigma", "tanh", "exp", "log", "ln", "max", "min", "sin", "cos", "relu", "softplus"}
+
+
+def _is_name(expr) -> bool:
+    return isinstance(expr, (Symbol, Indexed))
+
+
+#: the subscripts that mark a parameter's next and current value: w_{new} = w_{old} - …, w_{t+1} = w_t - …
+_NEXT = {"new": "old", "next": "old"}
+
+
+def _time_step(name, value):
+    """``(w, w_old)`` when ``name = value`` steps a parameter (``w_{t+1} = w_t - …``); else ``None``."""
+    if not isinstance(name, Indexed) or len(name.indices) != 1:
+        return None
+    (index,) = name.indices
+    current = None
+    for node in value.atoms(Indexed):
+        if node.base != name.base or len(node.indices) != 1:
+            continue
+        (other,) = node.indices
+        if sp.simplify(index - other) == 1 or _NEXT.get(str(index)) == str(other):
+            current = node
+    if current is None:
+        return None
+    return Symbol(str(name.base)), current
+
+
+_CALL = re.compile(r"(?<![A-Za-z\\])([A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?)\s*\(")
+
+
+def _ambiguous_call(text: str, scope) -> str | None:
+    """A one-letter name right before ``(`` that is no defined function: ``s(x)`` reads as s·x."""
+    for match in _CALL.finditer(text):
+        name = match.group(1)
+        plain = name.replace("_", "").replace("{", "").replace("}", "")
+        if plain in scope.functions or name in scope.functions or Symbol(plain) in scope.variables:
+            continue
+        return (f"{name}(…) could be a call or a product: define {name} first ({name}(z) = … for a function) "
+                f"or write {name} \\cdot (…)")
+    return None
+
+
+def _free_indices(expr) -> set:
+    """Index symbols of arrays in ``expr`` that no sum binds (the ``n`` of ``y_n x_n``)."""
+    bound = {limit[0] for node in expr.atoms(sp.Sum) for limit in node.limits}
+    return {i for node in expr.atoms(Indexed) for i in node.indices if isinstance(i, Symbol)} - bound
+
+
+def _same_free_index(claims, truth, keep=None):
+    """Claims about sample n of a model written for sample i, read with the model's index.
+
+    ``w = w + (y_n - ŷ)x_n`` inside "for n = 1…N" is the rule for one sample;
+    when the claim and the model each have exactly one free sample index,
+    and they differ, the claim's is renamed to the model's.
+    """
+    model_index = _free_indices(truth)
+    kept = _free_indices(keep) if isinstance(keep, sp.Basic) else set()
+    claim_index = set().union(*(_free_indices(c) for c in claims)) - kept
+    if len(model_index) == 1 and len(claim_index) == 1 and model_index != claim_index:
+        rename = {claim_index.pop(): model_index.pop()}
+        return [c.xreplace(rename) for c in claims]
+    return claims
+
+
+def _is_index(symbol, expr) -> bool:
+    """Whether ``symbol`` only subscripts an array in ``expr`` (the ``j`` of ``w_j``)."""
+    return any(symbol in node.indices for node in expr.atoms(Indexed)) or any(
+        symbol in [limit[0] for limit in node.limits] for node in expr.atoms(sp.Sum))
+
+
+def _shown(expr) -> str:
+    try:
+        return printing.text(expr)
+    except (SymgradError, RecursionError, TypeError, ValueError):
+        return str(expr)
+
+
+def _plain_matrix_text(text: str) -> str:
+    text = re.sub(r"\^\{?\\top\}?|\^\{T\}|\^\\intercal", "^T", text)
+    text = re.sub(r"\\times|\\cdot", " ", text)
+    return text.replace("{", "").replace("}", "")
+
+
+class Reader:
+    """Reads one document's statements top to bottom, with a scope of what has been defined."""
+
+    def __init__(self, headings=()):
+        self.scope = Scope()
+        #: the last side of the last equation read, which a block starting with ``=`` continues
+        self.last_side = None
+        #: lines of the document's headings: a name defined again under a new heading is a new example
+        self.headings = sorted(headings)
+
+    def section(self, line: int) -> int:
+        return bisect_right(self.headings, line)
+
+    # -- entry points -----------------------------------------------------------------
+
+    def statement(self, statement: Statement, source: str | None = None) -> list[Finding]:
+        """The findings of one statement (a definition, a claim, or why it is unchecked)."""
+        source = source if source is not None else statement.text
+        try:
+            found = self._statement(statement, source)
+            ambiguous = _ambiguous_call(statement.text, self.scope)
+            for finding in found:
+                if finding.verdict == "wrong" and ambiguous:  # never call a claim wrong on a guessed reading
+                    finding.verdict, finding.reason = "unchecked", f"{ambiguous} (read as a product, it is wrong)"
+                    finding.correction = finding.counterexample = None
+            return found
+        except ParseError as error:
+            return [self._finding(statement, source, "other", "unchecked",
+                                  "notation not understood: " + str(error).splitlines()[0])]
+        except (ClaimError, ModelError, DerivationError, ShapeError) as error:
+            return [self._finding(statement, source, "other", "unchecked", str(error).splitlines()[0])]
+        except RecursionError:
+            return [self._finding(statement, source, "other", "unchecked", "nested too deeply to check")]
+
+    @staticmethod
+    def _finding(statement, source, kind, verdict, reason, correction=None, counterexample=None) -> Finding:
+        return Finding(statement.line, statement.end_line, source, kind, verdict, reason, correction,
+                       counterexample)
+
+    # -- sorting a statement ---------------------------------------------------------------
+
+    def _rewrite(self, text: str) -> str:
+        """Notes' shorthands written out: ``\\nabla w`` as ∂L/∂w, ``\\Delta w = s`` and ``w' = …`` as rules."""
+        text = _NAMED_RESULT.sub("", text)  # ``… = \nabla w``: a name for the result, not a claim
+        loss = self.scope.loss
+        if loss is not None and _NABLA.search(text):
+            name = printing.latex(loss)
+            text = _NABLA.sub(lambda m: rf"\frac{{\partial {name}}}{{\partial {m.group(1)}}}", text)
+        delta = _DELTA.match(text)
+        if delta:
+            text = rf"{delta.group(1)} \leftarrow {delta.group(1)} + \left({delta.group(2)}\right)"
+        primed = _PRIMED.match(text)
+        if primed and not text[primed.end():].lstrip().startswith("("):
+            text = rf"{primed.group(1)} \leftarrow" + text[primed.end():]
+        return text
+
+    def _statement(self, statement: Statement, source: str) -> list[Finding]:
+        text = statement.text
+        shape = _SHAPE.match(text)
+        if shape:
+            name = shape.group(1).lstrip("\\")
+            self.scope.matrices[name] = (shape.group(2).strip(), shape.group(3).strip())
+            return [self._finding(statement, source, "definition", "defined",
+                                  f"{name} is a {shape.group(2).strip()}×{shape.group(3).strip()} matrix")]
+        product = _PRODUCT.match(text)
+        if product:
+            g = [x for x in product.groups() if x]
+            result, left, right = (g[0], g[1], g[2]) if product.group(1) else (g[2], g[0], g[1])
+            self.scope.products.append(f"{result} = {left} {right}")
+            return [self._finding(statement, source, "definition", "defined",
+                                  f"{result} is the matrix product {left}{right}")]
+        if _MATRIX_RULE.match(text) and self.scope.products:
+            return [self._matrix(statement, source)]
+        text = self._rewrite(text)
+        if text.lstrip().startswith("=") and self.last_side is not None:
+            return self._continued(statement, source, text)
+        functions = self.scope.function_names()
+        head = _FUNCTION_HEAD.match(text)
+        new_function = None
+        if head and head.group(1).lstrip("\\") not in _BUILTINS and len(head.group(1).lstrip("\\")) <= 3:
+            new_function = head.group(1).lstrip("\\")
+            functions = sorted(set(functions) | {new_function})
+        parsed = parse_latex(text, functions=functions or None)
+        if isinstance(parsed, UpdateRule):
+            return [self._update(statement, source, parsed.param, [parsed.new_value])]
+        if not isinstance(parsed, Equation):
+            return [self._finding(statement, source, "other", "unchecked",
+                                  "not a claim: an expression without '='")]
+        self.last_side = parsed.sides[-1]
+        return self._equation(statement, source, text, parsed, new_function)
+
+    def _continued(self, statement, source, text) -> list[Finding]:
+        """A block that starts with ``=``: the next step of the derivation the blocks before began."""
+        before = self.last_side
+        rest = text.lstrip()[1:]
+        parsed = parse_latex(rest, functions=self.scope.function_names() or None)
+        sides = list(parsed.sides) if isinstance(parsed, Equation) else [parsed]
+        self.last_side = sides[-1]
+        texts = ["(continued)"] + split_sides(rest)
+        return self._steps(statement, source, " = ".join(texts), [before] + sides, first=0)
+
+    def _equation(self, statement, source, text, parsed: Equation, new_function) -> list[Finding]:
+        sides = list(parsed.sides)
+        lhs = sides[0]
+        if new_function and isinstance(lhs, AppliedUndef) and all(isinstance(a, Symbol) for a in lhs.args):
+            self.scope.define(Definition(Symbol(new_function), sides[1], statement.line,
+                                         self.section(statement.line), tuple(lhs.args)))
+            found = [self._finding(statement, source, "definition", "defined",
+                                   f"{new_function}({', '.join(map(str, lhs.args))}) is defined")]
+            return found + self._steps(statement, source, text, sides[1:], first=1)
+        if isinstance(lhs, Derivative):
+            return [self._derivative(statement, source, lhs, sides[1:])]
+        if _is_name(lhs):
+            return self._named(statement, source, text, lhs, sides)
+        if len(sides) == 2 and _is_name(sides[1]) and not self.scope.is_defined(sides[1]) \
+                and sides[1] not in lhs.free_symbols and lhs.free_symbols:
+            self.scope.define(Definition(sides[1], lhs, statement.line, self.section(statement.line)))
+            return [self._finding(statement, source, "definition", "defined",
+                                  f"{_shown(sides[1])} is defined as {_shown(lhs)}")]
+        return self._steps(statement, source, text, sides, first=0)
+
+    def _named(self, statement, source, text, name, sides) -> list[Finding]:
+        """``name = …``: a definition, an update rule (the name on both sides), a number or an identity."""
+        first = sides[1]
+        if name in first.free_symbols or (isinstance(name, Indexed) and name in first.atoms(Indexed)):
+            return [self._update(statement, source, name, sides[1:])]
+        step = _time_step(name, first)
+        if step is not None:
+            return [self._update(statement, source, step[0], [s.xreplace({step[1]: step[0]}) for s in sides[1:]])]
+        ambiguous = _ambiguous_call(text, self.scope)
+        if ambiguous:
+            return [self._finding(statement, source, "definition", "unchecked", ambiguous)]
+        known = self.scope.lookup(name)
+        same_section = known is not None and known.line and self.section(known.line) == self.section(statement.line)
+        value = self.scope.closed(name, numbers=True) if known is not None else None
+        if known is not None and not known.value.is_number and first.is_number and not value.free_symbols:
+            return self._steps(statement, source, text, sides, first=0)  # f = -12: a worked number
+        if known is not None and same_section and not first.is_number:
+            # the name again, in the same section: a rewriting of its definition, checked as one;
+            # in other terms than it rests on, it is a new definition
+            found = self._steps(statement, source, text, sides, first=0)
+            if not (found and found[0].verdict == "unchecked" and "no definition in scope" in found[0].reason):
+                return found
+        self.scope.define(Definition(name, first, statement.line, self.section(statement.line)))
+        what = "a number" if first.is_number else "defined"
+        found = [self._finding(statement, source, "definition", "defined",
+                               f"{_shown(name)} = {_shown(first)} ({what})")]
+        return found + self._steps(statement, source, text, sides[1:], first=1)
+
+    # -- claims ------------------------------------------------------------------------
+
+    def _steps(self, statement, source, text, sides, first: int) -> list[Finding]:
+        """Each side after the first checked against the one before it: numbers to the digits written."""
+        found = []
+        texts = split_sides(text)
+        for k in range(1, len(sides)):
+            index = first + k
+            before, after = sides[k - 1], sides[k]
+            line = statement.lines[index] if index < len(statement.lines) else statement.line
+            written = texts[index] if index < len(texts) else ""
+            step = Statement(statement.text, line, line, statement.lines, statement.commentary)
+            found.append(self._step(step, source, before, after, written, kind="step" if len(sides) > 2 else None))
+            if found[-1].verdict == "wrong":
+                break  # later steps rest on a broken one
+        return found
+
+    def _step(self, statement, source, before, after, written: str, kind=None) -> Finding:
+        opaque = self._opaque(before, after)
+        if opaque:
+            return self._finding(statement, source, kind or "identity", "unchecked", opaque)
+        left = self.scope.closed(before, numbers=True).doit()
+        right = self.scope.closed(after, numbers=True).doit()
+        if not left.free_symbols and not right.free_symbols:
+            return self._number(statement, source, left, right, written)
+        unknown = self._undefined(before, after)
+        if unknown:
+            return self._finding(statement, source, kind or "identity", "unchecked",
+                                 f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no definition "
+                                 "in scope")
+        left, right = self.scope.closed(before).doit(), self.scope.closed(after).doit()
+        verdict = verify_identity(right, left, subject=f"{_shown(after)} = {_shown(before)}",
+                                  deadline=DEADLINE, diagnose=(self.scope.read(after), self.scope.read(before)))
+        reason = self._reason(verdict)
+        if verdict.status == "wrong":
+            reason = self._derivative_slip(before, after) or reason
+        return self._from_verdict(statement, source, kind or "identity", verdict, reason)
+
+    def _opaque(self, *exprs) -> str | None:
+        """Why a derivative written in a claim cannot be taken from the scope, if one cannot.
+
+        ``∂f_3/∂a_3`` where no definition makes f_3 a function of a_3, or ``dL/dθ``
+        where L has no definition, would read as 0 and make any claim about it
+        look wrong (or a claim of 0 look right): such a claim is left unchecked.
+        """
+        for expr in exprs:
+            for derivative in sp.sympify(expr).atoms(Derivative):
+                of = self.scope.read(derivative.expr)
+                if _is_name(of) and not self.scope.is_defined(of):
+                    return f"{_shown(derivative.expr)} has no definition in scope"
+                for variable in derivative.variables:
+                    if variable not in self.scope.closed(of, keep={variable}).free_symbols:
+                        return (f"{_shown(derivative.expr)} is not defined in terms of {_shown(variable)} in scope, "
+                                f"so {_shown(derivative)} cannot be taken")
+        return None
+
+    def _undefined(self, before, after) -> list[str]:
+        """Names the later side brings in that the earlier one does not rest on, and nothing defines."""
+        new = self.scope.depends_on(after) - self.scope.depends_on(before) - {ETA, ALPHA}
+        return sorted(_shown(s) for s in new if not self.scope.is_defined(s))
+
+    def _derivative_slip(self, before, after) -> str | None:
+        """A step that differentiates by the wrong variable: ``∂/∂x (wx) = x`` means ∂/∂w."""
+        derivatives = list(before.atoms(Derivative))
+        if not derivatives:
+            return None
+        claimed = self.scope.closed(after).doit()
+        for derivative in derivatives:
+            (variable, _), = derivative.variable_count[:1] or [(None, 0)]
+            for other in sorted(self.scope.closed(derivative.expr).free_symbols - {variable}, key=str):
+                swapped = self.scope.closed(before.xreplace({derivative: Derivative(derivative.expr, other)})).doit()
+                if sp.simplify(swapped - claimed) == 0:
+                    correct = self.scope.closed(before).doit()
+                    return (f"the step differentiates by {_shown(other)} where it says {_shown(variable)}: "
+                            f"by {_shown(variable)} it is {_shown(correct)}, not {_shown(after)}")
+        return None
+
+    def _number(self, statement, source, exact, shown, written: str) -> Finding:
+        """A number to the digits written: ``-\\log(0.7) = 0.35`` is wrong (0.3567 rounds to 0.36)."""
+        value = precise_value(exact, {})
+        claimed = precise_value(shown, {})
+        if value is None or claimed is None or value.imag or claimed.imag:
+            return self._finding(statement, source, "number", "unchecked", "not a real number")
+        value, claimed = value.real, claimed.real
+        decimal = _DECIMAL.match(written or "")
+        if decimal and decimal.group(2) is not None:
+            places = len(decimal.group(2))
+            rounded = round(value, places)
+            if abs(rounded - claimed) <= 0.5 * 10 ** -(places + 2):
+                return self._finding(statement, source, "number", "holds",
+                                     f"{value:.6g} to the {places} decimals written")
+            reason = f"the value is {value:.6g}, which to {places} decimals is {rounded:.{places}f}"
+            truncated = int(value * 10 ** places) / 10 ** places
+            if abs(truncated - claimed) <= 0.5 * 10 ** -(places + 2):
+                reason += "; the slide truncates instead of rounding"
+            return self._finding(statement, source, "number", "wrong", reason, f"{rounded:.{places}f}",
+                                 {"point": {}, "claimed": claimed, "correct": value})
+        if abs(value - claimed) <= 1e-12 * max(1.0, abs(value)):
+            return self._finding(statement, source, "number", "holds", f"exactly {_shown(sp.nsimplify(value))}"
+                                 if float(value).is_integer() else f"{value:.12g}")
+        return self._finding(statement, source, "number", "wrong",
+                             f"arithmetic slip: the value is {value:.6g}, not {claimed:.6g}", f"{value:.6g}",
+                             {"point": {}, "claimed": claimed, "correct": value})
+
+    def _output_model(self, of, also) -> tuple[Model, sp.Basic]:
+        """The model whose output is ``of``, a defined name or an expression of defined names."""
+        if isinstance(of, Indexed) and self.scope.is_defined(of):
+            of = self.scope.read(of)
+        of = self.scope.read(of) if not (isinstance(of, Symbol) and self.scope.is_defined(of)) else of
+        if isinstance(of, Symbol) and of in self.scope.variables:
+            return self.scope.model_for(of, also), of
+        if isinstance(of, Symbol):
+            raise ClaimError(f"{_shown(of)} has no definition in scope")
+        output = Symbol("_output")
+        self.scope.variables[output] = Definition(output, of, 0)
+        try:
+            return self.scope.model_for(output, also), output
+        finally:
+            del self.scope.variables[output]
+
+    def _derivative(self, statement, source, derivative: Derivative, sides) -> Finding:
+        of = derivative.expr
+        if isinstance(of, Indexed) and self.scope.is_defined(of):
+            of = self.scope.read(of)
+        variables = [self.scope.read(v) for v in derivative.variables]
+        sides = [self.scope.read(s) for s in sides]
+        opaque = self._opaque(*sides)
+        if opaque:
+            return self._finding(statement, source, "derivative", "unchecked", opaque)
+        model, output = self._output_model(of, sides)
+        rests_on = self.scope.depends_on(of) | set(variables) | {ETA, ALPHA} | set(model.symbols.values())
+        unknown = sorted({_shown(s) for side in sides for s in self.scope.depends_on(side) - rests_on
+                          if not self.scope.is_defined(s) and not _is_index(s, side)})
+        if unknown:
+            return self._finding(statement, source, "derivative", "unchecked",
+                                 f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no definition "
+                                 f"in scope, and {_shown(derivative.expr)} does not depend on "
+                                 f"{'it' if len(unknown) == 1 else 'them'}")
+        sides = _same_free_index(sides, self.scope.closed(of))
+        claim = Equation(Derivative(output, *variables), sides[-1], tuple(sides[:-1]))
+        verdict = verify(claim, model, lr=ETA, deadline=DEADLINE)
+        if _is_name(derivative.expr):
+            self.scope.loss = derivative.expr
+        reason = self._reason(verdict)
+        if verdict.status == "wrong" and _is_name(derivative.expr):
+            reason += self._earlier_definition_note(derivative.expr, claim, variables)
+        return self._from_verdict(statement, source, "derivative", verdict, reason)
+
+    def _earlier_definition_note(self, name, claim, variables) -> str:
+        """When a wrong derivative is right for an earlier definition of its function: say which differs."""
+        current = self.scope.lookup(name)
+        for earlier in self.scope.earlier(name):
+            if earlier.value == current.value:
+                continue
+            with self.scope.replaced(earlier):
+                try:
+                    model, output = self._output_model(name, claim.sides[1:])
+                    old = Equation(Derivative(output, *variables), claim.rhs, claim.steps)
+                    holds = verify(old, model, lr=ETA, deadline=DEADLINE / 2).ok
+                except SymgradError:
+                    holds = False
+            if holds:
+                return (f"; the claim holds for the definition on line {earlier.line}, "
+                        f"{_shown(name)} = {_shown(earlier.value)}: the definition on line {current.line}, "
+                        f"{_shown(name)} = {_shown(current.value)}, differs from it")
+        return ""
+
+    def _update(self, statement, source, param, values) -> Finding:
+        param = self.scope.read(param)
+        values = [self.scope.read(v) for v in values]
+        opaque = self._opaque(*values)
+        if opaque:
+            return self._finding(statement, source, "update_rule", "unchecked", opaque)
+        losses = {d.expr for v in values for d in v.atoms(Derivative)}
+        loss = next(iter(losses)) if len(losses) == 1 else self.scope.loss
+        if loss is None:
+            raise ClaimError("no loss in scope: define the loss the rule descends (e.g. L = …) before it")
+        lr = ETA if any(ETA in v.free_symbols for v in values) else \
+            ALPHA if any(ALPHA in v.free_symbols for v in values) else sp.Integer(1)
+        model, output = self._output_model(loss, values)
+        values = _same_free_index(values, self.scope.closed(loss if not isinstance(loss, Indexed) else
+                                                             self.scope.read(loss)), keep=param)
+        verdict = None
+        for value in values:
+            verdict = verify(UpdateRule(param, value), model, param, lr=lr, deadline=DEADLINE)
+            if verdict.status != "proved" and verdict.status != "observed":
+                break
+        return self._from_verdict(statement, source, "update_rule", verdict, self._reason(verdict))
+
+    def _matrix(self, statement, source) -> Finding:
+        claim = _plain_matrix_text(statement.text)
+        product = self.scope.products[-1]
+        verdict = verify_matrix(claim, product)
+        return self._from_verdict(statement, source, "matrix", verdict, self._reason(verdict))
+
+    # -- verdicts to findings ------------------------------------------------------------------
+
+    @staticmethod
+    def _reason(verdict) -> str:
+        if verdict.status == "proved":
+            return "holds: proved symbolically"
+        if verdict.status == "observed":
+            return f"holds at {verdict.points} sampled points (observed, not proved)"
+        if verdict.status == "wrong":
+            return verdict.diagnosis or "the two sides differ"
+        return verdict.diagnosis or "could not be decided"
+
+    def _from_verdict(self, statement, source, kind, verdict, reason) -> Finding:
+        status = {"proved": "holds", "observed": "holds"}.get(verdict.status, verdict.status)
+        correction = None
+        if status == "wrong":
+            correction = verdict.expected if isinstance(verdict.expected, str) else _shown(verdict.expected)
+        counterexample = None
+        if verdict.counterexample:
+            counterexample = {"point": {str(k): float(v) for k, v in verdict.counterexample.get("point", {}).items()},
+                              "claimed": verdict.counterexample.get("claimed"),
+                              "correct": verdict.counterexample.get("correct")}
+        if verdict.notes and status != "wrong":
+            reason += "; " + "; ".join(verdict.notes)
+        return self._finding(statement, source, kind, status, reason, correction, counterexample)
