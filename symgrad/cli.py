@@ -23,6 +23,8 @@ from .check import check_gradients
 from .compiler.api import codegen
 from .core.matrix_model import MatrixModel
 from .core.model import Model
+from .documents import check_files
+from .documents.html import write_html_reports
 from .errors import ModelError, ParseError
 from .graph import Graph
 from .lectures.claims import check_all
@@ -267,6 +269,24 @@ def _cmd_check(args) -> int:
     return EXIT_OK if table.ok else EXIT_FALSE
 
 
+def _cmd_check_documents(args) -> int:
+    missing = [p for p in args.files if not os.path.exists(p)]
+    if len(args.files) == 1 and missing and (args.files[0] in lectures.EXAMPLES or not os.path.splitext(args.files[0])[1]):
+        raise UsageError(f"no file {args.files[0]!r}; `symgrad check` checks the derivations in documents. "
+                         f"For the gradient check of a model: symgrad gradcheck {args.files[0]!r}")
+    reports = check_files(args.files)
+    if args.html:
+        pages = write_html_reports(reports, args.html)
+    if args.json:
+        _print_json({"files": [r.to_dict() for r in reports]})
+    else:
+        for report in reports:
+            print(report.text(verbose=args.verbose))
+        if args.html:
+            print(f"annotated: {', '.join(str(p) for p in pages)}")
+    return EXIT_FALSE if any(r.wrong for r in reports) else EXIT_OK
+
+
 def _cmd_codegen(args) -> int:
     model = resolve_model(args.model, args.inputs)
     if isinstance(model, MatrixModel) and args.reduction != "mean":
@@ -402,9 +422,20 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--dpi", type=float, help="resolution of a PNG (Graphviz's default: 96)")
     graph.set_defaults(run=_cmd_graph)
 
-    check = _command(commands, "check",
+    documents = _command(commands, "check",
+                         "check every derivation in Markdown or LaTeX notes: definitions are read top to "
+                         "bottom, each claim gets a verdict (exit status 1 when one is wrong, 2 for an "
+                         "unusable file)", "symgrad check notes.md homework.tex --html checked/")
+    documents.add_argument("files", nargs="+", metavar="FILE", help="Markdown (.md), LaTeX (.tex) or text files")
+    documents.add_argument("--json", action="store_true", help="machine-readable findings")
+    documents.add_argument("--html", metavar="DIR", help="also write each file rendered with its verdicts")
+    documents.add_argument("-v", "--verbose", action="store_true",
+                           help="list every finding, not only the wrong and unchecked claims")
+    documents.set_defaults(run=_cmd_check_documents)
+
+    check = _command(commands, "gradcheck",
                      "the gradient check: symbolic, graph, compiled and finite differences side by side",
-                     "symgrad check chain3")
+                     "symgrad gradcheck chain3")
     check.add_argument("model", help="a model name or expression text")
     check.add_argument("--at", nargs="+", metavar="NAME=VALUE",
                        help="the point (default: the lecture's, or random); a vector 1,3,2; a matrix 2,4;1,3")

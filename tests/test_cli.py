@@ -83,7 +83,7 @@ def test_graph_command_draws_an_svg(tmp_path, capsys):
 
 
 def test_every_command_has_help_with_an_example(capsys):
-    for command in ("lecture", "models", "derive", "verify", "graph", "check", "codegen", "train"):
+    for command in ("lecture", "models", "derive", "verify", "graph", "check", "gradcheck", "codegen", "train"):
         try:
             main([command, "--help"])
         except SystemExit as done:
@@ -92,7 +92,7 @@ def test_every_command_has_help_with_an_example(capsys):
 
 
 def test_check_codegen_and_train_commands(tmp_path, capsys):
-    assert main(["check", "chain3", "--json"]) == 0
+    assert main(["gradcheck", "chain3", "--json"]) == 0
     table = json.loads(capsys.readouterr().out)
     assert table["ok"] and table["max_relative_error"] < 1e-6
     module = tmp_path / "chain3_grad.py"
@@ -175,18 +175,18 @@ def test_graph_of_a_matrix_example_with_the_slides_values(tmp_path, capsys):
 
 
 def test_check_a_matrix_example(capsys):
-    assert main(["check", "softmax-classifier", "--json"]) == 0
+    assert main(["gradcheck", "softmax-classifier", "--json"]) == 0
     table = json.loads(capsys.readouterr().out)
     assert table["ok"] and table["max_relative_error"] < 1e-6
     # network #1 of lecture 004: dL/db = p - y with p = softmax(3, -1) and y = (1, 0)
     p0 = 1 / (1 + math.exp(-4))
     np.testing.assert_allclose(table["gradients"]["b1"]["graph"], [[p0 - 1], [1 - p0]], rtol=1e-9)
     for name in MATRIX_EXAMPLES:
-        assert main(["check", name]) == 0
+        assert main(["gradcheck", name]) == 0
         out = capsys.readouterr().out
         assert "max|Δ|" in out and "all agree" in out
     # a target that is no distribution breaks p - y: reported, with exit status 1
-    assert main(["check", "softmax-classifier", "--at", "y=1,1"]) == 1
+    assert main(["gradcheck", "softmax-classifier", "--at", "y=1,1"]) == 1
     assert "DISAGREE" in capsys.readouterr().out
 
 

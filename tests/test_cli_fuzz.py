@@ -194,7 +194,7 @@ def test_verify(loss, claim, wrt, inputs, flags):
 @given(model=models, at=optional("--at", pairs), flags=odd_flags,
        seed=optional("--seed", st.one_of(st.integers(-5, 2**70).map(str), numbers)))
 def test_check(model, at, seed, flags):
-    call(["check", model, *at, *seed, *flags])
+    call(["gradcheck", model, *at, *seed, *flags])
 
 
 @settings(FUZZ, max_examples=25 * SCALE)
@@ -270,7 +270,7 @@ def test_no_generated_input_runs_code(payload, where, wrap, tmp_path_factory):
         "derive-wrt": ["derive", "(y - w*x)^2", "--wrt", text],
         "verify-loss": ["verify", "--loss", text, "--claim", "x"],
         "verify-claim": ["verify", "--loss", "(y - w*x)^2", "--wrt", "w", "--claim", text],
-        "check-at": ["check", "(y - w*x)^2", "--at", f"w={text}"],
+        "check-at": ["gradcheck", "(y - w*x)^2", "--at", f"w={text}"],
         "graph": ["graph", text, "-o", str(work / "g.svg"), "--renderer", "embedded"],
         "codegen": ["codegen", text, "-o", str(work / "m.py")],
         "train-columns": ["train", "(y - w*x)^2", "--inputs", "x", "y", "--columns", f"x={text}", "y=1"],

@@ -206,7 +206,7 @@ def test_derivative_of_a_product_over_an_index_is_right():
 def test_a_product_over_an_index_is_refused_where_it_cannot_be_computed(capsys, tmp_path):
     status, out, _ = run(capsys, "derive", r"\prod_{i=1}^{3} w_i")
     assert status == 0 and out.startswith("dL/dw_j = ")
-    err = refused(capsys, "check", r"\prod_{i=1}^{3} w_i")
+    err = refused(capsys, "gradcheck", r"\prod_{i=1}^{3} w_i")
     assert "Product" in err
     err = refused(capsys, "codegen", r"\prod_{i=1}^{3} w_i", "-o", str(tmp_path / "p.py"))
     assert "products over an index" in err
@@ -236,7 +236,7 @@ def test_index_expressions_at_the_cli(capsys, tmp_path):
     status, out, _ = run(capsys, "verify", "--loss", "x_{i+1}*w_i", "--claim", "dL/dw_i = x_{i+1}")
     assert status == 0
     # no graph, check, training or compiled code for a loss over array components: named, refused
-    commands = [("graph", "x_{i+1}*w", "-o", str(tmp_path / "g.svg")), ("check", "x_{i+1}*w"),
+    commands = [("graph", "x_{i+1}*w", "-o", str(tmp_path / "g.svg")), ("gradcheck", "x_{i+1}*w"),
                 ("train", "x_{i+1}*w", "--columns", "x=1,2"), ("codegen", "x_{i+1}*w", "-o", str(tmp_path / "c.py"))]
     for argv in commands:
         err = refused(capsys, *argv)
@@ -261,5 +261,5 @@ def test_index_expressions_in_python_are_symgrad_errors(entry):
 def test_a_check_where_the_loss_is_undefined_says_so(capsys, text, expr):
     with pytest.raises(SymgradError, match=r"produced inf .*w = 0"):
         check_gradients(expr, {w: 0})
-    err = refused(capsys, "check", text, "--at", "w=0")
+    err = refused(capsys, "gradcheck", text, "--at", "w=0")
     assert "inf" in err and "w = 0" in err

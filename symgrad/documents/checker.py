@@ -101,7 +101,7 @@ def _annotation_findings(reader: Reader, note: Annotation) -> list[Finding]:
 def check_source(source: Source) -> FileReport:
     """Check every math block of a read document, in order."""
     reader = Reader(heading_lines(source))
-    report = FileReport(source.name)
+    report = FileReport(source.name, text_of_source=source.text, format=source.format)
     for item in extract(source):
         if isinstance(item, Unclosed):
             report.findings.append(Finding(item.line, item.line, item.source, "other", "unchecked", item.reason))

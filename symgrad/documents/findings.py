@@ -1,6 +1,7 @@
 """What checking a document found: one finding per statement, and each file's summary."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 __all__ = ["Finding", "FileReport", "KINDS", "VERDICTS"]
@@ -9,6 +10,7 @@ __all__ = ["Finding", "FileReport", "KINDS", "VERDICTS"]
 KINDS = ("definition", "derivative", "update_rule", "step", "number", "matrix", "identity", "other")
 #: what the checker says of it
 VERDICTS = ("holds", "wrong", "unchecked", "defined")
+_RELATION = re.compile(r"=|\\leftarrow|\\gets|←|:=")
 MARKS = {"holds": "✓", "wrong": "✗", "unchecked": "?", "defined": "·"}
 
 
@@ -57,6 +59,9 @@ class FileReport:
 
     file: str
     findings: list[Finding] = field(default_factory=list)
+    #: the document's text and format ("markdown", "latex", "text"), for rendering it
+    text_of_source: str = field(default="", repr=False)
+    format: str = "text"
 
     @property
     def summary(self) -> dict:
@@ -74,5 +79,21 @@ class FileReport:
 
     def summary_line(self) -> str:
         s = self.summary
-        return (f"{self.file}: {s['holds']} hold, {s['wrong']} wrong, {s['unchecked']} unchecked, "
-                f"{s['defined']} definitions")
+        prose = sum(1 for f in self.findings if _not_a_claim(f))
+        return (f"{self.file}: {s['holds']} hold, {s['wrong']} wrong, {s['unchecked']} unchecked "
+                f"({prose} of them not claims), {s['defined']} definitions")
+
+    def text(self, verbose: bool = False) -> str:
+        """The terminal's report: every wrong claim, every claim left unchecked, then the summary.
+
+        With ``verbose``, every finding (claims that hold, definitions, math that is no claim).
+        """
+        shown = [f for f in self.findings
+                 if verbose or f.verdict == "wrong" or (f.verdict == "unchecked" and not _not_a_claim(f))]
+        return "\n".join([f.line_text(self.file) for f in shown] + [self.summary_line()])
+
+
+def _not_a_claim(finding: Finding) -> bool:
+    """Math that states nothing to check (a lone symbol, a set, notation the parser does not read)."""
+    return finding.verdict == "unchecked" and finding.kind == "other" and (
+        finding.reason.startswith("not a claim") or not _RELATION.search(finding.source))

@@ -49,6 +49,19 @@ _DECIMAL = re.compile(r"^\s*\(?\s*(-?\d+(?:\.(\d+))?)\s*\)?\s*$")
 _BUILTINS = {"sigma", "tanh", "exp", "log", "ln", "max", "min", "sin", "cos", "relu", "softplus"}
 
 
+_DERIVATIVE_TEXT = re.compile(r"^\s*(?:\\frac\s*\{\s*(?:\\partial|d)|\\nabla|d\w*\s*/\s*d|\\partial)")
+_UPDATE_TEXT = re.compile(r"\\leftarrow|\\gets|←|:=|<-")
+
+
+def _kind_of(text: str) -> str:
+    """What a statement the checker could not read looks like it claims, from its text alone."""
+    if _UPDATE_TEXT.search(text):
+        return "update_rule"
+    if "=" in text and _DERIVATIVE_TEXT.match(text):
+        return "derivative"
+    return "other"
+
+
 def _is_name(expr) -> bool:
     return isinstance(expr, (Symbol, Indexed))
 
@@ -157,12 +170,14 @@ class Reader:
                     finding.correction = finding.counterexample = None
             return found
         except ParseError as error:
-            return [self._finding(statement, source, "other", "unchecked",
+            return [self._finding(statement, source, _kind_of(statement.text), "unchecked",
                                   "notation not understood: " + str(error).splitlines()[0])]
         except (ClaimError, ModelError, DerivationError, ShapeError) as error:
-            return [self._finding(statement, source, "other", "unchecked", str(error).splitlines()[0])]
+            return [self._finding(statement, source, _kind_of(statement.text), "unchecked",
+                                  str(error).splitlines()[0])]
         except RecursionError:
-            return [self._finding(statement, source, "other", "unchecked", "nested too deeply to check")]
+            return [self._finding(statement, source, _kind_of(statement.text), "unchecked",
+                                  "nested too deeply to check")]
 
     @staticmethod
     def _finding(statement, source, kind, verdict, reason, correction=None, counterexample=None) -> Finding:
@@ -459,6 +474,13 @@ class Reader:
         lr = ETA if any(ETA in v.free_symbols for v in values) else \
             ALPHA if any(ALPHA in v.free_symbols for v in values) else sp.Integer(1)
         model, output = self._output_model(loss, values)
+        rests_on = self.scope.depends_on(model.output) | set(model.symbols.values()) | {param, lr}
+        unknown = sorted({_shown(s) for v in values for s in self.scope.depends_on(v) - rests_on
+                          if not self.scope.is_defined(s) and not _is_index(s, v)})
+        if unknown:
+            return self._finding(statement, source, "update_rule", "unchecked",
+                                 f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no definition "
+                                 f"in scope (the rule is read as descending {_shown(loss)})")
         values = _same_free_index(values, self.scope.closed(loss if not isinstance(loss, Indexed) else
                                                              self.scope.read(loss)), keep=param)
         verdict = None

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sympy as sp
-from latex2mathml.converter import convert
 
 from . import catalog as lectures
 from .. import printing
+from ..printing.mathml import aligned_rows, math_html
 from .._tools import check_writable, ensure_folder, write_file
 from ..verification.diagnoses import index_slip
 from ..symbolic.chainrule import chain_rule
@@ -66,62 +66,6 @@ code, pre { background: #f6f6f6; padding: 0.1rem 0.3rem; }
 a { color: #1a4f9c; }
 """
 
-#: what splits an ``aligned`` block into rows: its row breaks and column marks at its own level only,
-#: not those inside a nested environment (a ``pmatrix``) or a group; escaped braces are plain text
-_ALIGNED_TOKEN = re.compile(r"\\begin\{aligned\}|\\end\{aligned\}|\\begin\{[A-Za-z*]+\}|\\end\{[A-Za-z*]+\}"
-                            r"|\\\\|\\[{}&]|[{}&]")
-
-
-def _rows(latex: str) -> list[str]:
-    r"""The rows of the ``aligned`` block(s) in ``latex``, without their ``&`` marks; ``[latex]`` if there are none.
-
-    latex2mathml has no ``aligned``, so the report typesets such a block one row at a time.
-    Consecutive blocks, or blocks joined by ``\\``, give all their rows in order.
-
-    >>> _rows(r"\begin{aligned}a &= b \\ &= c\end{aligned} \\ \begin{aligned}d &= e\end{aligned}")
-    ['a = b', '= c', 'd = e']
-    >>> _rows(r"\begin{aligned}M &= \begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}\end{aligned}")
-    ['M = \\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}']
-    """
-    if r"\begin{aligned}" not in latex:
-        return [latex]
-    rows, row, depth, start = [], [], 0, 0
-    for token in _ALIGNED_TOKEN.finditer(latex):
-        row.append(latex[start:token.start()])
-        start, text = token.end(), token.group()
-        at_top = depth == 0
-        if at_top and text in (r"\begin{aligned}", r"\end{aligned}", "\\\\"):
-            rows.append("".join(row))
-            row = []
-        elif at_top and text == "&":
-            continue
-        else:
-            row.append(text)
-            if text == "{" or text.startswith(r"\begin"):
-                depth += 1
-            elif text == "}" or text.startswith(r"\end"):
-                depth -= 1
-    rows.append(latex[start:] if not row else "".join(row) + latex[start:])
-    cleaned = [" ".join(r.split()) for r in rows]
-    return [r for r in cleaned if r]
-
-
-def math_html(latex: str, display: bool = True) -> str:
-    """LaTeX as MathML, falling back to the LaTeX source in ``<code>`` if it cannot be converted.
-
-    >>> math_html("x^2", display=False).startswith('<math')
-    True
-    """
-    out = []
-    for row in _rows(latex):
-        try:
-            mathml = convert(row, display="block" if display else "inline")
-        except Exception:  # an exotic command: show the source rather than nothing
-            mathml = f"<code>{html.escape(row)}</code>"
-        out.append(f'<div class="eq">{mathml}</div>' if display else mathml)
-    return "\n".join(out)
-
-
 @dataclass
 class _Section:
     name: str
@@ -159,14 +103,14 @@ def _matrix_derivation(example: lectures.Example, model: MatrixModel) -> _Sectio
     """A network of matrices: its stages, the layer rules of backprop, the closed form and the update steps."""
     section = _Section(example.name, example.title, example.lecture)
     shapes = [getattr(s, "shape", None) for s, _ in model.stages]
-    section.parts.append("<h4>Model</h4>" + math_html(_aligned(_rows(model.latex()), shapes)))
+    section.parts.append("<h4>Model</h4>" + math_html(_aligned(aligned_rows(model.latex()), shapes)))
     derivation = backprop(model, list(example.wrt) or None)
     shapes = [shape for *_, shape in derivation.rows()]
     notes = "".join(f"<p class='source'>{html.escape(note[0].upper() + note[1:])}.</p>" for note in derivation.notes)
     section.parts.append(
         "<h4>Backpropagation by the layer rules</h4>"
         f"<p>From the loss backwards: {_LAYER_RULES}; an adjoint that feeds several gradients is named δ.</p>"
-        + math_html(_aligned(_rows(derivation.latex()), shapes)) + notes)
+        + math_html(_aligned(aligned_rows(derivation.latex()), shapes)) + notes)
     closed = matrix_grad(model, list(example.wrt) or None, form="closed")
     rows = [rf"\frac{{\partial {sp.latex(model.output)}}}{{\partial {matrix_latex(p)}}} &= {matrix_latex(g)}"
             for p, g in closed.items()]

@@ -186,7 +186,7 @@ def test_the_matrix_stage_read_by_the_fused_loss_shows_its_gradient():
 # -- the command line and the drawing -------------------------------------------------------------
 
 def test_cli_check_at_a_saturated_sigmoid_exits_0(capsys):
-    assert main(["check", "log(1 - sigmoid(w*x))", "--at", "w=1", "x=40"]) == 0
+    assert main(["gradcheck", "log(1 - sigmoid(w*x))", "--at", "w=1", "x=40"]) == 0
     assert "all agree" in capsys.readouterr().out
 
 
