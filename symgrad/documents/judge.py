@@ -23,6 +23,7 @@ from ..errors import ClaimError, DerivationError, ModelError, ParseError, ShapeE
 from ..numeric.points import precise_value
 from ..parsing import Equation, UpdateRule, parse_latex
 from ..verification.matrix_claims import verify_matrix
+from ..verification.ties import tie_mistake
 from ..verification.verdict import verify, verify_identity
 from .findings import Finding
 from .scope import Definition, Scope
@@ -150,6 +151,8 @@ class Reader:
         self.scope = Scope()
         #: the last side of the last equation read, which a block starting with ``=`` continues
         self.last_side = None
+        #: claimed first partials of each function with a max or min, by its definition: checked at ties
+        self.partials: dict = {}
         #: lines of the document's headings: a name defined again under a new heading is a new example
         self.headings = sorted(headings)
 
@@ -242,7 +245,6 @@ class Reader:
         rest = text.lstrip()[1:]
         parsed = parse_latex(rest, functions=self.scope.function_names() or None)
         sides = list(parsed.sides) if isinstance(parsed, Equation) else [parsed]
-        self.last_side = sides[-1]
         texts = ["(continued)"] + split_sides(rest)
         return self._steps(statement, source, " = ".join(texts), [before] + sides, first=0)
 
@@ -297,18 +299,25 @@ class Reader:
     # -- claims ------------------------------------------------------------------------
 
     def _steps(self, statement, source, text, sides, first: int) -> list[Finding]:
-        """Each side after the first checked against the one before it: numbers to the digits written."""
+        """Each side after the first checked against the last side that held: numbers to the digits written.
+
+        A broken step is reported where it stands; the step after it is read
+        against the last good side, so a derivation that recovers (a slip
+        then the right line) has exactly one wrong step.
+        """
         found = []
         texts = split_sides(text)
+        good = sides[0]
         for k in range(1, len(sides)):
             index = first + k
-            before, after = sides[k - 1], sides[k]
             line = statement.lines[index] if index < len(statement.lines) else statement.line
             written = texts[index] if index < len(texts) else ""
             step = Statement(statement.text, line, line, statement.lines, statement.commentary)
-            found.append(self._step(step, source, before, after, written, kind="step" if len(sides) > 2 else None))
-            if found[-1].verdict == "wrong":
-                break  # later steps rest on a broken one
+            finding = self._step(step, source, good, sides[k], written, kind="step" if len(sides) > 2 else None)
+            found.append(finding)
+            if finding.verdict != "wrong":
+                good = sides[k]
+        self.last_side = good  # a block that starts with "=" continues from here
         return found
 
     def _step(self, statement, source, before, after, written: str, kind=None) -> Finding:
@@ -440,7 +449,28 @@ class Reader:
         reason = self._reason(verdict)
         if verdict.status == "wrong" and _is_name(derivative.expr):
             reason += self._earlier_definition_note(derivative.expr, claim, variables)
-        return self._from_verdict(statement, source, "derivative", verdict, reason)
+        finding = self._from_verdict(statement, source, "derivative", verdict, reason)
+        broken = [k for k, step in enumerate(verdict.steps) if step["status"] in ("wrong", "unchecked")]
+        if broken and broken[0] + 1 < len(statement.lines):  # the row of the step that breaks
+            finding.line = finding.end_line = statement.lines[broken[0] + 1]
+        if verdict.ok and len(variables) == 1:
+            self._check_ties(derivative.expr, variables[0], sides[-1], finding)
+        return finding
+
+    def _check_ties(self, of, variable, claimed, finding: Finding) -> None:
+        """Once every partial of a max/min is claimed, check them together at its ties."""
+        function = self.scope.closed(of)
+        if not function.has(sp.Max, sp.Min):
+            return
+        key = (of, self.scope.lookup(of).line if self.scope.lookup(of) else None)
+        partials = self.partials.setdefault(key, {})
+        partials[variable] = self.scope.closed(claimed)
+        if not function.free_symbols <= set(partials):
+            return
+        mistake = tie_mistake(function, partials)
+        if mistake:
+            finding.verdict, finding.reason = "wrong", mistake
+            finding.correction = "at a tie, partials that add up to the rate along the tie (e.g. 1/2 each)"
 
     def _earlier_definition_note(self, name, claim, variables) -> str:
         """When a wrong derivative is right for an earlier definition of its function: say which differs."""

@@ -135,22 +135,43 @@ def _split_side_by_side(text: str) -> list[str]:
     return pieces
 
 
+#: words between two statements: ``A \Rightarrow B`` states A, then B
+_THEREFORE = re.compile(r"\\(?:Rightarrow|Longrightarrow|implies|iff|therefore|because)(?![A-Za-z])")
+#: what may come before a statement and says nothing about it: a bullet, ``\text{where}``, ``\text{and}``
+_LEADING = re.compile(r"^\s*(?:\\(?:bullet|cdot|circ|star|therefore|quad|qquad)(?![A-Za-z])\s*"
+                      r"|\\(?:text|mbox|textrm|mathrm)\{\s*(?:where|with|and|so|then|hence|thus|i\.e\.|if|let)"
+                      r"\b[^}]*\}\s*)+")
+
+
+def _pieces(text: str) -> list[str]:
+    """A row's text cut at top-level commas and semicolons (when every part is a statement), implication
+    arrows (the parts without a relation are remarks) and side-by-side gaps."""
+    parts = split_top_level(text)
+    if len(parts) > 1 and not all(_RELATION.search(p) for p in parts):
+        parts = [text]  # a list (``x_1, x_2``) or a call's arguments: one statement
+    pieces = []
+    for part in parts:
+        arrows = _top_level_positions(part, _THEREFORE)
+        bounds = [0] + [m.start() for m in arrows] + [len(part)]
+        starts = [0] + [m.end() for m in arrows]
+        cut = [part[a:b] for a, b in zip(starts, bounds[1:])]
+        if len(cut) > 1:
+            cut = [c for c in cut if _RELATION.search(c)] or [part]
+        for piece in cut:
+            pieces += _split_side_by_side(piece)
+    return [_LEADING.sub("", piece) for piece in pieces]
+
+
 def _split(text: str) -> list[tuple[str, str]]:
     r"""(statement, commentary) pairs of one row's text."""
     out = []
-    for part in split_top_level(text):
-        for piece in _split_side_by_side(part):
-            body, remark = strip_commentary(piece)
-            if body.strip().rstrip(".").strip():
-                out.append((body.strip().rstrip(".").strip(), remark))
-            defined = where_clause(remark)
-            if defined:
-                out.append((defined, ""))
-    # a comma between two sides of one equation is not a separator: ``f(a, b) = c`` was kept whole
-    # by the bracket rule; a comma list without relations (``x_1, x_2``) stays one statement
-    if len(out) > 1 and not all(_RELATION.search(s) for s, _ in out):
-        body, remark = strip_commentary(text)
-        return [(body.strip(), remark)]
+    for piece in _pieces(text):
+        body, remark = strip_commentary(piece)
+        if body.strip().rstrip(".").strip():
+            out.append((body.strip().rstrip(".").strip(), remark))
+        defined = where_clause(remark)
+        if defined:
+            out.append((defined, ""))
     return out
 
 

@@ -1,0 +1,200 @@
+r"""The document checker, claim kind by claim kind, on small documents written for these tests.
+
+Each expected verdict is worked out by hand: d/dw of ½(y − wx)² is −(y − wx)x,
+−log 0.7 = 0.3567 rounds to 0.36, (y − f)² expands to y² − 2yf + f², and so on.
+"""
+from __future__ import annotations
+
+import pytest
+
+from symgrad.documents import check_document
+
+
+def findings(text: str, format: str = "markdown"):
+    return [(f.line, f.kind, f.verdict) for f in check_document(text, format=format).findings]
+
+
+def only(text: str, format: str = "markdown"):
+    report = check_document(text, format=format)
+    claims = [f for f in report.findings if f.verdict != "defined"]
+    assert len(claims) == 1, claims
+    return claims[0]
+
+
+LOSS = r"$$L = \frac12 (y - w x)^2$$" + "\n"
+
+
+def test_a_right_and_a_wrong_derivative():
+    result = findings(LOSS + r"$$\frac{\partial L}{\partial w} = -(y - wx) x$$" "\n"
+                      r"$$\frac{\partial L}{\partial w} = (y - wx) x$$")
+    assert result == [(1, "definition", "defined"), (2, "derivative", "holds"), (3, "derivative", "wrong")]
+
+
+@pytest.mark.parametrize("claim, words", [
+    (r"\frac{\partial L}{\partial w} = (y - wx) x", "sign"),
+    (r"\frac{\partial L}{\partial w} = -\eta (y - wx) x", "η"),
+    (r"\frac{dL}{dw} = -2(y - wx) x", "factor 2"),
+])
+def test_a_wrong_derivative_is_diagnosed(claim, words):
+    finding = only(LOSS + f"$${claim}$$")
+    assert finding.verdict == "wrong" and words in finding.reason, finding
+    assert finding.correction and finding.counterexample["point"]
+
+
+def test_update_rules_descent_ascent_and_shorthands():
+    text = LOSS + "\n".join([
+        r"$$w \leftarrow w + \eta (y - wx) x$$",          # descent: right
+        r"$$w \leftarrow w - \eta (y - wx) x$$",          # climbs the loss
+        r"$$w := w + \eta (y - wx) x$$",
+        r"$$w' = w + \alpha (y - wx) x$$",
+        r"$$\Delta w = -\alpha \frac{\partial L}{\partial w}$$",
+        r"$$w_{t+1} = w_t + \eta (y - w_t x) x$$",
+    ])
+    result = [(f.line, f.verdict) for f in check_document(text, format="markdown").findings[1:]]
+    assert result == [(2, "holds"), (3, "wrong"), (4, "holds"), (5, "holds"), (6, "holds"), (7, "holds")]
+    ascent = check_document(text, format="markdown").findings[2]
+    assert ascent.kind == "update_rule" and "ascent" in ascent.reason
+
+
+def test_a_chain_names_the_step_that_breaks_and_align_rows_keep_their_lines():
+    text = LOSS + "\n".join([
+        r"\begin{align}",
+        r"\frac{\partial L}{\partial w} &= (y - wx)\frac{\partial}{\partial w}(y - wx) \\",
+        r"&= (y - wx)(x) \\",
+        r"&= -(y - wx) x",
+        r"\end{align}",
+    ])
+    (claim,) = [f for f in check_document(text, format="latex").findings if f.verdict != "defined"]
+    assert claim.verdict == "wrong" and "step 2 of 3" in claim.reason
+    assert claim.line == 4  # the row of the broken step
+
+
+def test_a_derivation_over_several_blocks_is_one_chain():
+    text = "\n".join([
+        r"$$f = w x + b$$",
+        r"$$L = (y - f)^2$$",
+        r"$$= y^2 + f^2 - 2y$$",            # drops f from the cross term
+        r"$$= y^2 - 2 y f + f^2$$",
+    ])
+    result = check_document(text, format="markdown").findings
+    # the last line is right again: read against the last good side, (y - f)^2, it holds
+    assert [(f.line, f.verdict) for f in result] == [(1, "defined"), (2, "defined"), (3, "wrong"), (4, "holds")]
+    assert "cross term" in result[2].reason
+
+
+def test_numbers_to_the_digits_written():
+    result = check_document("\n".join([
+        r"$$-\log(0.7) = 0.35$$",            # 0.3567: truncated, not rounded
+        r"$$-\log(0.1) = 2.3$$",             # 2.3026
+        r"$$(3 \times 4) + (4 \times 2) = 20$$",
+        r"$$20 + 4 + 2 = 27$$",
+    ]), format="markdown").findings
+    assert [(f.kind, f.verdict) for f in result] == [("number", "wrong"), ("number", "holds"),
+                                                     ("number", "holds"), ("number", "wrong")]
+    assert "truncat" in result[0].reason and result[0].correction == "0.36"
+    assert result[3].correction == "26"
+
+
+def test_a_worked_example_with_numbers():
+    text = "\n".join([
+        r"$$q = x + y \quad f = q z$$",
+        r"$$x = -2, y = 5, z = -4$$",
+        r"$$f = -12$$",
+        r"$$f = -11$$",
+    ])
+    result = [(f.line, f.kind, f.verdict) for f in check_document(text, format="markdown").findings]
+    assert result[-2:] == [(3, "number", "holds"), (4, "number", "wrong")]
+
+
+def test_a_matrix_rule_shapes_first():
+    text = "$$AB = C$$\n$$dA = dC \\times B^T$$\n$$dB = dC \\times A^T$$\n$$dB = A^T dC$$"
+    result = check_document(text, format="markdown").findings
+    assert [(f.kind, f.verdict) for f in result] == [("definition", "defined"), ("matrix", "holds"),
+                                                     ("matrix", "wrong"), ("matrix", "holds")]
+    assert "columns" in result[2].reason
+
+
+def test_function_definitions_and_where_clauses():
+    text = "\n".join([
+        r"$$f(x) = w x + b$$",
+        r"$$L = (y - f(x))^2$$",
+        r"$$\frac{\partial L}{\partial b} = -2(y - f(x))$$",
+        r"$$\frac{\partial L}{\partial b} = -2(y - f(x)) x$$",
+        r"$$L_2 = \delta^2 \quad \text{where } \delta = y - f(x)$$",
+        r"$$\frac{\partial L_2}{\partial w} = -2 \delta x$$",
+    ])
+    result = [(f.line, f.verdict) for f in check_document(text, format="markdown").findings]
+    assert result == [(1, "defined"), (2, "defined"), (3, "holds"), (4, "wrong"), (5, "defined"), (5, "defined"),
+                      (6, "holds")]
+
+
+def test_an_identity_and_the_sigmoid_definition_are_claims():
+    result = findings(r"$$\sigma(z) = \frac{1}{1+e^{-z}}$$" "\n" r"$$\sigma'(x) = \sigma(x)(1 - \sigma(x))$$"
+                      "\n" r"$$\sigma'(x) = \sigma(x)(1 + \sigma(x))$$")
+    assert [v for _, _, v in result] == ["holds", "holds", "wrong"]
+
+
+def test_unknown_names_and_ambiguous_calls_are_unchecked_never_wrong():
+    unknown = only(LOSS + r"$$\frac{\partial L}{\partial w} = -2(y - l) x$$")
+    assert unknown.verdict == "unchecked" and "l" in unknown.reason
+    ambiguous = only(r"$$\frac{ds(x)}{dx} = s(x)(1 - s(x))$$")
+    assert ambiguous.verdict == "unchecked"
+    chain_factor = only(LOSS + r"$$\frac{\partial L}{\partial w} = \frac{\partial L}{\partial f}"
+                               r"\frac{\partial f}{\partial w}$$")
+    assert chain_factor.verdict == "unchecked" and "f" in chain_factor.reason
+
+
+def test_annotations_give_context_reset_and_ignore():
+    text = "\n".join([
+        r"<!-- symgrad: f_3 = \sigma(a_3); a_3 = w_3 f_2; L = \frac12 (y - f_3)^2 -->",
+        r"$$\frac{\partial L}{\partial w_3} = -(y - f_3) f_3 (1 - f_3) f_2$$",
+        r"<!-- symgrad: ignore -->",
+        r"$$\frac{\partial L}{\partial w_3} = 42$$",
+        r"<!-- symgrad: reset -->",
+        r"$$\frac{\partial L}{\partial w_3} = 0$$",
+    ])
+    result = [(f.line, f.verdict) for f in check_document(text, format="markdown").findings]
+    assert result == [(1, "defined"), (1, "defined"), (1, "defined"), (2, "holds"), (4, "unchecked"),
+                      (6, "unchecked")]
+
+
+def test_a_theta_alias_and_nabla_shorthand():
+    text = "\n".join([
+        LOSS.strip(),
+        r"<!-- symgrad: \theta = w -->",
+        r"$$\theta \leftarrow \theta + \eta \frac{\partial L}{\partial \theta}$$",
+        r"$$\frac{dL}{dw} = -(y - wx) x = \nabla w$$",
+        r"$$w = w - \eta \nabla w$$",
+    ])
+    result = [(f.line, f.verdict) for f in check_document(text, format="markdown").findings]
+    assert result == [(1, "defined"), (2, "defined"), (3, "wrong"), (4, "holds"), (5, "holds")]
+
+
+def test_a_definition_that_changes_is_named_when_a_derivative_only_fits_the_old_one():
+    text = "\n".join([
+        r"$$\hat y = w x_i$$",
+        r"$$\mathcal{L}_i = \frac12 (y_i - \hat y)^2$$",
+        "# A new slide",
+        r"$$\mathcal{L}_i = \frac12 (y_i - \hat y)$$",
+        r"$$\frac{d \mathcal{L}_i}{dw} = -(y_i - \hat y) x_i$$",
+    ])
+    last = check_document(text, format="markdown").findings[-1]
+    assert last.verdict == "wrong" and "line 2" in last.reason and "line 4" in last.reason
+
+
+def test_max_partials_at_a_tie():
+    text = r"<!-- symgrad: f = \max(x, y) -->" "\n"
+    wrong = text + r"$$\frac{\partial f}{\partial x} = \mathbf{1}\{x \geq y\} \quad " \
+                   r"\frac{\partial f}{\partial y} = \mathbf{1}\{y \geq x\}$$"
+    right = text + r"$$\frac{\partial f}{\partial x} = \mathbf{1}\{x \geq y\} \quad " \
+                   r"\frac{\partial f}{\partial y} = \mathbf{1}\{y > x\}$$"
+    assert [f.verdict for f in check_document(wrong, format="markdown").findings] == ["defined", "holds", "wrong"]
+    assert "tie" in check_document(wrong, format="markdown").findings[-1].reason
+    assert [f.verdict for f in check_document(right, format="markdown").findings] == ["defined", "holds", "holds"]
+
+
+def test_every_math_block_is_accounted_for():
+    text = "Prose with $w$ and a set $\\{x_i, y_i\\}$ and $$a = $$ unclosed $$ here"
+    result = check_document(text, format="markdown").findings
+    assert all(f.verdict == "unchecked" and f.reason for f in result)
+    assert len(result) == 4  # $w$, the set, the empty right side, the unclosed $$
