@@ -39,7 +39,7 @@ _VERBATIM = ("verbatim", "verbatim*", "lstlisting", "minted", "comment")
 CONTEXT_CHARS = 80
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One row of a block (or one statement of an annotation) and the 1-based line it starts on."""
 
@@ -47,7 +47,7 @@ class Row:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MathBlock:
     """A math block: ``source`` is the exact text with delimiters, ``math`` the inside, ``rows`` its rows."""
 
@@ -62,7 +62,7 @@ class MathBlock:
     ignored: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Annotation:
     """A ``symgrad:`` comment: its statements, or the directive ``"ignore"``/``"reset"``."""
 
@@ -73,7 +73,7 @@ class Annotation:
     directive: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unclosed:
     """A math delimiter (or a comment, a code fence, a verbatim environment) that never closes."""
 
@@ -192,6 +192,8 @@ def _matching_end(text: str, start: int, end: int) -> int:
 
 def _unwrap(text: str, start: int, end: int) -> tuple[int, int, str | None]:
     """The range inside an ``aligned``/``gathered``/``split`` environment that wraps the whole range."""
+    if "\\begin" not in text[start:end]:
+        return start, end, None
     start = _LINE_LEADERS.match(text, start, end).end()
     start, end = _strip_range(text, start, end)
     begin = _BEGIN.match(text, start, end)
@@ -231,6 +233,10 @@ def split_rows(text: str, start: int, end: int, lines: _Lines) -> tuple[Row, ...
     >>> split_rows(text, 0, len(text), _Lines(text))
     (Row(line=1, text='a = b'), Row(line=2, text='= \\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}'))
     """
+    segment = text[start:end]
+    if "\\" not in segment and "&" not in segment:  # one row, nothing to drop: the common inline case
+        first, last = _strip_range(text, start, end)
+        return (Row(lines.line_of(first), text[first:last]),) if first < last else ()
     rows, amps = [], []
     braces = environments = lefts = 0
     row_start = start
@@ -308,27 +314,30 @@ class _Scanner:
         self.no_dollars_before = -1  # an unclosed inline $ silences the rest of its paragraph's dollars
 
     # -- building items --------------------------------------------------------------------------------
-    def context(self, start: int) -> str:
+    def context(self, start: int, line: int) -> str:
+        """The prose before ``start`` on its line, else the last prose of its paragraph (never earlier items)."""
         text = self.text
-        prose_start = max(self.paragraph_start(start), self.last_end)
-        line_start = max(prose_start, self.lines.starts[self.lines.line_of(start) - 1])
+        line_start = self.lines.starts[line - 1]
+        if self.last_end >= line_start:  # an earlier item on this line: the prose since it
+            return " ".join(text[self.last_end:start].split())[-CONTEXT_CHARS:]
         same_line = " ".join(text[line_start:start].split())
         if same_line:
             return same_line[-CONTEXT_CHARS:]
+        prose_start = max(self.lines.paragraph_start(start), self.last_end)
         before = text[max(prose_start, start - 4 * CONTEXT_CHARS):start]
         return " ".join(before.split())[-CONTEXT_CHARS:]
 
-    def paragraph_start(self, offset: int) -> int:
-        return self.lines.paragraph_start(offset)
-
     def block(self, start: int, inner: int, inner_end: int, end: int, display: bool,
               environment: str | None) -> None:
-        math_start, math_end, wrapper = _unwrap(self.text, inner, inner_end)
-        rows = split_rows(self.text, math_start, math_end, self.lines)
+        text = self.text
+        math_start, math_end, wrapper = _unwrap(text, inner, inner_end)
+        rows = split_rows(text, math_start, math_end, self.lines)
+        line = self.lines.line_of(start)
+        source = self.original[start:end]
         block = MathBlock(
-            line=self.lines.line_of(start), end_line=self.lines.line_of(max(start, end - 1)),
-            source=self.original[start:end], math=self.text[math_start:math_end].strip(), display=display,
-            environment=environment or wrapper, rows=rows, context=self.context(start), ignored=False)
+            line=line, end_line=line + source.count("\n", 0, len(source) - 1), source=source,
+            math=text[math_start:math_end].strip(), display=display, environment=environment or wrapper,
+            rows=rows, context=self.context(start, line), ignored=False)
         self.items.append((start, block))
         self.last_end = end
 
@@ -431,6 +440,7 @@ class _MarkdownScanner(_Scanner):
     def __init__(self, text: str, markdown: bool):
         super().__init__(text, text)
         self.markdown = markdown
+        self.in_list: list[bool] | None = None
 
     def scan(self) -> list[Item]:
         text, pos = self.text, 0
@@ -511,14 +521,18 @@ class _MarkdownScanner(_Scanner):
         blank = self.lines.blank
         if blank[line] or self.indent(line) < 4 or (line > 0 and not blank[line - 1]):
             return False
-        previous = line - 1
-        while previous >= 0 and blank[previous]:
-            previous -= 1
-        if previous < 0:
-            return True
-        # after a list item (or its indented continuation) an indented line continues the item
-        start = self.lines.starts[previous]
-        return not (self.indent(previous) >= 2 or self._LIST_ITEM.match(self.text, start))
+        # after a list item (and its blank or indented lines) an indented line continues the item
+        return line == 0 or not self.list_context()[line - 1]
+
+    def list_context(self) -> list[bool]:
+        """Per line: whether the last non-blank line indented less than 2 before it (or it) is a list item."""
+        if self.in_list is None:
+            self.in_list, inside = [], False
+            for line, start in enumerate(self.lines.starts):
+                if not self.lines.blank[line] and self.indent(line) < 2:
+                    inside = bool(self._LIST_ITEM.match(self.text, start))
+                self.in_list.append(inside)
+        return self.in_list
 
     def closing_fence(self, after_line: int, marker: str) -> int:
         """The 0-based line of the fence closing ``marker`` (same character, at least as long), or -1."""
