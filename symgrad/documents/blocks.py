@@ -32,7 +32,7 @@ MATH_ENVIRONMENTS = {
     "flalign*": True, "alignat": True, "alignat*": True, "displaymath": True, "math": False,
 }
 #: environments that, wrapping a whole block, only lay it out in rows
-_WRAPPERS = ("aligned", "gathered", "split", "alignedat")
+_WRAPPERS = ("aligned", "gathered", "split", "alignedat", "multlined")
 #: LaTeX environments whose body is not math (``comment`` is the comment package's)
 _VERBATIM = ("verbatim", "verbatim*", "lstlisting", "minted", "comment")
 #: characters of preceding prose kept as a block's context
@@ -89,6 +89,8 @@ _TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)|[{}&;\n]", re.S)
 _DROPPED = re.compile(r"\\(?:label|tag\*?)[ \t]*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])")
 # what may follow a row break: a star and a vertical space such as [2pt]
 _BREAK_ARGS = re.compile(r"\*?[ \t]*(?:\[[ \t]*-?[\d.]+[ \t]*(?:pt|em|ex|mm|cm|in|bp|mu|pc|sp)[ \t]*\])?")
+# spacing that may open a row (``&\quad = c``): dropped so a continuation row starts with its ``=``
+_LEADING_SPACE = re.compile(r"(?:\s|\\(?:quad|qquad)(?![A-Za-z])|\\[,;:! ])*")
 _BEGIN = re.compile(r"\\begin[ \t]*\{([^{}\n]*)\}")
 _ENV_ARG = re.compile(r"[ \t]*(?:\[[^\]\n]*\]|\{[^{}\n]*\})")
 _LINE_LEADERS = re.compile(r"\s*(?:\\(?:label|tag\*?)[ \t]*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z]))*\s*")
@@ -214,20 +216,22 @@ def _unwrap(text: str, start: int, end: int) -> tuple[int, int, str | None]:
     return inner, max(inner, inner_end), name
 
 
-def _clean_row(text: str, start: int, end: int, amps: list[int]) -> str:
+def _clean_row(text: str, start: int, end: int, cuts: list[tuple[int, int]]) -> str:
     pieces, cursor = [], start
-    for amp in amps:
-        pieces.append(text[cursor:amp])
-        cursor = amp + 1
+    for cut_start, cut_end in cuts:
+        pieces.append(text[cursor:cut_start])
+        pieces.append(" " if cut_end - cut_start > 1 else "")  # a joined line break becomes a space
+        cursor = cut_end
     pieces.append(text[cursor:end])
     row = _DROPPED.sub("", "".join(pieces))
     row = _BREAK_ARGS.sub("", row, count=1) if row[:1] in "*[" else row
-    return row.strip()
+    return row[_LEADING_SPACE.match(row).end():].rstrip()
 
 
-def split_rows(text: str, start: int, end: int, lines: _Lines) -> tuple[Row, ...]:
+def split_rows(text: str, start: int, end: int, lines: _Lines, one_row: bool = False) -> tuple[Row, ...]:
     r"""The rows of ``text[start:end]`` split at top-level ``\\`` (not inside braces, ``\left…\right`` or an
-    inner environment); top-level ``&`` removed; labels, tags, ``\nonumber``/``\notag`` dropped.
+    inner environment); top-level ``&`` removed; labels, tags, ``\nonumber``/``\notag`` and leading
+    spacing dropped. With ``one_row`` (``multline``: one equation broken over lines) the breaks are joined.
 
     >>> text = "a &= b \\\\\n &= \\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix} \\label{x}"
     >>> split_rows(text, 0, len(text), _Lines(text))
@@ -237,12 +241,12 @@ def split_rows(text: str, start: int, end: int, lines: _Lines) -> tuple[Row, ...
     if "\\" not in segment and "&" not in segment:  # one row, nothing to drop: the common inline case
         first, last = _strip_range(text, start, end)
         return (Row(lines.line_of(first), text[first:last]),) if first < last else ()
-    rows, amps = [], []
+    rows, cuts = [], []
     braces = environments = lefts = 0
     row_start = start
 
     def close_row(row_end: int) -> None:
-        cleaned = _clean_row(text, row_start, row_end, amps)
+        cleaned = _clean_row(text, row_start, row_end, cuts)
         if cleaned:
             first, _ = _strip_range(text, row_start, row_end)
             rows.append(Row(lines.line_of(first), cleaned))
@@ -250,12 +254,14 @@ def split_rows(text: str, start: int, end: int, lines: _Lines) -> tuple[Row, ...
     for token in _TOKEN.finditer(text, start, end):
         word = token.group()
         nested = braces or environments or lefts
-        if word == "\\\\" and not nested:
+        if word == "\\\\" and not nested and one_row:
+            cuts.append((token.start(), token.end()))
+        elif word == "\\\\" and not nested:
             close_row(token.start())
-            amps = []
+            cuts = []
             row_start = token.end()
         elif word == "&" and not nested:
-            amps.append(token.start())
+            cuts.append((token.start(), token.end()))
         elif word == "{":
             braces += 1
         elif word == "}":
@@ -331,7 +337,8 @@ class _Scanner:
               environment: str | None) -> None:
         text = self.text
         math_start, math_end, wrapper = _unwrap(text, inner, inner_end)
-        rows = split_rows(text, math_start, math_end, self.lines)
+        one_row = (environment or "").startswith("multline") or wrapper == "multlined"
+        rows = split_rows(text, math_start, math_end, self.lines, one_row)
         line = self.lines.line_of(start)
         source = self.original[start:end]
         block = MathBlock(

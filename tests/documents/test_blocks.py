@@ -360,3 +360,20 @@ def test_extract_never_raises_and_items_are_well_placed(text, format):
 def test_extract_on_delimiter_soup(pieces, format):
     text = "".join(pieces)
     _check_items(text, items_of(text, format))
+
+
+def test_multline_is_one_row_and_spacing_before_a_continuation_is_dropped():
+    text = ("\\begin{multline*}\n  L = a + b \\\\\n    + c\n\\end{multline*}\n"
+            "\\[ \\begin{aligned} f &= g \\\\ &\\quad= h \\end{aligned} \\]\n")
+    multline, aligned = blocks_of(text, "latex")
+    assert multline.rows == (Row(2, "L = a + b  \n    + c"),)
+    assert (aligned.environment, aligned.rows) == ("aligned", (Row(5, "f = g"), Row(5, "= h")))
+
+
+def test_math_environments_in_markdown_and_text():
+    text = "Then\n\\begin{align*}\na &= b \\\\\n  &= c\n\\end{align*}\nand \\begin{itemize} $x$\n"
+    for format in ("markdown", "text"):
+        align, x = blocks_of(text, format)
+        assert (align.line, align.end_line, align.environment, align.context) == (2, 5, "align*", "Then")
+        assert align.rows == (Row(3, "a = b"), Row(4, "= c"))
+        assert (x.line, x.source) == (6, "$x$")
