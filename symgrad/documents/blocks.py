@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
-from typing import Union
 
 from .source import Source
 
@@ -82,7 +81,7 @@ class Unclosed:
     reason: str
 
 
-Item = Union[MathBlock, Annotation, Unclosed]
+Item = MathBlock | Annotation | Unclosed
 
 # a LaTeX token for row splitting: a control word, a control symbol (``\\``, ``\{``, ``\&``), a brace, an ``&``
 _TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)|[{}&;\n]", re.S)
@@ -126,9 +125,16 @@ class _Positions:
             return [m.end() - 2 for m in re.finditer(_UNESCAPED + re.escape(key), text)]
         if key == "any`":
             return [m.start() for m in re.finditer("`", text)]
-        if key.startswith("`"):  # a run of exactly that many backticks
-            k = len(key)
-            return [m.start() for m in re.finditer(r"`+", text) if m.end() - m.start() == k]
+        if key.startswith("`"):  # a run of exactly that many backticks; every length's runs found in one pass
+            if "runs`" not in self.lists:
+                runs: dict[int, list[int]] = {}
+                for m in re.finditer(r"`+", text):
+                    runs.setdefault(m.end() - m.start(), []).append(m.start())
+                self.lists["runs`"] = []
+                self.lists.update(("`" * k, starts) for k, starts in runs.items())
+                if key in self.lists:
+                    return self.lists[key]
+            return []
         return [m.start() for m in re.finditer(re.escape(key), text)]
 
     def next(self, key: str, start: int, limit: int) -> int:
@@ -503,6 +509,8 @@ class _MarkdownScanner(_Scanner):
         """At a line start: skip an indented code block or a fenced one (a ``math`` fence is a block);
         ``None`` when the line starts neither."""
         line = self.lines.line_of(line_start) - 1  # 0-based
+        if self.lines.blank[line]:
+            return None
         if self.is_indented_code(line):
             while line < len(self.lines.blank) and (self.lines.blank[line] or self.indent(line) >= 4):
                 line += 1
