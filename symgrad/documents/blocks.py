@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
-from typing import Union
 
 from .source import Source
 
@@ -32,14 +31,14 @@ MATH_ENVIRONMENTS = {
     "flalign*": True, "alignat": True, "alignat*": True, "displaymath": True, "math": False,
 }
 #: environments that, wrapping a whole block, only lay it out in rows
-_WRAPPERS = ("aligned", "gathered", "split", "alignedat")
+_WRAPPERS = ("aligned", "gathered", "split", "alignedat", "multlined")
 #: LaTeX environments whose body is not math (``comment`` is the comment package's)
 _VERBATIM = ("verbatim", "verbatim*", "lstlisting", "minted", "comment")
 #: characters of preceding prose kept as a block's context
 CONTEXT_CHARS = 80
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One row of a block (or one statement of an annotation) and the 1-based line it starts on."""
 
@@ -47,7 +46,7 @@ class Row:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MathBlock:
     """A math block: ``source`` is the exact text with delimiters, ``math`` the inside, ``rows`` its rows."""
 
@@ -62,7 +61,7 @@ class MathBlock:
     ignored: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Annotation:
     """A ``symgrad:`` comment: its statements, or the directive ``"ignore"``/``"reset"``."""
 
@@ -73,7 +72,7 @@ class Annotation:
     directive: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unclosed:
     """A math delimiter (or a comment, a code fence, a verbatim environment) that never closes."""
 
@@ -82,13 +81,15 @@ class Unclosed:
     reason: str
 
 
-Item = Union[MathBlock, Annotation, Unclosed]
+Item = MathBlock | Annotation | Unclosed
 
 # a LaTeX token for row splitting: a control word, a control symbol (``\\``, ``\{``, ``\&``), a brace, an ``&``
 _TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)|[{}&;\n]", re.S)
 _DROPPED = re.compile(r"\\(?:label|tag\*?)[ \t]*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])")
 # what may follow a row break: a star and a vertical space such as [2pt]
 _BREAK_ARGS = re.compile(r"\*?[ \t]*(?:\[[ \t]*-?[\d.]+[ \t]*(?:pt|em|ex|mm|cm|in|bp|mu|pc|sp)[ \t]*\])?")
+# spacing that may open a row (``&\quad = c``): dropped so a continuation row starts with its ``=``
+_LEADING_SPACE = re.compile(r"(?:\s|\\(?:quad|qquad)(?![A-Za-z])|\\[,;:! ])*")
 _BEGIN = re.compile(r"\\begin[ \t]*\{([^{}\n]*)\}")
 _ENV_ARG = re.compile(r"[ \t]*(?:\[[^\]\n]*\]|\{[^{}\n]*\})")
 _LINE_LEADERS = re.compile(r"\s*(?:\\(?:label|tag\*?)[ \t]*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z]))*\s*")
@@ -124,9 +125,16 @@ class _Positions:
             return [m.end() - 2 for m in re.finditer(_UNESCAPED + re.escape(key), text)]
         if key == "any`":
             return [m.start() for m in re.finditer("`", text)]
-        if key.startswith("`"):  # a run of exactly that many backticks
-            k = len(key)
-            return [m.start() for m in re.finditer(r"`+", text) if m.end() - m.start() == k]
+        if key.startswith("`"):  # a run of exactly that many backticks; every length's runs found in one pass
+            if "runs`" not in self.lists:
+                runs: dict[int, list[int]] = {}
+                for m in re.finditer(r"`+", text):
+                    runs.setdefault(m.end() - m.start(), []).append(m.start())
+                self.lists["runs`"] = []
+                self.lists.update(("`" * k, starts) for k, starts in runs.items())
+                if key in self.lists:
+                    return self.lists[key]
+            return []
         return [m.start() for m in re.finditer(re.escape(key), text)]
 
     def next(self, key: str, start: int, limit: int) -> int:
@@ -192,6 +200,8 @@ def _matching_end(text: str, start: int, end: int) -> int:
 
 def _unwrap(text: str, start: int, end: int) -> tuple[int, int, str | None]:
     """The range inside an ``aligned``/``gathered``/``split`` environment that wraps the whole range."""
+    if "\\begin" not in text[start:end]:
+        return start, end, None
     start = _LINE_LEADERS.match(text, start, end).end()
     start, end = _strip_range(text, start, end)
     begin = _BEGIN.match(text, start, end)
@@ -212,31 +222,37 @@ def _unwrap(text: str, start: int, end: int) -> tuple[int, int, str | None]:
     return inner, max(inner, inner_end), name
 
 
-def _clean_row(text: str, start: int, end: int, amps: list[int]) -> str:
+def _clean_row(text: str, start: int, end: int, cuts: list[tuple[int, int]]) -> str:
     pieces, cursor = [], start
-    for amp in amps:
-        pieces.append(text[cursor:amp])
-        cursor = amp + 1
+    for cut_start, cut_end in cuts:
+        pieces.append(text[cursor:cut_start])
+        pieces.append(" " if cut_end - cut_start > 1 else "")  # a joined line break becomes a space
+        cursor = cut_end
     pieces.append(text[cursor:end])
     row = _DROPPED.sub("", "".join(pieces))
     row = _BREAK_ARGS.sub("", row, count=1) if row[:1] in "*[" else row
-    return row.strip()
+    return row[_LEADING_SPACE.match(row).end():].rstrip()
 
 
-def split_rows(text: str, start: int, end: int, lines: _Lines) -> tuple[Row, ...]:
+def split_rows(text: str, start: int, end: int, lines: _Lines, one_row: bool = False) -> tuple[Row, ...]:
     r"""The rows of ``text[start:end]`` split at top-level ``\\`` (not inside braces, ``\left…\right`` or an
-    inner environment); top-level ``&`` removed; labels, tags, ``\nonumber``/``\notag`` dropped.
+    inner environment); top-level ``&`` removed; labels, tags, ``\nonumber``/``\notag`` and leading
+    spacing dropped. With ``one_row`` (``multline``: one equation broken over lines) the breaks are joined.
 
     >>> text = "a &= b \\\\\n &= \\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix} \\label{x}"
     >>> split_rows(text, 0, len(text), _Lines(text))
     (Row(line=1, text='a = b'), Row(line=2, text='= \\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}'))
     """
-    rows, amps = [], []
+    segment = text[start:end]
+    if "\\" not in segment and "&" not in segment:  # one row, nothing to drop: the common inline case
+        first, last = _strip_range(text, start, end)
+        return (Row(lines.line_of(first), text[first:last]),) if first < last else ()
+    rows, cuts = [], []
     braces = environments = lefts = 0
     row_start = start
 
     def close_row(row_end: int) -> None:
-        cleaned = _clean_row(text, row_start, row_end, amps)
+        cleaned = _clean_row(text, row_start, row_end, cuts)
         if cleaned:
             first, _ = _strip_range(text, row_start, row_end)
             rows.append(Row(lines.line_of(first), cleaned))
@@ -244,12 +260,14 @@ def split_rows(text: str, start: int, end: int, lines: _Lines) -> tuple[Row, ...
     for token in _TOKEN.finditer(text, start, end):
         word = token.group()
         nested = braces or environments or lefts
-        if word == "\\\\" and not nested:
+        if word == "\\\\" and not nested and one_row:
+            cuts.append((token.start(), token.end()))
+        elif word == "\\\\" and not nested:
             close_row(token.start())
-            amps = []
+            cuts = []
             row_start = token.end()
         elif word == "&" and not nested:
-            amps.append(token.start())
+            cuts.append((token.start(), token.end()))
         elif word == "{":
             braces += 1
         elif word == "}":
@@ -308,27 +326,31 @@ class _Scanner:
         self.no_dollars_before = -1  # an unclosed inline $ silences the rest of its paragraph's dollars
 
     # -- building items --------------------------------------------------------------------------------
-    def context(self, start: int) -> str:
+    def context(self, start: int, line: int) -> str:
+        """The prose before ``start`` on its line, else the last prose of its paragraph (never earlier items)."""
         text = self.text
-        prose_start = max(self.paragraph_start(start), self.last_end)
-        line_start = max(prose_start, self.lines.starts[self.lines.line_of(start) - 1])
+        line_start = self.lines.starts[line - 1]
+        if self.last_end >= line_start:  # an earlier item on this line: the prose since it
+            return " ".join(text[self.last_end:start].split())[-CONTEXT_CHARS:]
         same_line = " ".join(text[line_start:start].split())
         if same_line:
             return same_line[-CONTEXT_CHARS:]
+        prose_start = max(self.lines.paragraph_start(start), self.last_end)
         before = text[max(prose_start, start - 4 * CONTEXT_CHARS):start]
         return " ".join(before.split())[-CONTEXT_CHARS:]
 
-    def paragraph_start(self, offset: int) -> int:
-        return self.lines.paragraph_start(offset)
-
     def block(self, start: int, inner: int, inner_end: int, end: int, display: bool,
               environment: str | None) -> None:
-        math_start, math_end, wrapper = _unwrap(self.text, inner, inner_end)
-        rows = split_rows(self.text, math_start, math_end, self.lines)
+        text = self.text
+        math_start, math_end, wrapper = _unwrap(text, inner, inner_end)
+        one_row = (environment or "").startswith("multline") or wrapper == "multlined"
+        rows = split_rows(text, math_start, math_end, self.lines, one_row)
+        line = self.lines.line_of(start)
+        source = self.original[start:end]
         block = MathBlock(
-            line=self.lines.line_of(start), end_line=self.lines.line_of(max(start, end - 1)),
-            source=self.original[start:end], math=self.text[math_start:math_end].strip(), display=display,
-            environment=environment or wrapper, rows=rows, context=self.context(start), ignored=False)
+            line=line, end_line=line + source.count("\n", 0, len(source) - 1), source=source,
+            math=text[math_start:math_end].strip(), display=display, environment=environment or wrapper,
+            rows=rows, context=self.context(start, line), ignored=False)
         self.items.append((start, block))
         self.last_end = end
 
@@ -431,6 +453,7 @@ class _MarkdownScanner(_Scanner):
     def __init__(self, text: str, markdown: bool):
         super().__init__(text, text)
         self.markdown = markdown
+        self.in_list: list[bool] | None = None
 
     def scan(self) -> list[Item]:
         text, pos = self.text, 0
@@ -486,6 +509,8 @@ class _MarkdownScanner(_Scanner):
         """At a line start: skip an indented code block or a fenced one (a ``math`` fence is a block);
         ``None`` when the line starts neither."""
         line = self.lines.line_of(line_start) - 1  # 0-based
+        if self.lines.blank[line]:
+            return None
         if self.is_indented_code(line):
             while line < len(self.lines.blank) and (self.lines.blank[line] or self.indent(line) >= 4):
                 line += 1
@@ -511,14 +536,18 @@ class _MarkdownScanner(_Scanner):
         blank = self.lines.blank
         if blank[line] or self.indent(line) < 4 or (line > 0 and not blank[line - 1]):
             return False
-        previous = line - 1
-        while previous >= 0 and blank[previous]:
-            previous -= 1
-        if previous < 0:
-            return True
-        # after a list item (or its indented continuation) an indented line continues the item
-        start = self.lines.starts[previous]
-        return not (self.indent(previous) >= 2 or self._LIST_ITEM.match(self.text, start))
+        # after a list item (and its blank or indented lines) an indented line continues the item
+        return line == 0 or not self.list_context()[line - 1]
+
+    def list_context(self) -> list[bool]:
+        """Per line: whether the last non-blank line indented less than 2 before it (or it) is a list item."""
+        if self.in_list is None:
+            self.in_list, inside = [], False
+            for line, start in enumerate(self.lines.starts):
+                if not self.lines.blank[line] and self.indent(line) < 2:
+                    inside = bool(self._LIST_ITEM.match(self.text, start))
+                self.in_list.append(inside)
+        return self.in_list
 
     def closing_fence(self, after_line: int, marker: str) -> int:
         """The 0-based line of the fence closing ``marker`` (same character, at least as long), or -1."""
