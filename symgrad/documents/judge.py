@@ -42,7 +42,10 @@ _DELTA = re.compile(r"^\s*\\Delta\s*(" + _NAME + r"(?:_\{?[A-Za-z0-9]+\}?)?)\s*=
 _NABLA = re.compile(r"\\nabla\s*(?!_)(\{?" + _NAME + r"(?:_\{?[A-Za-z0-9]+\}?)?\}?)")
 _NAMED_RESULT = re.compile(r"=\s*\\nabla\s*(?!_)\{?" + _NAME + r"(?:_\{?[A-Za-z0-9]+\}?)?\}?\s*$")
 _SHAPE = re.compile(r"^\s*(" + _NAME + r")\s*\\in\s*\\mathbb\{?R\}?\^\{(.+?)\\times(.+?)\}\s*$", re.S)
-_MATRIX_RULE = re.compile(r"^\s*d[A-Z]\w*\s*=")
+_MATRIX_RULE = re.compile(r"^\s*d([A-Za-z])\s*=")
+_FACTOR = r"\s*(?:\\mathbf\{|\\boldsymbol\{)?([A-Za-z])\}?\s*"
+_PRODUCT_TEXT = re.compile(r"^" + _FACTOR + r"=" + _FACTOR + r"(?:\\times|\\cdot)?" + _FACTOR + r"$|^"
+                           + _FACTOR + r"(?:\\times|\\cdot)?" + _FACTOR + r"=" + _FACTOR + r"$")
 _PRODUCT = re.compile(r"^\s*([A-Z])\s*=\s*([A-Z])\s*(?:\\times|\\cdot)?\s*([A-Z])\s*$|"
                       r"^\s*([A-Z])\s*(?:\\times|\\cdot)?\s*([A-Z])\s*=\s*([A-Z])\s*$")
 _DECIMAL = re.compile(r"^\s*\(?\s*(-?\d+(?:\.(\d+))?)\s*\)?\s*$")
@@ -88,15 +91,26 @@ def _time_step(name, value):
     return Symbol(str(name.base)), current
 
 
-_CALL = re.compile(r"(?<![A-Za-z\\])([A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?)\s*\(")
+_CALL = re.compile(r"(?<![A-Za-z\\_^{])((?:\\(?:hat|bar|tilde)\s*\{?\s*)?[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?\}?)\s*\(")
+_DECORATION = re.compile(r"\\(hat|bar|tilde)\s*\{?\s*([A-Za-z])\}?")
 
 
 def _ambiguous_call(text: str, scope) -> str | None:
-    """A one-letter name right before ``(`` that is no defined function: ``s(x)`` reads as s·x."""
+    """A letter right before ``(`` that the scope knows neither as a function nor as a variable.
+
+    ``s(x)`` with no ``s`` anywhere in scope could be a call or a product; ``x(wx + b)``
+    where x is a variable of the model is a product, and ``f(x)`` with ``f(x) = …`` a call.
+    """
+    known = None
     for match in _CALL.finditer(text):
         name = match.group(1)
-        plain = name.replace("_", "").replace("{", "").replace("}", "")
-        if plain in scope.functions or name in scope.functions or Symbol(plain) in scope.variables:
+        plain = _DECORATION.sub(lambda m: m.group(2) + m.group(1), name)
+        plain = plain.replace("_", "").replace("{", "").replace("}", "")
+        if plain in scope.functions or name in scope.functions:
+            continue
+        if known is None:
+            known = scope.known_names()
+        if plain in known:
             continue
         return (f"{name}(…) could be a call or a product: define {name} first ({name}(z) = … for a function) "
                 f"or write {name} \\cdot (…)")
@@ -212,14 +226,14 @@ class Reader:
             self.scope.matrices[name] = (shape.group(2).strip(), shape.group(3).strip())
             return [self._finding(statement, source, "definition", "defined",
                                   f"{name} is a {shape.group(2).strip()}×{shape.group(3).strip()} matrix")]
-        product = _PRODUCT.match(text)
+        product = self._product(text)
         if product:
-            g = [x for x in product.groups() if x]
-            result, left, right = (g[0], g[1], g[2]) if product.group(1) else (g[2], g[0], g[1])
+            result, left, right = product
             self.scope.products.append(f"{result} = {left} {right}")
             return [self._finding(statement, source, "definition", "defined",
                                   f"{result} is the matrix product {left}{right}")]
-        if _MATRIX_RULE.match(text) and self.scope.products:
+        rule = _MATRIX_RULE.match(text)
+        if rule and any(rule.group(1) in p.replace("=", " ").split() for p in self.scope.products):
             return [self._matrix(statement, source)]
         text = self._rewrite(text)
         if text.lstrip().startswith("=") and self.last_side is not None:
@@ -257,8 +271,11 @@ class Reader:
             found = [self._finding(statement, source, "definition", "defined",
                                    f"{new_function}({', '.join(map(str, lhs.args))}) is defined")]
             return found + self._steps(statement, source, text, sides[1:], first=1)
+        if isinstance(lhs, sp.Function) and not isinstance(lhs, AppliedUndef) and len(sides) == 2 \
+                and all(isinstance(a, Symbol) for a in lhs.args):
+            return [self._builtin_definition(statement, source, lhs, sides[1])]
         if isinstance(lhs, Derivative):
-            return [self._derivative(statement, source, lhs, sides[1:])]
+            return self._derivative(statement, source, lhs, sides[1:], text)
         if _is_name(lhs):
             return self._named(statement, source, text, lhs, sides)
         if len(sides) == 2 and _is_name(sides[1]) and not self.scope.is_defined(sides[1]) \
@@ -267,6 +284,17 @@ class Reader:
             return [self._finding(statement, source, "definition", "defined",
                                   f"{_shown(sides[1])} is defined as {_shown(lhs)}")]
         return self._steps(statement, source, text, sides, first=0)
+
+    def _builtin_definition(self, statement, source, call, value) -> Finding:
+        """``\\sigma(z) = \\frac{1}{1+e^{-z}}``: a definition of a function symgrad knows; it must agree."""
+        verdict = verify_identity(value, call, subject=_shown(call), deadline=DEADLINE)
+        name = type(call).__name__
+        if verdict.ok:
+            return self._finding(statement, source, "definition", "defined",
+                                 f"{_shown(call)} = {_shown(value)}, as symgrad reads {name}")
+        return self._finding(statement, source, "definition", "unchecked",
+                             f"this {name} differs from the one symgrad knows ({_shown(call.func(Symbol('z')))}), "
+                             f"which later formulas are read with: rename it to use your own")
 
     def _named(self, statement, source, text, name, sides) -> list[Finding]:
         """``name = …``: a definition, an update rule (the name on both sides), a number or an identity."""
@@ -334,8 +362,9 @@ class Reader:
                                  f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no definition "
                                  "in scope")
         left, right = self.scope.closed(before).doit(), self.scope.closed(after).doit()
+        shallow = self.scope.lookup(before).value if _is_name(before) and self.scope.lookup(before) else before
         verdict = verify_identity(right, left, subject=f"{_shown(after)} = {_shown(before)}",
-                                  deadline=DEADLINE, diagnose=(self.scope.read(after), self.scope.read(before)))
+                                  deadline=DEADLINE, diagnose=(self.scope.read(after), self.scope.read(shallow)))
         reason = self._reason(verdict)
         if verdict.status == "wrong":
             reason = self._derivative_slip(before, after) or reason
@@ -423,38 +452,58 @@ class Reader:
         finally:
             del self.scope.variables[output]
 
-    def _derivative(self, statement, source, derivative: Derivative, sides) -> Finding:
+    def _derivative(self, statement, source, derivative: Derivative, sides, text: str = "") -> list[Finding]:
+        """A derivative claim, one finding per side: ``∂L/∂w = a = b`` checks a, then b, against ∂L/∂w.
+
+        In a worked example with numbers in scope, a side that is a number
+        (``∂f/∂z = q = 3``) is the derivative's value there, to the digits written.
+        """
         of = derivative.expr
         if isinstance(of, Indexed) and self.scope.is_defined(of):
             of = self.scope.read(of)
         variables = [self.scope.read(v) for v in derivative.variables]
         sides = [self.scope.read(s) for s in sides]
-        opaque = self._opaque(*sides)
+        texts = split_sides(text)[1:] if text else []
+        found = []
+        for k, side in enumerate(sides):
+            line = statement.lines[k + 1] if k + 1 < len(statement.lines) else statement.line
+            here = Statement(statement.text, line, line, statement.lines, statement.commentary)
+            kind = "derivative" if k == 0 else "step"
+            written = texts[k] if k < len(texts) else ""
+            if side.is_number and k > 0:
+                truth = self.scope.closed(Derivative(of, *variables), numbers=True)
+                if not truth.free_symbols:
+                    found.append(self._number(here, source, truth, side, written))
+                    continue
+            found.append(self._derivative_side(here, source, derivative, of, variables, side, kind))
+            if found[-1].verdict == "wrong" and k + 1 < len(sides):
+                continue
+        if _is_name(derivative.expr):
+            self.scope.loss = derivative.expr
+        return found
+
+    def _derivative_side(self, statement, source, derivative, of, variables, side, kind) -> Finding:
+        opaque = self._opaque(side)
         if opaque:
-            return self._finding(statement, source, "derivative", "unchecked", opaque)
-        model, output = self._output_model(of, sides)
+            return self._finding(statement, source, kind, "unchecked", opaque)
+        model, output = self._output_model(of, [side])
         rests_on = self.scope.depends_on(of) | set(variables) | {ETA, ALPHA} | set(model.symbols.values())
-        unknown = sorted({_shown(s) for side in sides for s in self.scope.depends_on(side) - rests_on
+        unknown = sorted({_shown(s) for s in self.scope.depends_on(side) - rests_on
                           if not self.scope.is_defined(s) and not _is_index(s, side)})
         if unknown:
-            return self._finding(statement, source, "derivative", "unchecked",
+            return self._finding(statement, source, kind, "unchecked",
                                  f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no definition "
                                  f"in scope, and {_shown(derivative.expr)} does not depend on "
                                  f"{'it' if len(unknown) == 1 else 'them'}")
-        sides = _same_free_index(sides, self.scope.closed(of))
-        claim = Equation(Derivative(output, *variables), sides[-1], tuple(sides[:-1]))
+        (side,) = _same_free_index([side], self.scope.closed(of))
+        claim = Equation(Derivative(output, *variables), side)
         verdict = verify(claim, model, lr=ETA, deadline=DEADLINE)
-        if _is_name(derivative.expr):
-            self.scope.loss = derivative.expr
         reason = self._reason(verdict)
         if verdict.status == "wrong" and _is_name(derivative.expr):
             reason += self._earlier_definition_note(derivative.expr, claim, variables)
-        finding = self._from_verdict(statement, source, "derivative", verdict, reason)
-        broken = [k for k, step in enumerate(verdict.steps) if step["status"] in ("wrong", "unchecked")]
-        if broken and broken[0] + 1 < len(statement.lines):  # the row of the step that breaks
-            finding.line = finding.end_line = statement.lines[broken[0] + 1]
+        finding = self._from_verdict(statement, source, kind, verdict, reason)
         if verdict.ok and len(variables) == 1:
-            self._check_ties(derivative.expr, variables[0], sides[-1], finding)
+            self._check_ties(derivative.expr, variables[0], side, finding)
         return finding
 
     def _check_ties(self, of, variable, claimed, finding: Finding) -> None:
@@ -520,9 +569,26 @@ class Reader:
                 break
         return self._from_verdict(statement, source, "update_rule", verdict, self._reason(verdict))
 
+    def _product(self, text: str):
+        """``(C, A, B)`` when the statement defines a matrix product: ``C = AB``, ``AB = C``, ``h = Wx``.
+
+        Single capitals are matrices by convention; a small letter counts when a
+        shape was declared for one of the three (``x \\in \\mathbb{R}^{n \\times 1}``).
+        """
+        match = _PRODUCT_TEXT.match(text)
+        if not match:
+            return None
+        g = match.groups()
+        result, left, right = (g[0], g[1], g[2]) if g[0] else (g[5], g[3], g[4])
+        names = (result, left, right)
+        if all(n.isupper() for n in names) or any(n in self.scope.matrices for n in names):
+            return result, left, right
+        return None
+
     def _matrix(self, statement, source) -> Finding:
         claim = _plain_matrix_text(statement.text)
-        product = self.scope.products[-1]
+        name = _MATRIX_RULE.match(statement.text).group(1)
+        product = next(p for p in reversed(self.scope.products) if name in p.replace("=", " ").split())
         verdict = verify_matrix(claim, product)
         return self._from_verdict(statement, source, "matrix", verdict, self._reason(verdict))
 

@@ -128,6 +128,15 @@ class Scope:
     def function_names(self) -> list[str]:
         return sorted(self.functions)
 
+    def known_names(self) -> set[str]:
+        """The names of every variable defined or used by a definition (``x`` of ``ŷ = wx``)."""
+        names = {str(s) for s in self.variables}
+        for definition in [*self.variables.values(), *self.indexed.values(), *self.functions.values()]:
+            names |= {str(s) for s in definition.value.free_symbols}
+            names |= {str(b.label) for b in definition.value.atoms(sp.IndexedBase)}
+        names |= {str(b) for b in self.indexed}
+        return names
+
     def numbers(self) -> dict:
         """The variables given a number (``x = -2``), by symbol."""
         return {s: d.value for s, d in self.variables.items() if d.value.is_number}

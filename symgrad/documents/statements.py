@@ -21,7 +21,7 @@ _LEFT_RIGHT = re.compile(r"\\(left|right|big|Big|bigg|Bigg)[lr]?(?=[^A-Za-z])")
 _GAP = re.compile(r"\\q?quad(?![A-Za-z])|\\[,;:! ]|~")
 #: commentary after a statement: ``\quad \text{…}``, ``\text{(…)}``, ``\qquad \mbox{…}``
 _COMMENTARY = re.compile(r"(\\q?quad|\\[,;:]|\\hspace\{[^}]*\}|\s)*\\(text|mbox|textrm|textit|mathrm)\{")
-_RELATION = re.compile(r"(?<![<>!:\\])=|\\leftarrow|\\gets|←|:=|<-")
+_RELATION = re.compile(r"(?<![<>!:\\])=|\\leftarrow|\\gets|←|:=|<-|\\in(?![A-Za-z])")
 
 
 @dataclass(frozen=True)

@@ -319,10 +319,14 @@ def verify_matrix(claim, model, wrt=None, *, points: int = 5, seed: int = 0, bat
         claimed_expr = _sympy(tree, table, _softmax_axis(model))
     else:
         shape = getattr(claimed_expr, "shape", ())
+    transposed = False
     if tuple(shape) != tuple(target.shape):
         verdict.diagnosis = (f"the claim is {shape_text(shape)} but {subject} must be "
                              f"{shape_text(target.shape)}, the shape of {target}")
-        return verdict
+        if tuple(shape) != tuple(reversed(target.shape)) or not isinstance(claimed_expr, sp.MatrixExpr):
+            return verdict
+        # the right values in the wrong layout? compare its transpose (``x dhᵀ`` for ``dh xᵀ``)
+        claimed_expr, transposed = sp.Transpose(claimed_expr), True
 
     # 2. values: equal at random matrices, with the deltas and stages written out
     rng = np.random.default_rng(seed)
@@ -340,7 +344,13 @@ def verify_matrix(claim, model, wrt=None, *, points: int = 5, seed: int = 0, bat
         claimed_values.append(np.asarray(evaluate(left, values, sizes), dtype=float))
         truth_values.append(np.asarray(evaluate(right, values, sizes), dtype=float))
     verdict.points = points
-    if all(np.allclose(c, t, rtol=1e-9, atol=1e-12) for c, t in zip(claimed_values, truth_values)):
+    agree = all(np.allclose(c, t, rtol=1e-9, atol=1e-12) for c, t in zip(claimed_values, truth_values))
+    if transposed:
+        if agree:
+            verdict.diagnosis += (f": the claim is the transpose of {subject} (its factors in the wrong order "
+                                  "and transposed)")
+        return verdict
+    if agree:
         verdict.status = "observed"  # equal at every draw: matrix claims are not proved
     else:
         verdict.diagnosis = _diagnose(claimed_values, truth_values) or _missing_factor(
