@@ -88,6 +88,7 @@ def _annotation_findings(reader: Reader, note: Annotation) -> list[Finding]:
     if note.directive == "ignore":
         return []  # the next block carries it
     found: list[Finding] = []
+    reader.annotating = True
     try:
         with _time_limit(BLOCK_SECONDS):
             for part in statements(note.statements):
@@ -95,6 +96,8 @@ def _annotation_findings(reader: Reader, note: Annotation) -> list[Finding]:
     except _OutOfTime:
         found.append(Finding(note.line, note.end_line, note.source, "other", "unchecked",
                              f"ran out of time: the annotation took more than {BLOCK_SECONDS:g} s"))
+    finally:
+        reader.annotating = False
     return found
 
 

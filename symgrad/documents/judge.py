@@ -139,6 +139,12 @@ def _same_free_index(claims, truth, keep=None):
     return claims
 
 
+def _is_bound(symbol, expr) -> bool:
+    """Whether ``symbol`` is only the upper bound of a sum in ``expr`` (the ``N`` of Σ_{i=1}^{N})."""
+    return any(symbol in limit[2].free_symbols or symbol in limit[1].free_symbols
+               for node in expr.atoms(sp.Sum) for limit in node.limits)
+
+
 def _is_index(symbol, expr) -> bool:
     """Whether ``symbol`` only subscripts an array in ``expr`` (the ``j`` of ``w_j``)."""
     return any(symbol in node.indices for node in expr.atoms(Indexed)) or any(
@@ -165,6 +171,8 @@ class Reader:
         self.scope = Scope()
         #: the last side of the last equation read, which a block starting with ``=`` continues
         self.last_side = None
+        #: whether the statements read now come from a ``symgrad:`` annotation: there a name is (re)defined
+        self.annotating = False
         #: claimed first partials of each function with a max or min, by its definition: checked at ties
         self.partials: dict = {}
         #: lines of the document's headings: a name defined again under a new heading is a new example
@@ -195,6 +203,10 @@ class Reader:
         except RecursionError:
             return [self._finding(statement, source, _kind_of(statement.text), "unchecked",
                                   "nested too deeply to check")]
+        except (ValueError, TypeError, NotImplementedError, ArithmeticError) as error:
+            # SymPy refusing a step (a derivative by a number, a comparison it cannot make): say so, go on
+            return [self._finding(statement, source, _kind_of(statement.text), "unchecked",
+                                  f"could not be checked: {' '.join(str(error).split()) or type(error).__name__}")]
 
     @staticmethod
     def _finding(statement, source, kind, verdict, reason, correction=None, counterexample=None) -> Finding:
@@ -312,7 +324,7 @@ class Reader:
         value = self.scope.closed(name, numbers=True) if known is not None else None
         if known is not None and not known.value.is_number and first.is_number and not value.free_symbols:
             return self._steps(statement, source, text, sides, first=0)  # f = -12: a worked number
-        if known is not None and same_section and not first.is_number:
+        if known is not None and same_section and not first.is_number and not self.annotating:
             # the name again, in the same section: a rewriting of its definition, checked as one;
             # in other terms than it rests on, it is a new definition
             found = self._steps(statement, source, text, sides, first=0)
@@ -341,7 +353,8 @@ class Reader:
             line = statement.lines[index] if index < len(statement.lines) else statement.line
             written = texts[index] if index < len(texts) else ""
             step = Statement(statement.text, line, line, statement.lines, statement.commentary)
-            finding = self._step(step, source, good, sides[k], written, kind="step" if len(sides) > 2 else None)
+            shown = source if len(sides) == 2 or not written else f"= {written.strip()}"
+            finding = self._step(step, shown, good, sides[k], written, kind="step" if len(sides) > 2 else None)
             found.append(finding)
             if finding.verdict != "wrong":
                 good = sides[k]
@@ -377,21 +390,62 @@ class Reader:
         where L has no definition, would read as 0 and make any claim about it
         look wrong (or a claim of 0 look right): such a claim is left unchecked.
         """
+        known = None
         for expr in exprs:
             for derivative in sp.sympify(expr).atoms(Derivative):
                 of = self.scope.read(derivative.expr)
                 if _is_name(of) and not self.scope.is_defined(of):
+                    known = self.scope.known_names() if known is None else known
+                    if str(of) in known:  # a variable of the model (the b of wx + b): its derivative is 0 or 1
+                        continue
                     return f"{_shown(derivative.expr)} has no definition in scope"
                 for variable in derivative.variables:
-                    if variable not in self.scope.closed(of, keep={variable}).free_symbols:
+                    written = self.scope.closed(of, keep={variable})
+                    if isinstance(variable, Indexed) and variable.base in written.atoms(sp.IndexedBase):
+                        continue  # ∂/∂w_j of Σ_i w_i x_i: an entry of an array the expression sums over
+                    if variable not in written.free_symbols:
                         return (f"{_shown(derivative.expr)} is not defined in terms of {_shown(variable)} in scope, "
                                 f"so {_shown(derivative)} cannot be taken")
         return None
+
+    def _unknown(self, claims, rests_on: set) -> list[str]:
+        """Names the claims use that the scope does not define and the truth does not rest on.
+
+        An array entry (``x_{ij}``) is known when its array is (``x_{ik}`` is in the model); a
+        subscript and a summation index are no names of their own.
+        """
+        bases = {b.label for s in rests_on if isinstance(s, Indexed) for b in [s.base]} | \
+            {s for s in rests_on if isinstance(s, Symbol)}
+        names = set()
+        for claim in claims:
+            for symbol in self.scope.depends_on(claim) - rests_on:
+                if isinstance(symbol, Indexed):
+                    if symbol.base.label in bases:
+                        continue
+                elif symbol in bases or _is_index(symbol, claim) or _is_bound(symbol, claim):
+                    continue
+                if not self.scope.is_defined(symbol):
+                    names.add(_shown(symbol))
+        return sorted(names)
 
     def _undefined(self, before, after) -> list[str]:
         """Names the later side brings in that the earlier one does not rest on, and nothing defines."""
         new = self.scope.depends_on(after) - self.scope.depends_on(before) - {ETA, ALPHA}
         return sorted(_shown(s) for s in new if not self.scope.is_defined(s))
+
+    def _variable_slip(self, side, variable, of) -> str | None:
+        """A side whose written derivatives are by another variable than the claim's: ∂f/∂w = ∂/∂x(wx)."""
+        inner = [d for d in side.atoms(Derivative) if len(d.variables) == 1 and d.variables[0] != variable]
+        if not inner:
+            return None
+        other = inner[0].variables[0]
+        swapped = side.xreplace({d: Derivative(d.expr, variable) for d in inner})
+        truth = sp.diff(self.scope.closed(of), variable)
+        if sp.simplify(self.scope.closed(swapped).doit() - truth) == 0:
+            return (f"this step differentiates by {_shown(other)} where the claim is about {_shown(variable)}: "
+                    f"by {_shown(variable)} it would be {_shown(truth)}, but by {_shown(other)} it is "
+                    f"{_shown(self.scope.closed(side).doit())}")
+        return None
 
     def _derivative_slip(self, before, after) -> str | None:
         """A step that differentiates by the wrong variable: ``∂/∂x (wx) = x`` means ∂/∂w."""
@@ -443,7 +497,9 @@ class Reader:
         of = self.scope.read(of) if not (isinstance(of, Symbol) and self.scope.is_defined(of)) else of
         if isinstance(of, Symbol) and of in self.scope.variables:
             return self.scope.model_for(of, also), of
-        if isinstance(of, Symbol):
+        if isinstance(of, Symbol) and str(of) in self.scope.functions:  # ∂f/∂w of f(x, w, b) = wx + b
+            of = self.scope.functions[str(of)].value
+        elif isinstance(of, Symbol):
             raise ClaimError(f"{_shown(of)} has no definition in scope")
         output = Symbol("_output")
         self.scope.variables[output] = Definition(output, of, 0)
@@ -461,6 +517,8 @@ class Reader:
         of = derivative.expr
         if isinstance(of, Indexed) and self.scope.is_defined(of):
             of = self.scope.read(of)
+        if isinstance(of, Symbol) and of not in self.scope.variables and str(of) in self.scope.functions:
+            of = self.scope.functions[str(of)].value  # ∂f/∂w of f(x, w, b) = wx + b: of its body
         variables = [self.scope.read(v) for v in derivative.variables]
         sides = [self.scope.read(s) for s in sides]
         texts = split_sides(text)[1:] if text else []
@@ -475,9 +533,17 @@ class Reader:
                 if not truth.free_symbols:
                     found.append(self._number(here, source, truth, side, written))
                     continue
-            found.append(self._derivative_side(here, source, derivative, of, variables, side, kind))
-            if found[-1].verdict == "wrong" and k + 1 < len(sides):
-                continue
+            shown = source if k == 0 or not written else f"= {written.strip()}"
+            finding = self._derivative_side(here, shown, derivative, of, variables, side, kind)
+            if finding.verdict == "wrong" and k and found[-1].verdict == "wrong" \
+                    and verify_identity(self.scope.closed(side), self.scope.closed(sides[k - 1]),
+                                        deadline=DEADLINE).ok:
+                root = found[-1].reason
+                finding.reason = root if root.startswith("the mistake of line") else \
+                    f"the mistake of line {found[-1].line} carried forward: {root}"
+            elif finding.verdict == "wrong" and len(variables) == 1:
+                finding.reason = self._variable_slip(side, variables[0], of) or finding.reason
+            found.append(finding)
         if _is_name(derivative.expr):
             self.scope.loss = derivative.expr
         return found
@@ -488,8 +554,7 @@ class Reader:
             return self._finding(statement, source, kind, "unchecked", opaque)
         model, output = self._output_model(of, [side])
         rests_on = self.scope.depends_on(of) | set(variables) | {ETA, ALPHA} | set(model.symbols.values())
-        unknown = sorted({_shown(s) for s in self.scope.depends_on(side) - rests_on
-                          if not self.scope.is_defined(s) and not _is_index(s, side)})
+        unknown = self._unknown([side], rests_on)
         if unknown:
             return self._finding(statement, source, kind, "unchecked",
                                  f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no definition "
@@ -554,8 +619,7 @@ class Reader:
             ALPHA if any(ALPHA in v.free_symbols for v in values) else sp.Integer(1)
         model, output = self._output_model(loss, values)
         rests_on = self.scope.depends_on(model.output) | set(model.symbols.values()) | {param, lr}
-        unknown = sorted({_shown(s) for v in values for s in self.scope.depends_on(v) - rests_on
-                          if not self.scope.is_defined(s) and not _is_index(s, v)})
+        unknown = self._unknown(values, rests_on)
         if unknown:
             return self._finding(statement, source, "update_rule", "unchecked",
                                  f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no definition "

@@ -33,7 +33,7 @@ def plain_symbols(expr) -> set:
     if not labels:
         return alone
     # a label may also stand alone elsewhere in the expression: look for it outside the arrays
-    outside = sp.sympify(expr).replace(lambda n: isinstance(n, Indexed), lambda n: sp.Integer(1))
+    outside = sp.sympify(expr).xreplace({n: sp.Dummy() for n in expr.atoms(Indexed)})
     return {s for s in alone if s not in labels or s in outside.free_symbols}
 
 
