@@ -22,10 +22,10 @@ from sympy import IndexedBase, Symbol
 from .builder import MAX_DEPTH, MAX_POWER_BITS, Builder, _check_depth
 from ..errors import ParseError
 from .lexer import MAX_LENGTH, MAX_NESTING, tokenize
-from .results import Equation, UpdateRule
+from .results import Equation, Reading, UpdateRule
 
 __all__ = [
-    "parse", "parse_latex", "ParseError", "Equation", "UpdateRule",
+    "parse", "parse_latex", "read", "ParseError", "Equation", "Reading", "UpdateRule",
     "MAX_LENGTH", "MAX_NESTING", "MAX_DEPTH", "MAX_POWER_BITS",
 ]
 
@@ -172,8 +172,9 @@ def _parse(text: str, symbols, sizes, functions, latex: bool):
             raise ParseError(f"cannot parse: {err}", text, getattr(err, "pos_in_stream", 0)) \
                 from None
         _check_depth(tree, text)
-        result = Builder(text, user, size_table, function_table).build(tree)
-        return _check_numbers(result, text)
+        builder = Builder(text, user, size_table, function_table)
+        result = builder.build(tree)
+        return Reading(_check_numbers(result, text), tuple(builder.notes))
     except RecursionError:
         raise ParseError("formula is nested too deeply", text, None) from None
 
@@ -213,7 +214,7 @@ def parse(text: str, symbols=None, *, sizes=None, functions=None):
         __import__('os')
         ^
     """
-    return _parse(text, symbols, sizes, functions, latex="\\" in text)
+    return _parse(text, symbols, sizes, functions, latex="\\" in text).result
 
 
 def parse_latex(text: str, symbols=None, *, sizes=None, functions=None):
@@ -228,4 +229,27 @@ def parse_latex(text: str, symbols=None, *, sizes=None, functions=None):
     >>> parse_latex(r"\frac{1}{2} x^{2}")
     x**2/2
     """
-    return _parse(text, symbols, sizes, functions, latex=True)
+    return _parse(text, symbols, sizes, functions, latex=True).result
+
+
+def read(text: str, *, latex: bool | None = None, symbols=None, sizes=None,
+         functions=None) -> Reading:
+    r"""Parse like :func:`parse` and say where the text could be read otherwise.
+
+    ``latex=None`` reads the text as LaTeX when it holds a backslash (as
+    :func:`parse` does); ``True``/``False`` choose. The :class:`Reading` has
+    the ``result`` and ``notes``: one sentence per juxtaposition after ``/``
+    written touching its denominator (``1/2x``, ``a/bc``), which is read as
+    ``(1/2)·x`` but some readers take as ``1/(2x)``.
+
+    >>> reading = read("1/2x")
+    >>> reading.result
+    x/2
+    >>> print(reading.notes[0])
+    `1/2x` is read as x/2 ((1/2)·x); write 1/(2x) or (1/2)x to be unambiguous
+    >>> read(r"\frac{1}{2} (y - w x)^2").notes
+    ()
+    """
+    if latex is None:
+        latex = "\\" in text if isinstance(text, str) else False
+    return _parse(text, symbols, sizes, functions, latex=latex)

@@ -41,11 +41,13 @@ class _DiffOp:
 class _Chain:
     """Factors written side by side, kept apart until derivative operators are applied."""
 
-    def __init__(self, items: list, pos: int, end: int | None = None):
+    def __init__(self, items: list, pos: int, end: int | None = None, groups=None):
         self.items = items
         self.pos = pos
         #: where the factors end in the text, when known
         self.end = end
+        #: per factor written: (number of items, start, end) in the text; None when unknown
+        self.groups = groups
 
 
 def _pos(node) -> int:
@@ -151,6 +153,8 @@ class Builder:
         self.sizes = sizes
         #: user-declared function names, each with its SymPy function class
         self.functions = functions or {}
+        #: sentences about readings a reader could take otherwise (``1/2x``)
+        self.notes: list[str] = []
 
     def error(self, message: str, node_or_pos):
         pos = node_or_pos if isinstance(node_or_pos, int) else _pos(node_or_pos)
@@ -271,6 +275,11 @@ class Builder:
                 if derivative is not None:
                     factors[-1] = (prev_op, derivative, prev_node)
                     continue
+            if op.type == "SLASH" and isinstance(value, _Chain) and value.groups \
+                    and len(value.groups) > 1:
+                # a/b c is (a/b)·c: the denominator is the first factor after the slash
+                factors.extend(self.split_denominator(factors[-1], value, operand))
+                continue
             factors.append(("*" if op.type == "STAR" else "/", value, operand))
         result, divisors = [], []
         for k, (op, value, operand) in enumerate(factors):
@@ -285,6 +294,23 @@ class Builder:
             self.defined(product, node, why)
         return product
 
+    def split_denominator(self, numerator: tuple, value: _Chain, operand) -> list:
+        """``a/b c`` as ``(a/b)·c``; a note when ``b`` and ``c`` touch (``1/2x``), where readers differ."""
+        count, den_start, den_end = value.groups[0]
+        den_items, rest_items = value.items[:count], value.items[count:]
+        rest_start = value.groups[1][1]
+        if rest_start == den_end:  # written touching: 1/2x, a/bc, 1/2(x+1)
+            num_node = numerator[2]
+            num, den = self.text[_pos(num_node):_end(num_node)], self.text[den_start:den_end]
+            rest = self.text[rest_start:value.groups[-1][2]]
+            reading = self.close(numerator[1]) / self.close(_Chain(den_items, den_start)) \
+                * self.close(_Chain(rest_items, rest_start))
+            self.notes.append(f"`{self.quote(num_node, value.groups[-1][2])}` is read as "
+                              f"{reading} (({num}/{den})·{rest}); write {num}/({den}{rest}) "
+                              f"or ({num}/{den}){rest} to be unambiguous")
+        return [("/", _Chain(den_items, den_start, den_end), operand),
+                ("*", _Chain(rest_items, rest_start, value.end), operand)]
+
     def b_neg(self, node):
         value = self.build(node.children[1])
         if isinstance(value, _Chain):  # keep -dL/dw and -d/dw (...) recognisable
@@ -297,11 +323,13 @@ class Builder:
         return self.build(node.children[1])
 
     def b_juxt(self, node):
-        items = []
+        items, groups = [], []
         for child in node.children:
             value = self.build(child)
-            items.extend(value.items if isinstance(value, _Chain) else [value])
-        return _Chain(items, _pos(node), _end(node))
+            parts = value.items if isinstance(value, _Chain) else [value]
+            items.extend(parts)
+            groups.append((len(parts), _pos(child), _end(child)))
+        return _Chain(items, _pos(node), _end(node), groups)
 
     def b_power(self, node):
         base_node, _, exp_node = node.children
@@ -527,11 +555,13 @@ class Builder:
     # -- sums and products over an index -----------------------------------
     def b_bigop(self, node):
         children = node.children
-        prefix = self.build(children[0]).items if len(children) == 3 else []
+        prefix = self.build(children[0]) if len(children) == 3 else _Chain([], _pos(node), groups=[])
         kind, limits = self.build(children[-2])
         body = self.close(self.build(children[-1]))
         big = sp.Sum if kind == "sum" else sp.Product
-        return _Chain([*prefix, big(body, *limits)], _pos(node))
+        groups = None if prefix.groups is None else \
+            [*prefix.groups, (1, _pos(children[-2]), _end(node))]
+        return _Chain([*prefix.items, big(body, *limits)], _pos(node), _end(node), groups)
 
     def limits(self, big: Token, limits_node: Tree, upper):
         if limits_node.data == "index_from":

@@ -72,9 +72,9 @@ PLAIN = [
     ("log x", log(x)),  # a function name without parentheses takes the next factor
     ("exp x^2", exp(x**2)),
     ("2pi r", 2 * pi * r),
-    ("1/2x", 1 / (2 * x)),  # juxtaposition binds tighter than /
+    ("1/2x", x / 2),  # a/b c is (a/b)·c, as Wolfram and SymPy read it (read() adds a note)
     ("a/b*c", a * c / b),
-    ("a/bc", a / (b * c)),
+    ("a/bc", a * c / b),
     ("0.5*x", x / 2),
     ("1e-3*x", x / 1000),
     ("w_1 x_1 + w_2 x_2", w1 * x1 + w2 * x2),
