@@ -22,10 +22,11 @@ from sympy import IndexedBase, Symbol
 from .builder import MAX_DEPTH, MAX_POWER_BITS, Builder, _check_depth
 from ..errors import ParseError
 from .lexer import MAX_LENGTH, MAX_NESTING, tokenize
+from .models import read_model
 from .results import Equation, Reading, UpdateRule
 
 __all__ = [
-    "parse", "parse_latex", "read", "ParseError", "Equation", "Reading", "UpdateRule",
+    "parse", "parse_latex", "parse_model", "read", "ParseError", "Equation", "Reading", "UpdateRule",
     "MAX_LENGTH", "MAX_NESTING", "MAX_DEPTH", "MAX_POWER_BITS",
 ]
 
@@ -39,7 +40,9 @@ _DESCRIBE = {
     "STAR": "'*'", "SLASH": "'/'", "POW": "'^'", "SUB": "'_'", "COMMA": "','",
     "EQ": "'='", "ARROW": "an arrow", "NEWROW": "\\\\", "LPAR": "'('", "RPAR": "')'",
     "LBRACE": "'{'", "RBRACE": "'}'", "LBRACK": "'['", "RBRACK": "']'", "ABSOPEN": "'|'",
-    "ABSCLOSE": "'|'", "$END": "the end of the formula",
+    "ABSCLOSE": "'|'", "$END": "the end of the formula", "NORMOPEN": "'‖'",
+    "NORMCLOSE": "'‖'", "INDICATOR": "an indicator", "REL": "an inequality",
+    "MATBEGIN": "a matrix", "MATEND": "\\end of a matrix", "AMP": "'&'", "NABLA": "∇",
 }
 
 
@@ -140,6 +143,9 @@ def _unexpected(err: UnexpectedToken, text: str, tokens) -> ParseError:
     if token.type != "$END" and before and before[-1].type == "NEWROW":
         return ParseError("several equations: after a line break \\\\ only '&=' may continue "
                           "the chain; parse one equation at a time", text, token.start_pos)
+    if token.type == "REL":
+        return ParseError("inequalities are only read inside an indicator, as in "
+                          "\\mathbb{1}\\{x \\geq y\\}", text, token.start_pos)
     if token.type == "$END":
         what, pos = "unexpected end of the formula", len(text.rstrip())
     else:
@@ -253,3 +259,29 @@ def read(text: str, *, latex: bool | None = None, symbols=None, sizes=None,
     if latex is None:
         latex = "\\" in text if isinstance(text, str) else False
     return _parse(text, symbols, sizes, functions, latex=latex)
+
+
+def parse_model(text: str, inputs=None, *, functions=None):
+    r"""A :class:`~symgrad.core.model.Model` from stages written one equation each; the last is the loss.
+
+    Stages are separated by ``;`` or new lines (blank lines and ``#`` comment
+    lines are skipped); each is ``name = expression``, and a stage's name is
+    kept whole wherever it is used (``yhat``, ``out``). ``inputs`` names the
+    data symbols (not parameters), as ``--inputs`` does on the command line;
+    with none given every free symbol that is not a stage is a parameter, as
+    for a one-line expression. Raises :class:`ParseError` for a stage that is
+    not an equation ``name = expression``, a stage defined twice, a stage used
+    before it is defined, or an empty stage.
+
+    >>> m = parse_model("z = w*x + b; p = sigmoid(z); L = -(y*log(p) + (1-y)*log(1-p))",
+    ...                 inputs=["x", "y"])
+    >>> [str(s) for s, _ in m.stages], m.params
+    (['z', 'p', 'L'], (b, w))
+    >>> parse_model("z = w*x; z = 2*z")
+    Traceback (most recent call last):
+      ...
+    symgrad.errors.ParseError: stage 2: z is defined twice (first in stage 1) (column 10)
+        z = w*x; z = 2*z
+                 ^
+    """
+    return read_model(text, inputs, functions, parse)
