@@ -242,10 +242,10 @@ class Builder:
                         self.error("the derivative operator has nothing to act on: write "
                                    "what it differentiates right after it, as in d/dw (w*x)",
                                    item.pos)
-                    done = [Derivative(_mul(done), *item.variables)]
+                    done = [Derivative(self.matrix_safe(_mul, done, item.pos), *item.variables)]
                 else:
                     done.insert(0, self.close(item))
-            product = _mul(done)
+            product = self.matrix_safe(_mul, done, value.pos)
             if _undefined(product):
                 what = "this product" if value.end is None else self.quote(value.pos, value.end)
                 self.error(f"{what} is undefined: {_why_product(done)}", value.pos)
@@ -288,7 +288,7 @@ class Builder:
         for op, term in zip(children[1::2], children[2::2]):
             value = self.close(self.build(term))
             terms.append(-value if op.type == "MINUS" else value)
-        return self.defined(_add(terms), node, "∞ - ∞ has no value")
+        return self.defined(self.matrix_safe(_add, terms, node), node, "∞ - ∞ has no value")
 
     def b_product(self, node):
         # flatten the right-leaning spine a * (b / (c * ...)) into operands and operators
@@ -318,10 +318,11 @@ class Builder:
         for k, (op, value, operand) in enumerate(factors):
             value = self.close(value)
             if op == "/":
+                self.scalar(value, "a denominator", operand)
                 self.nonzero_divisor(value, self.quote(factors[k - 1][2], operand), operand)
                 divisors.append(value)
             result.append(value if op == "*" else sp.Pow(value, -1))
-        product = _mul(result)
+        product = self.matrix_safe(_mul, result, node)
         if _undefined(product):
             why = "∞/∞ has no value" if any(map(_infinite, divisors)) else _why_product(result)
             self.defined(product, node, why)
@@ -336,8 +337,10 @@ class Builder:
             num_node = numerator[2]
             num, den = self.text[_pos(num_node):_end(num_node)], self.text[den_start:den_end]
             rest = self.text[rest_start:value.groups[-1][2]]
-            reading = self.close(numerator[1]) / self.close(_Chain(den_items, den_start)) \
-                * self.close(_Chain(rest_items, rest_start))
+            den_value = self.close(_Chain(den_items, den_start))
+            self.scalar(den_value, "a denominator", operand)
+            reading = self.matrix_safe(_mul, [self.close(numerator[1]), sp.Pow(den_value, -1),
+                                              self.close(_Chain(rest_items, rest_start))], operand)
             self.notes.append(f"`{self.quote(num_node, value.groups[-1][2])}` is read as "
                               f"{reading} (({num}/{den})·{rest}); write {num}/({den}{rest}) "
                               f"or ({num}/{den}){rest} to be unambiguous")
@@ -408,6 +411,7 @@ class Builder:
                 if size > MAX_POWER_BITS // 3:
                     self.error(f"number too large: a root of a number of {size} bits "
                                f"(at most {MAX_POWER_BITS // 3})", node)
+        self.scalar(exp, "an exponent", node)
         if isinstance(base, sp.MatrixBase):
             if not (exp.is_Integer and 0 < exp <= 64 and base.is_square):
                 self.error("a matrix can only be raised to a whole power from 1 to 64, and "
@@ -454,6 +458,21 @@ class Builder:
             return value  # (d/dw) x: the operator acts on what follows the parentheses
         return self.close(value)
 
+    def scalar(self, value, where: str, node) -> None:
+        """Refuse a matrix where only a number or scalar expression can stand (log, a sum's body, ...)."""
+        if isinstance(value, sp.MatrixBase):
+            self.error(f"a matrix cannot be {where}: only products, sums, softmax, ‖·‖ and "
+                       "^T take matrices", node)
+
+    def matrix_safe(self, combine, items: list, node):
+        """``combine(items)``, turning SymPy's complaints about matrix shapes into a ParseError."""
+        try:
+            return combine(items)
+        except (sp.ShapeError, sp.NonSquareMatrixError, TypeError, ValueError) as error:
+            shapes = " and ".join(f"{v.rows}×{v.cols}" if isinstance(v, sp.MatrixBase)
+                                  else "a scalar" for v in items)
+            self.error(f"these cannot be combined ({shapes}): {error}", node)
+
     def b_norm(self, node):
         """``‖v‖``: the Euclidean (Frobenius) norm; ``sqrt(v**2)`` for a scalar, = ``|v|`` when v is real."""
         value = self.close(self.build(node.children[1]))
@@ -465,6 +484,8 @@ class Builder:
         """``\\mathbb{1}\\{a \\geq b\\}``: ``Heaviside(a - b, 1)``; strict ``>`` gives ``Heaviside(a - b, 0)``."""
         _, _, lhs_node, rel, rhs_node, _ = node.children
         lhs, rhs = self.close(self.build(lhs_node)), self.close(self.build(rhs_node))
+        self.scalar(lhs, "an indicator's condition", lhs_node)
+        self.scalar(rhs, "an indicator's condition", rhs_node)
         difference = lhs - rhs if str(rel).startswith(">") else rhs - lhs
         at_zero = sp.S.One if str(rel).endswith("=") else sp.S.Zero
         return sp.Heaviside(difference, at_zero)
@@ -472,6 +493,9 @@ class Builder:
     def b_matrix(self, node):
         rows = [[self.close(self.build(cell)) for cell in row.children if isinstance(cell, Tree)]
                 for row in node.children if isinstance(row, Tree)]
+        if any(isinstance(cell, sp.Basic) and cell.has(sp.oo, -sp.oo, sp.zoo)
+               for row in rows for cell in row):
+            self.error("∞ in a matrix cannot be computed with", node)
         if len({len(row) for row in rows}) != 1:
             self.error(f"the rows of this matrix have different lengths "
                        f"({', '.join(str(len(r)) for r in rows)})", node)
@@ -492,7 +516,9 @@ class Builder:
         return _DiffOp(tuple(variables), _pos(node))
 
     def b_abs(self, node):
-        return _abs(self.close(self.build(node.children[1])))
+        value = self.close(self.build(node.children[1]))
+        self.scalar(value, "|...|", node)
+        return _abs(value)
 
     def b_variable(self, node):
         name = str(node.children[0])
@@ -545,6 +571,8 @@ class Builder:
             if len(args) != 1 or prime:
                 self.error("softmax takes one vector argument", node)
             return self.softmax(args[0])
+        for arg in args:
+            self.scalar(arg, f"an argument of {name}", node)
         if canonical == "sqrt":
             build, arity = (lambda a: sp.sqrt(a)), 1
         elif canonical == "min":
@@ -593,6 +621,8 @@ class Builder:
     def b_root(self, node):
         n = self.close(self.build(node.children[2]))
         x = self.close(self.build(node.children[5]))
+        self.scalar(n, "the degree of a root", node)
+        self.scalar(x, "under a root", node)
         return self.power(x, 1 / n, node)
 
     # -- fractions and derivatives ----------------------------------------
@@ -603,6 +633,7 @@ class Builder:
         if derivative is not None:
             return derivative
         den = self.close(den)
+        self.scalar(den, "a denominator", node.children[5])
         self.nonzero_divisor(den, self.quote(node), node.children[5])
         return self.defined(self.close(num) * sp.Pow(den, -1), node, "∞/∞ has no value")
 
@@ -663,6 +694,7 @@ class Builder:
         prefix = self.build(children[0]) if len(children) == 3 else _Chain([], _pos(node), groups=[])
         kind, limits = self.build(children[-2])
         body = self.close(self.build(children[-1]))
+        self.scalar(body, "the body of a sum", children[-1])
         if limits is None:
             limits = self.implied_limits(body, children[-2])
         big = sp.Sum if kind == "sum" else sp.Product
@@ -671,10 +703,12 @@ class Builder:
         return _Chain([*prefix.items, big(body, *limits)], _pos(node), _end(node), groups)
 
     def limits(self, big: Token, limits_node: Tree, upper):
+        self.scalar(upper, "a bound of a sum", limits_node)
         if limits_node.data == "index_from":
             name, _, lower_node = limits_node.children
             names = [str(name)]
             lower = self.close(self.build(lower_node))
+            self.scalar(lower, "a bound of a sum", lower_node)
         else:
             names = [str(t) for t in limits_node.children if t.type == "NAME"]
             lower = sp.S.One

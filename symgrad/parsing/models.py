@@ -18,7 +18,7 @@ from ..core.model import Model
 from ..errors import ParseError
 from .results import Equation
 
-__all__ = ["read_model", "MAX_STAGES"]
+__all__ = ["read_model", "looks_like_stages", "MAX_STAGES"]
 
 #: most stages one model text may hold
 MAX_STAGES = 200
@@ -27,6 +27,26 @@ MAX_STAGES = 200
 _STAGE_NAME = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=(?!=)")
 #: a stage separator: ';' (not LaTeX's spacing \;) or a line break
 _SEPARATOR = re.compile(r"(?<!\\);|\n")
+
+
+def looks_like_stages(text: str) -> bool:
+    r"""Whether ``text`` is written as stages: a ``;`` or line break, or an ``=`` outside brackets.
+
+    >>> looks_like_stages("z = w*x; L = z^2"), looks_like_stages(r"\sum_{i=1}^{3} w_i")
+    (True, False)
+    """
+    if _SEPARATOR.search(text.strip()):
+        return True
+    depth = 0
+    for k, c in enumerate(text):
+        if c in "({[":
+            depth += 1
+        elif c in ")}]":
+            depth -= 1
+        elif c == "=" and depth == 0 and text[k - 1:k] not in ("<", ":", "=", ">", "!") \
+                and text[k + 1:k + 2] != "=":
+            return True
+    return False
 
 
 def _pieces(text: str) -> list[tuple[int, str]]:
@@ -98,15 +118,16 @@ def _later_names(pieces, number: int, names: list[str]) -> set[Symbol]:
 
 
 def _parse_stage(parsed, piece: str) -> tuple[Symbol, sp.Expr]:
+    start = len(piece) - len(piece.lstrip())  # where the stage's text begins
     if not isinstance(parsed, Equation):
         raise ParseError("not an equation: each stage is written name = expression, as in "
-                         "z = w*x + b", piece, 0)
+                         "z = w*x + b", piece, start)
     if parsed.steps:
         raise ParseError("a stage is one equation name = expression, not a chain a = b = c",
-                         piece, 0)
+                         piece, start)
     if not isinstance(parsed.lhs, Symbol):
         raise ParseError(f"the left side of a stage must be one name such as z or yhat, "
-                         f"not {parsed.lhs}", piece, 0)
+                         f"not {parsed.lhs}", piece, start)
     if not isinstance(parsed.rhs, sp.Expr) or isinstance(parsed.rhs, sp.MatrixBase):
-        raise ParseError("a stage's value must be a scalar expression", piece, 0)
+        raise ParseError("a stage's value must be a scalar expression", piece, start)
     return parsed.lhs, parsed.rhs

@@ -220,3 +220,24 @@ def test_declared_functions_in_text_commands():
 def test_notation_errors(text, message):
     with pytest.raises(ParseError, match=re.escape(message)):
         parse(text)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("log((1, 2))", "a matrix cannot be an argument of log"),
+    ("(1, 2) + 1", "cannot be combined (2×1 and a scalar)"),
+    (r"\begin{pmatrix} 1 & 2 \end{pmatrix}\begin{pmatrix} 1 & 2 \end{pmatrix}", "1×2 and 1×2"),
+    (r"\frac{3}{(1, 2)}", "a denominator"),
+    (r"\sum_i (1, 2)", "the body of a sum"),
+    (r"e^{(1, 2)}", "an exponent"),
+    (r"0 \cdot \begin{pmatrix} \infty \end{pmatrix}", "∞ in a matrix"),
+    (r"\sqrt[(1,2)]{x}", "the degree of a root"),
+])
+def test_matrices_only_where_they_can_be_computed(text, message):
+    with pytest.raises(ParseError, match=re.escape(message)):
+        parse(text)
+
+
+def test_a_row_times_a_column():
+    # (1 2)(1 2)^T = 1 + 4
+    assert parse(r"\begin{pmatrix} 1 & 2 \end{pmatrix}\begin{pmatrix} 1 \\ 2 \end{pmatrix}") \
+        == sp.Matrix([[5]])
