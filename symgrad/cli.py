@@ -32,7 +32,8 @@ from .lectures.derivations import differentiated, lecture_text, matrix_closed_li
 from .lectures.report import write_report
 from .lectures.report_graphs import graph_section
 from .lectures.report_training import training_section
-from .parsing import parse
+from .parsing import parse, parse_model
+from .parsing.models import looks_like_stages
 from .symbolic.chainrule import chain_rule
 from .symbolic.derive import grad
 from .symbolic.matrix_rules import backprop
@@ -77,11 +78,31 @@ def _names(values) -> list[str]:
     return names
 
 
+#: largest model file read, in bytes
+MAX_MODEL_FILE = 100_000
+
+
+def _model_file(text: str) -> str | None:
+    """The text of the model file ``text`` names, or None when ``text`` names no file."""
+    if "\n" in text or ";" in text or "=" in text or not os.path.isfile(text):
+        return None
+    if os.path.getsize(text) > MAX_MODEL_FILE:
+        raise UsageError(f"model file {text} is too large (more than {MAX_MODEL_FILE} bytes)")
+    try:
+        with open(text, encoding="utf-8") as file:
+            return file.read()
+    except (UnicodeDecodeError, OSError) as error:
+        raise UsageError(f"cannot read model file {text}: {error}") from None
+
+
 def resolve_model(text: str, inputs=(), lr: str | None = None) -> Model | MatrixModel:
-    """A model by lecture name (``chain3``, ``mlp``), or expression text parsed safely (``(y - (w*x + b))^2``)."""
+    """A model by lecture name (``chain3``, ``mlp``), a model file, stages (``z = w*x; L = z^2``), or an expression."""
     if text in lectures.EXAMPLES:
         return lectures.model(text)
     inputs = _names(inputs)
+    stages = _model_file(text)
+    if stages is not None or looks_like_stages(text):
+        return parse_model(text if stages is None else stages, inputs)
     try:
         parsed = parse(text, symbols=inputs + ([lr] if lr else []))
     except ParseError as error:

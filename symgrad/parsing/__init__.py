@@ -22,10 +22,11 @@ from sympy import IndexedBase, Symbol
 from .builder import MAX_DEPTH, MAX_POWER_BITS, Builder, _check_depth
 from ..errors import ParseError
 from .lexer import MAX_LENGTH, MAX_NESTING, tokenize
-from .results import Equation, UpdateRule
+from .models import looks_like_stages, read_model
+from .results import Equation, Reading, UpdateRule
 
 __all__ = [
-    "parse", "parse_latex", "ParseError", "Equation", "UpdateRule",
+    "parse", "parse_latex", "parse_model", "read", "ParseError", "Equation", "Reading", "UpdateRule",
     "MAX_LENGTH", "MAX_NESTING", "MAX_DEPTH", "MAX_POWER_BITS",
 ]
 
@@ -39,7 +40,9 @@ _DESCRIBE = {
     "STAR": "'*'", "SLASH": "'/'", "POW": "'^'", "SUB": "'_'", "COMMA": "','",
     "EQ": "'='", "ARROW": "an arrow", "NEWROW": "\\\\", "LPAR": "'('", "RPAR": "')'",
     "LBRACE": "'{'", "RBRACE": "'}'", "LBRACK": "'['", "RBRACK": "']'", "ABSOPEN": "'|'",
-    "ABSCLOSE": "'|'", "$END": "the end of the formula",
+    "ABSCLOSE": "'|'", "$END": "the end of the formula", "NORMOPEN": "'‖'",
+    "NORMCLOSE": "'‖'", "INDICATOR": "an indicator", "REL": "an inequality",
+    "MATBEGIN": "a matrix", "MATEND": "\\end of a matrix", "AMP": "'&'", "NABLA": "∇",
 }
 
 
@@ -140,6 +143,9 @@ def _unexpected(err: UnexpectedToken, text: str, tokens) -> ParseError:
     if token.type != "$END" and before and before[-1].type == "NEWROW":
         return ParseError("several equations: after a line break \\\\ only '&=' may continue "
                           "the chain; parse one equation at a time", text, token.start_pos)
+    if token.type == "REL":
+        return ParseError("inequalities are only read inside an indicator, as in "
+                          "\\mathbb{1}\\{x \\geq y\\}", text, token.start_pos)
     if token.type == "$END":
         what, pos = "unexpected end of the formula", len(text.rstrip())
     else:
@@ -172,8 +178,9 @@ def _parse(text: str, symbols, sizes, functions, latex: bool):
             raise ParseError(f"cannot parse: {err}", text, getattr(err, "pos_in_stream", 0)) \
                 from None
         _check_depth(tree, text)
-        result = Builder(text, user, size_table, function_table).build(tree)
-        return _check_numbers(result, text)
+        builder = Builder(text, user, size_table, function_table)
+        result = builder.build(tree)
+        return Reading(_check_numbers(result, text), tuple(builder.notes))
     except RecursionError:
         raise ParseError("formula is nested too deeply", text, None) from None
 
@@ -213,7 +220,7 @@ def parse(text: str, symbols=None, *, sizes=None, functions=None):
         __import__('os')
         ^
     """
-    return _parse(text, symbols, sizes, functions, latex="\\" in text)
+    return _parse(text, symbols, sizes, functions, latex="\\" in text).result
 
 
 def parse_latex(text: str, symbols=None, *, sizes=None, functions=None):
@@ -228,4 +235,53 @@ def parse_latex(text: str, symbols=None, *, sizes=None, functions=None):
     >>> parse_latex(r"\frac{1}{2} x^{2}")
     x**2/2
     """
-    return _parse(text, symbols, sizes, functions, latex=True)
+    return _parse(text, symbols, sizes, functions, latex=True).result
+
+
+def read(text: str, *, latex: bool | None = None, symbols=None, sizes=None,
+         functions=None) -> Reading:
+    r"""Parse like :func:`parse` and say where the text could be read otherwise.
+
+    ``latex=None`` reads the text as LaTeX when it holds a backslash (as
+    :func:`parse` does); ``True``/``False`` choose. The :class:`Reading` has
+    the ``result`` and ``notes``: one sentence per juxtaposition after ``/``
+    written touching its denominator (``1/2x``, ``a/bc``), which is read as
+    ``(1/2)·x`` but some readers take as ``1/(2x)``.
+
+    >>> reading = read("1/2x")
+    >>> reading.result
+    x/2
+    >>> print(reading.notes[0])
+    `1/2x` is read as x/2 ((1/2)·x); write 1/(2x) or (1/2)x to be unambiguous
+    >>> read(r"\frac{1}{2} (y - w x)^2").notes
+    ()
+    """
+    if latex is None:
+        latex = "\\" in text if isinstance(text, str) else False
+    return _parse(text, symbols, sizes, functions, latex=latex)
+
+
+def parse_model(text: str, inputs=None, *, functions=None):
+    r"""A :class:`~symgrad.core.model.Model` from stages written one equation each; the last is the loss.
+
+    Stages are separated by ``;`` or new lines (blank lines and ``#`` comment
+    lines are skipped); each is ``name = expression``, and a stage's name is
+    kept whole wherever it is used (``yhat``, ``out``). ``inputs`` names the
+    data symbols (not parameters), as ``--inputs`` does on the command line;
+    with none given every free symbol that is not a stage is a parameter, as
+    for a one-line expression. Raises :class:`ParseError` for a stage that is
+    not an equation ``name = expression``, a stage defined twice, a stage used
+    before it is defined, or an empty stage.
+
+    >>> m = parse_model("z = w*x + b; p = sigmoid(z); L = -(y*log(p) + (1-y)*log(1-p))",
+    ...                 inputs=["x", "y"])
+    >>> [str(s) for s, _ in m.stages], m.params
+    (['z', 'p', 'L'], (b, w))
+    >>> parse_model("z = w*x; z = 2*z")
+    Traceback (most recent call last):
+      ...
+    symgrad.errors.ParseError: stage 2: z is defined twice (first in stage 1) (column 10)
+        z = w*x; z = 2*z
+                 ^
+    """
+    return read_model(text, inputs, functions, parse)

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import math
+import operator
 import re
 from dataclasses import dataclass
+from functools import reduce
 
 import sympy as sp
 from lark import Token, Tree
 from sympy import Derivative, Indexed, IndexedBase, Symbol
 
-from ..core.ops import OPS
+from ..core.ops import OPS, softmax
 from ..errors import ParseError
 from .vocabulary import FUNCTIONS
 from .results import Equation, UpdateRule
@@ -41,11 +43,42 @@ class _DiffOp:
 class _Chain:
     """Factors written side by side, kept apart until derivative operators are applied."""
 
-    def __init__(self, items: list, pos: int, end: int | None = None):
+    def __init__(self, items: list, pos: int, end: int | None = None, groups=None):
         self.items = items
         self.pos = pos
         #: where the factors end in the text, when known
         self.end = end
+        #: per factor written: (number of items, start, end) in the text; None when unknown
+        self.groups = groups
+
+
+@dataclass(frozen=True)
+class _Tuple:
+    """``(a, b)``: a vector written as a tuple, allowed only on its own (a side of an equation)."""
+
+    entries: tuple
+    pos: int
+
+
+def _has_matrix(items) -> bool:
+    return any(isinstance(item, sp.MatrixBase) for item in items)
+
+
+def _mul(items: list) -> sp.Expr:
+    """The product of ``items``; matrices multiply in the order written (SymPy's Mul would not)."""
+    if _has_matrix(items):
+        return reduce(operator.mul, items, sp.S.One)
+    return sp.Mul(*items)
+
+
+def _add(items: list) -> sp.Expr:
+    if _has_matrix(items):
+        return reduce(operator.add, items)
+    return sp.Add(*items)
+
+
+#: the exponent that marks a transpose: ⊤ from \top or ᵀ, and T unless declared a symbol
+_TRANSPOSE = Symbol("⊤")
 
 
 def _pos(node) -> int:
@@ -151,6 +184,8 @@ class Builder:
         self.sizes = sizes
         #: user-declared function names, each with its SymPy function class
         self.functions = functions or {}
+        #: sentences about readings a reader could take otherwise (``1/2x``)
+        self.notes: list[str] = []
 
     def error(self, message: str, node_or_pos):
         pos = node_or_pos if isinstance(node_or_pos, int) else _pos(node_or_pos)
@@ -207,14 +242,16 @@ class Builder:
                         self.error("the derivative operator has nothing to act on: write "
                                    "what it differentiates right after it, as in d/dw (w*x)",
                                    item.pos)
-                    done = [Derivative(sp.Mul(*done), *item.variables)]
+                    done = [Derivative(self.matrix_safe(_mul, done, item.pos), *item.variables)]
                 else:
                     done.insert(0, self.close(item))
-            product = sp.Mul(*done)
+            product = self.matrix_safe(_mul, done, value.pos)
             if _undefined(product):
                 what = "this product" if value.end is None else self.quote(value.pos, value.end)
                 self.error(f"{what} is undefined: {_why_product(done)}", value.pos)
             return product
+        if isinstance(value, _Tuple):
+            return sp.ImmutableMatrix(list(value.entries))
         if isinstance(value, _DiffOp):
             self.error("the derivative operator has nothing to act on: write what it "
                        "differentiates right after it, as in d/dw (w*x)", value.pos)
@@ -251,7 +288,7 @@ class Builder:
         for op, term in zip(children[1::2], children[2::2]):
             value = self.close(self.build(term))
             terms.append(-value if op.type == "MINUS" else value)
-        return self.defined(sp.Add(*terms), node, "∞ - ∞ has no value")
+        return self.defined(self.matrix_safe(_add, terms, node), node, "∞ - ∞ has no value")
 
     def b_product(self, node):
         # flatten the right-leaning spine a * (b / (c * ...)) into operands and operators
@@ -271,19 +308,44 @@ class Builder:
                 if derivative is not None:
                     factors[-1] = (prev_op, derivative, prev_node)
                     continue
+            if op.type == "SLASH" and isinstance(value, _Chain) and value.groups \
+                    and len(value.groups) > 1:
+                # a/b c is (a/b)·c: the denominator is the first factor after the slash
+                factors.extend(self.split_denominator(factors[-1], value, operand))
+                continue
             factors.append(("*" if op.type == "STAR" else "/", value, operand))
         result, divisors = [], []
         for k, (op, value, operand) in enumerate(factors):
             value = self.close(value)
             if op == "/":
+                self.scalar(value, "a denominator", operand)
                 self.nonzero_divisor(value, self.quote(factors[k - 1][2], operand), operand)
                 divisors.append(value)
             result.append(value if op == "*" else sp.Pow(value, -1))
-        product = sp.Mul(*result)
+        product = self.matrix_safe(_mul, result, node)
         if _undefined(product):
             why = "∞/∞ has no value" if any(map(_infinite, divisors)) else _why_product(result)
             self.defined(product, node, why)
         return product
+
+    def split_denominator(self, numerator: tuple, value: _Chain, operand) -> list:
+        """``a/b c`` as ``(a/b)·c``; a note when ``b`` and ``c`` touch (``1/2x``), where readers differ."""
+        count, den_start, den_end = value.groups[0]
+        den_items, rest_items = value.items[:count], value.items[count:]
+        rest_start = value.groups[1][1]
+        if rest_start == den_end:  # written touching: 1/2x, a/bc, 1/2(x+1)
+            num_node = numerator[2]
+            num, den = self.text[_pos(num_node):_end(num_node)], self.text[den_start:den_end]
+            rest = self.text[rest_start:value.groups[-1][2]]
+            den_value = self.close(_Chain(den_items, den_start))
+            self.scalar(den_value, "a denominator", operand)
+            reading = self.matrix_safe(_mul, [self.close(numerator[1]), sp.Pow(den_value, -1),
+                                              self.close(_Chain(rest_items, rest_start))], operand)
+            self.notes.append(f"`{self.quote(num_node, value.groups[-1][2])}` is read as "
+                              f"{reading} (({num}/{den})·{rest}); write {num}/({den}{rest}) "
+                              f"or ({num}/{den}){rest} to be unambiguous")
+        return [("/", _Chain(den_items, den_start, den_end), operand),
+                ("*", _Chain(rest_items, rest_start, value.end), operand)]
 
     def b_neg(self, node):
         value = self.build(node.children[1])
@@ -297,25 +359,41 @@ class Builder:
         return self.build(node.children[1])
 
     def b_juxt(self, node):
-        items = []
+        items, groups = [], []
         for child in node.children:
             value = self.build(child)
-            items.extend(value.items if isinstance(value, _Chain) else [value])
-        return _Chain(items, _pos(node), _end(node))
+            if isinstance(value, _Tuple) and len(node.children) > 1:
+                self.error("a tuple (a, b) is only read on its own, as a vector; for a function "
+                           "call declare the function, e.g. functions=['F']", child)
+            parts = value.items if isinstance(value, _Chain) else [value]
+            items.extend(parts)
+            groups.append((len(parts), _pos(child), _end(child)))
+        return _Chain(items, _pos(node), _end(node), groups)
 
     def b_power(self, node):
         base_node, _, exp_node = node.children
         base = self.build(base_node)
         exp = self.close(self.build(exp_node))
-        if exp == Symbol("T") and "T" not in self.user:
-            self.error("x^T reads as a transpose, which is not supported: write the sum, "
-                       "as in \\sum_k w_k x_k (pass symbols=['T'] for a power T)", exp_node)
+        if exp == _TRANSPOSE or (exp == Symbol("T") and "T" not in self.user):
+            return self.transpose(self.close(base))
         if isinstance(base, _Differential):
             if not (exp.is_Integer and exp > 0):
                 self.error("the order of a derivative must be a positive whole number",
                            exp_node)
             return _Differential(base.order * int(exp), base.pos)
         return self.power(self.close(base), exp, node)
+
+    @staticmethod
+    def transpose(value):
+        """``W^T``: a matrix's transpose; for anything else SymPy's ``transpose(W)``, kept unevaluated.
+
+        A scalar formula holding a transpose is really a matrix formula: the
+        unevaluated ``transpose`` keeps that visible (``.doit()`` drops it for
+        a scalar), so a checker can hand the formula to the matrix reader.
+        """
+        if isinstance(value, sp.MatrixBase):
+            return value.T
+        return sp.transpose(value, evaluate=False)
 
     def power(self, base: sp.Expr, exp: sp.Expr, node) -> sp.Expr:
         """``base**exp``, refusing powers of numbers too large to compute."""
@@ -333,6 +411,12 @@ class Builder:
                 if size > MAX_POWER_BITS // 3:
                     self.error(f"number too large: a root of a number of {size} bits "
                                f"(at most {MAX_POWER_BITS // 3})", node)
+        self.scalar(exp, "an exponent", node)
+        if isinstance(base, sp.MatrixBase):
+            if not (exp.is_Integer and 0 < exp <= 64 and base.is_square):
+                self.error("a matrix can only be raised to a whole power from 1 to 64, and "
+                           "only when it is square", node)
+            return base ** exp
         if base.is_zero and exp.is_extended_negative:
             self.error(f"division by zero in {self.quote(node)} (0 to a negative power)", node)
         why = f"{_shown(base)} to the power {_shown(exp)} has no value"
@@ -363,14 +447,78 @@ class Builder:
         return _Differential(1, _pos(node))
 
     def b_paren(self, node):
-        value = self.build(node.children[1])
+        entries = [c for c in node.children[1].children if isinstance(c, Tree)] \
+            if isinstance(node.children[1], Tree) and node.children[1].data == "arguments" \
+            else [node.children[1]]
+        if len(entries) > 1:  # (0.98, 0.02): a vector written as a tuple
+            return _Tuple(tuple(self.close(self.build(e)) for e in entries), _pos(node))
+        value = self.build(entries[0])
         if isinstance(value, _DiffOp) or (isinstance(value, _Chain) and value.items
                                           and isinstance(value.items[-1], _DiffOp)):
             return value  # (d/dw) x: the operator acts on what follows the parentheses
         return self.close(value)
 
+    def scalar(self, value, where: str, node) -> None:
+        """Refuse a matrix where only a number or scalar expression can stand (log, a sum's body, ...)."""
+        if isinstance(value, sp.MatrixBase):
+            self.error(f"a matrix cannot be {where}: only products, sums, softmax, ‖·‖ and "
+                       "^T take matrices", node)
+
+    def matrix_safe(self, combine, items: list, node):
+        """``combine(items)``, turning SymPy's complaints about matrix shapes into a ParseError."""
+        try:
+            return combine(items)
+        except (sp.ShapeError, sp.NonSquareMatrixError, TypeError, ValueError) as error:
+            shapes = " and ".join(f"{v.rows}×{v.cols}" if isinstance(v, sp.MatrixBase)
+                                  else "a scalar" for v in items)
+            self.error(f"these cannot be combined ({shapes}): {error}", node)
+
+    def b_norm(self, node):
+        """``‖v‖``: the Euclidean (Frobenius) norm; ``sqrt(v**2)`` for a scalar, = ``|v|`` when v is real."""
+        value = self.close(self.build(node.children[1]))
+        if isinstance(value, sp.MatrixBase):
+            return sp.sqrt(_add([entry ** 2 for entry in value]))
+        return sp.sqrt(value ** 2)
+
+    def b_indicator(self, node):
+        """``\\mathbb{1}\\{a \\geq b\\}``: ``Heaviside(a - b, 1)``; strict ``>`` gives ``Heaviside(a - b, 0)``."""
+        _, _, lhs_node, rel, rhs_node, _ = node.children
+        lhs, rhs = self.close(self.build(lhs_node)), self.close(self.build(rhs_node))
+        self.scalar(lhs, "an indicator's condition", lhs_node)
+        self.scalar(rhs, "an indicator's condition", rhs_node)
+        difference = lhs - rhs if str(rel).startswith(">") else rhs - lhs
+        at_zero = sp.S.One if str(rel).endswith("=") else sp.S.Zero
+        return sp.Heaviside(difference, at_zero)
+
+    def b_matrix(self, node):
+        rows = [[self.close(self.build(cell)) for cell in row.children if isinstance(cell, Tree)]
+                for row in node.children if isinstance(row, Tree)]
+        if any(isinstance(cell, sp.Basic) and cell.has(sp.oo, -sp.oo, sp.zoo)
+               for row in rows for cell in row):
+            self.error("∞ in a matrix cannot be computed with", node)
+        if len({len(row) for row in rows}) != 1:
+            self.error(f"the rows of this matrix have different lengths "
+                       f"({', '.join(str(len(r)) for r in rows)})", node)
+        if any(isinstance(cell, sp.MatrixBase) for row in rows for cell in row):
+            self.error("a matrix inside a matrix cannot be read", node)
+        return sp.ImmutableMatrix(rows)
+
+    def b_nabla(self, node):
+        """``\\nabla_w L``: the operator d/dw applied to what follows, like ``\\frac{\\partial}{\\partial w}``."""
+        variables = []
+        for argument in node.children[3].children:
+            if isinstance(argument, Tree):
+                value = self.close(self.build(argument))
+                if not isinstance(value, (Symbol, Indexed)):
+                    self.error(f"\\nabla_{{...}} takes the variables of the gradient, not {value}",
+                               argument)
+                variables.append(value)
+        return _DiffOp(tuple(variables), _pos(node))
+
     def b_abs(self, node):
-        return _abs(self.close(self.build(node.children[1])))
+        value = self.close(self.build(node.children[1]))
+        self.scalar(value, "|...|", node)
+        return _abs(value)
 
     def b_variable(self, node):
         name = str(node.children[0])
@@ -419,6 +567,12 @@ class Builder:
             if prime:
                 self.error(f"{name}' is only defined for one-argument functions", node)
             return build(*args)
+        if canonical == "softmax":
+            if len(args) != 1 or prime:
+                self.error("softmax takes one vector argument", node)
+            return self.softmax(args[0])
+        for arg in args:
+            self.scalar(arg, f"an argument of {name}", node)
         if canonical == "sqrt":
             build, arity = (lambda a: sp.sqrt(a)), 1
         elif canonical == "min":
@@ -443,6 +597,13 @@ class Builder:
         at = ", ".join(map(_shown, args))
         return self.defined(build(*args), node, f"{name} has no value at {at}")
 
+    @staticmethod
+    def softmax(scores):
+        """The softmax of a column (or row) Matrix, entry by entry; of anything else ``softmax(z)`` unevaluated."""
+        if isinstance(scores, sp.MatrixBase):
+            return sp.ImmutableMatrix(scores.rows, scores.cols, softmax(list(scores)))
+        return sp.Function("softmax")(scores)
+
     def b_call(self, node):
         children = node.children
         prime = children[1].type == "PRIME"
@@ -460,6 +621,8 @@ class Builder:
     def b_root(self, node):
         n = self.close(self.build(node.children[2]))
         x = self.close(self.build(node.children[5]))
+        self.scalar(n, "the degree of a root", node)
+        self.scalar(x, "under a root", node)
         return self.power(x, 1 / n, node)
 
     # -- fractions and derivatives ----------------------------------------
@@ -470,6 +633,7 @@ class Builder:
         if derivative is not None:
             return derivative
         den = self.close(den)
+        self.scalar(den, "a denominator", node.children[5])
         self.nonzero_divisor(den, self.quote(node), node.children[5])
         return self.defined(self.close(num) * sp.Pow(den, -1), node, "∞/∞ has no value")
 
@@ -527,22 +691,42 @@ class Builder:
     # -- sums and products over an index -----------------------------------
     def b_bigop(self, node):
         children = node.children
-        prefix = self.build(children[0]).items if len(children) == 3 else []
+        prefix = self.build(children[0]) if len(children) == 3 else _Chain([], _pos(node), groups=[])
         kind, limits = self.build(children[-2])
         body = self.close(self.build(children[-1]))
+        self.scalar(body, "the body of a sum", children[-1])
+        if limits is None:
+            limits = self.implied_limits(body, children[-2])
         big = sp.Sum if kind == "sum" else sp.Product
-        return _Chain([*prefix, big(body, *limits)], _pos(node))
+        groups = None if prefix.groups is None else \
+            [*prefix.groups, (1, _pos(children[-2]), _end(node))]
+        return _Chain([*prefix.items, big(body, *limits)], _pos(node), _end(node), groups)
 
     def limits(self, big: Token, limits_node: Tree, upper):
+        self.scalar(upper, "a bound of a sum", limits_node)
         if limits_node.data == "index_from":
             name, _, lower_node = limits_node.children
             names = [str(name)]
             lower = self.close(self.build(lower_node))
+            self.scalar(lower, "a bound of a sum", lower_node)
         else:
             names = [str(t) for t in limits_node.children if t.type == "NAME"]
             lower = sp.S.One
         return str(big), [(self.symbol(n), lower, upper if upper is not None else self.size(n))
                           for n in names]
+
+    def b_bighead_bare(self, node):
+        return str(node.children[0]), None
+
+    def implied_limits(self, body, head):
+        """The index of ``\\sum x^{(i)} y^{(i)}``: the one index symbol the body's indexed names use."""
+        indices = sorted({index for element in body.atoms(Indexed) for index in element.indices
+                          if isinstance(index, Symbol)}, key=str)
+        if len(indices) != 1:
+            found = ", ".join(map(str, indices)) or "none"
+            self.error(f"a sum written without an index needs an index, as in "
+                       f"\\sum_{{i=1}}^{{N}} x_i or sum_i x_i (its body uses {found})", head)
+        return [(indices[0], sp.S.One, self.size(str(indices[0])))]
 
     def b_bighead(self, node):
         children = node.children

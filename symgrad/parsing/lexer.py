@@ -46,13 +46,21 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
+#: ``^{(i)}`` and ``^{(i)2}``: the i-th sample (and its square), as ML slides write it
+_SAMPLE_INDEX = re.compile(r"\s*\{\s*\(\s*([A-Za-z])\s*\)\s*(\d?)\s*\}")
+#: what an indicator's braces hold: \mathbb{1}, \mathbf{1}, \mathbb 1
+_INDICATOR = re.compile(r"\\(?:mathbb|mathbf|boldsymbol|mathds|bm)\s*(?:\{\s*1\s*\}|1)")
+#: a norm's subscript that names the Euclidean/Frobenius norm: \|W\|_F, \|w\|_2
+_NORM_SUBSCRIPT = re.compile(r"_\s*(?:\{\s*(?:F|2)\s*\}|F|2)")
 _SIMPLE_NAME = re.compile(
     r"\s*(?:[A-Za-z][A-Za-z0-9]*|\\[A-Za-z]+|[" + "".join(words.UNICODE_GREEK) + r"])\s*\Z"
 )
 
 #: token types after which a ``|`` closes an absolute value
-_OPERAND_END = {"NAME", "NUMBER", "CONST", "INFTY", "RPAR", "RBRACE", "ABSCLOSE"}
-_OPENERS = {"LPAR": "RPAR", "LBRACE": "RBRACE", "LBRACK": "RBRACK", "ABSOPEN": "ABSCLOSE"}
+_OPERAND_END = {"NAME", "NUMBER", "CONST", "INFTY", "RPAR", "RBRACE", "ABSCLOSE", "NORMCLOSE",
+                "MATEND"}
+_OPENERS = {"LPAR": "RPAR", "LBRACE": "RBRACE", "LBRACK": "RBRACK", "ABSOPEN": "ABSCLOSE",
+            "NORMOPEN": "NORMCLOSE"}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
 _PAIRS = {"(": ")", "[": "]", "\\{": "\\}", "{": "}", "|": "|"}
 
@@ -82,10 +90,15 @@ class _Scanner:
         self.user = user
         self.functions = functions
         self.toks: list[Tok] = []
-        known = set(words.GREEK) | set(words.FUNCTIONS) | words.DUAL | words.CONSTANTS | set(words.BIG)
+        known = set(words.GREEK) | set(words.FUNCTIONS) | words.DUAL | words.CONSTANTS | \
+            set(words.BIG) | words.VECTOR_FUNCTIONS
         self.known = sorted(known | user | functions, key=len, reverse=True)
         self.sub_known = sorted(set(words.GREEK) | user, key=len, reverse=True)
         self.user_sorted = sorted(user, key=len, reverse=True)
+        #: inside \mathbb{1}\{...\}, where inequalities are read
+        self.in_indicator = 0
+        #: inside \begin{pmatrix} ... \end{pmatrix}, where & separates cells
+        self.matrix_depth = 0
 
     # -- helpers ----------------------------------------------------------
     def error(self, message: str, pos: int):
@@ -219,11 +232,31 @@ class _Scanner:
             stop = pos + 1 if single else m.end()
             self.word(pos, stop, sub)
             return stop
+        if c == "Δ" and not sub:
+            merged = self.delta_name(pos, pos + 1, end)
+            if merged:
+                return merged
         if c in words.UNICODE_GREEK:
             name = words.UNICODE_GREEK[c]
             role = "dual" if name in words.DUAL else "const" if name in words.CONSTANTS else "symbol"
             self.name(name, "index" if sub else role, pos, pos + 1)
             return pos + 1
+        if c == words.COMBINING_HAT and self.toks and self.toks[-1].type == "NAME" \
+                and self.toks[-1].end == pos and not self.toks[-1].value.endswith("hat"):
+            self.toks[-1].value += "hat"  # y followed by a combining ^: yhat
+            self.toks[-1].end = pos + 1
+            return pos + 1
+        if c == "ᵀ":  # Wᵀ: a transpose
+            return self.transpose(pos, pos + 1)
+        if c in words.HATTED:  # ŷ: the same name as \hat{y}
+            self.name(words.HATTED[c], "index" if sub else "symbol", pos, pos + 1)
+            return pos + 1
+        if c == "‖":
+            return self.norm_bar(pos, pos + 1, end)
+        if c == "𝟙":
+            return self.indicator(pos, pos + 1, end)
+        if c in "≤≥":
+            return self.operator(pos, end, sub, depth)
         if c in words.SYMBOL_CHARS:
             type_, value = words.SYMBOL_CHARS[c]
             if type_ == "BIG":
@@ -242,6 +275,104 @@ class _Scanner:
             self.error("'}' has no matching '{'", pos)
         return self.operator(pos, end, sub, depth)
 
+    def sample_index(self, match, pos: int) -> int:
+        """``x^{(i)}`` is the i-th sample ``x[i]``; ``x^{(i)2}`` its square, as slides write them."""
+        index, power = match.group(1), match.group(2)
+        at = match.start(1)
+        self.emit("SUB", "_", pos, pos + 1)
+        self.emit("LBRACE", "{", at, at, "{", virtual=True)
+        self.name(index, "index", at, at + 1)
+        self.emit("RBRACE", "}", at + 1, at + 1, "}", virtual=True)
+        if power:
+            at = match.start(2)
+            self.emit("POW", "^", at, at)
+            self.emit("LBRACE", "{", at, at, "{", virtual=True)
+            self.emit("NUMBER", power, at, at + 1)
+            self.emit("RBRACE", "}", at + 1, at + 1, "}", virtual=True)
+        return match.end()
+
+    def transpose(self, pos: int, after: int) -> int:
+        r"""``Wᵀ``, ``W^\top``: the exponent ⊤, which the builder reads as a transpose."""
+        self.emit("POW", "^", pos, pos)
+        self.emit("LBRACE", "{", pos, pos, "{", virtual=True)
+        self.emit("NAME", "⊤", pos, after, "symbol")
+        self.emit("RBRACE", "}", after, after, "}", virtual=True)
+        return after
+
+    def norm_bar(self, pos: int, after: int, end: int) -> int:
+        """``\\|w\\|`` or ``‖w‖``: a norm bar; ``_F`` or ``_2`` after a closing bar names the same norm."""
+        prev = self.toks[-1] if self.toks else None
+        closing = prev is not None and prev.type in _OPERAND_END and any(
+            t.type == "NORM" and t.role == "open?" for t in self.toks)
+        self.emit("NORM", "‖", pos, after, "close" if closing else "open?")
+        if closing:
+            for t in reversed(self.toks[:-1]):
+                if t.type == "NORM" and t.role == "open?":
+                    t.role = "open"
+                    break
+            m = _NORM_SUBSCRIPT.match(self.text, after, end)
+            if m:
+                return m.end()
+        return after
+
+    def indicator(self, pos: int, after: int, end: int) -> int:
+        r"""``\mathbb{1}\{x \geq y\}``: an indicator, read as a Heaviside step of the inequality."""
+        nxt = self.skip_space(after, end)
+        if not (self.text.startswith(("\\{", "\\left", "\\big", "\\Big", "[", "("), nxt)):
+            self.error("an indicator \\mathbb{1} must be followed by its condition in "
+                       "braces, as in \\mathbb{1}\\{x \\geq y\\}", pos)
+        self.in_indicator += 1
+        self.emit("INDICATOR", "1", pos, after)
+        return after
+
+    def delta_name(self, pos: int, after: int, end: int) -> int | None:
+        r"""``\Delta w`` / ``Δw``: the change of w, one symbol ``Delta_w``; None if no letter follows."""
+        text = self.text
+        nxt = self.skip_space(after, end)
+        m = re.compile(r"[A-Za-z](?![A-Za-z])").match(text, nxt, end)
+        if m:
+            self.name("Delta_" + m.group(), "symbol", pos, m.end())
+            return m.end()
+        m = _COMMAND.match(text, nxt, end)
+        if m and (m.group(1) in words.GREEK or m.group(1) in words.GREEK_VARIANTS):
+            self.name("Delta_" + words.GREEK_VARIANTS.get(m.group(1), m.group(1)), "symbol",
+                      pos, m.end())
+            return m.end()
+        if nxt < end and text[nxt] in words.UNICODE_GREEK and text[nxt] != "Δ":
+            self.name("Delta_" + words.UNICODE_GREEK[text[nxt]], "symbol", pos, nxt + 1)
+            return nxt + 1
+        return None
+
+    def nabla(self, pos: int, after: int, end: int, depth: int) -> int:
+        r"""``\nabla_w L`` (an operator, like ∂/∂w) or ``\nabla w`` (the gradient for w: ``nabla_w``)."""
+        text = self.text
+        nxt = self.skip_space(after, end)
+        if nxt < end and text[nxt] == "_":
+            self.emit("NABLA", "\\nabla", pos, after)
+            self.emit("SUB", "_", nxt, nxt + 1)
+            return self.script(nxt + 1, end, True, depth, "_")
+        m = re.compile(r"[A-Za-z](?![A-Za-z])").match(text, nxt, end)
+        if m:
+            self.name("nabla_" + m.group(), "symbol", pos, m.end())
+            return m.end()
+        self.error("write \\nabla_w L for the gradient of L with respect to w", pos)
+
+    def matrix(self, pos: int, after: int, end: int, env: str, depth: int) -> int:
+        r"""``\begin{pmatrix} a & b \\ c & d \end{pmatrix}``: rows of cells, read as a SymPy Matrix."""
+        close = self.text.find("\\end{" + env + "}", after, end)
+        if close < 0:
+            self.error(f"\\begin{{{env}}} is never closed", pos)
+        self.check_depth(depth + 1, pos)
+        self.emit("MATBEGIN", env, pos, after)
+        self.matrix_depth += 1
+        self.scan(after, close, False, depth + 1)
+        self.matrix_depth -= 1
+        if self.toks[-1].type == "NEWROW":  # a trailing \\ before \end
+            self.toks.pop()
+        stop = close + len("\\end{" + env + "}")
+        self.emit("MATEND", env, close, stop)
+        return stop
+
     def operator(self, pos: int, end: int, sub: bool, depth: int) -> int:
         text, c = self.text, self.text[pos]
         two = text[pos:pos + 2]
@@ -256,6 +387,9 @@ class _Scanner:
             self.emit("STAR", "*", pos, pos + 1)
             return pos + 1
         if c == "^":
+            sample = _SAMPLE_INDEX.match(text, pos + 1, end)
+            if sample and self.toks and self.toks[-1].type in ("NAME", "RBRACE"):
+                return self.sample_index(sample, pos)
             self.emit("POW", "^", pos, pos + 1)
             nxt = self.skip_space(pos + 1, end)
             if self.latex or (nxt < end and text[nxt] == "{"):
@@ -294,16 +428,32 @@ class _Scanner:
         if two == ":=":
             self.emit("ARROW", ":=", pos, pos + 2)
             return pos + 2
+        if c in "<>≤≥" and self.in_indicator:
+            rel = {"<": "<", ">": ">", "≤": "<=", "≥": ">="}[c]
+            if c in "<>" and text.startswith("=", pos + 1):
+                self.emit("REL", rel + "=", pos, pos + 2)
+                return pos + 2
+            self.emit("REL", rel, pos, pos + 1)
+            return pos + 1
         if c == "<":
             self.error("'<' is not allowed (inequalities are not supported; '<-' is an update)", pos)
         if c == "&" and self.latex:
+            if self.matrix_depth:
+                self.emit("AMP", "&", pos, pos + 1)
             return pos + 1
-        if c == "'":
+        if c in "'′":
             prev = self.toks[-1] if self.toks else None
             if prev is not None and prev.type == "NAME" and prev.role in ("func", "dual") \
                     and prev.end == pos:
                 self.emit("PRIME", "'", pos, pos + 1)
                 return pos + 1
+            after = pos + 1
+            if prev is not None and prev.type == "NAME" and prev.role == "symbol" \
+                    and prev.end == pos and "'" not in prev.value \
+                    and (after >= end or not (text[after].isalnum() or text[after] in "'′\"_")):
+                # w' (a new value of w, as in w' = w - αg): its own symbol named w'
+                prev.value, prev.end = prev.value + "'", after
+                return after
         if c in words.CHAR_ERRORS:
             self.error(words.CHAR_ERRORS[c], pos)
         if not c.isprintable():
@@ -336,7 +486,7 @@ class _Scanner:
                 role = "index"
             elif name in self.user:
                 role = "symbol"
-            elif name in words.FUNCTIONS:
+            elif name in words.FUNCTIONS or name in words.VECTOR_FUNCTIONS:
                 role = "func"
             elif name in words.DUAL:
                 role = "dual"
@@ -399,6 +549,10 @@ class _Scanner:
     def single_name(self, content: str, start: int, command: str) -> str:
         """The one name a decoration such as ``\\hat`` applies to."""
         stripped = content.strip()
+        wrapped = re.fullmatch(r"\\(?:" + "|".join(sorted(words.WRAPPERS)) + r")\s*\{([^{}]*)\}",
+                               stripped)
+        if wrapped:  # \hat{\mathbf{y}}: the font does not change the name
+            stripped = wrapped.group(1).strip()
         if re.fullmatch(r"[A-Za-z]", stripped):
             return stripped
         if stripped in words.UNICODE_GREEK:
@@ -456,9 +610,31 @@ class _Scanner:
                 self.emit("LPAR" if nxt == "{" else "RPAR", "\\" + nxt, pos, pos + 2, "\\" + nxt)
                 return pos + 2
             if nxt == "|":
-                self.error("norms \\| are not supported", pos)
+                return self.norm_bar(pos, pos + 2, end)
             self.error(f"unexpected escaped character {text[pos:pos + 2]!r}", pos)
         word, after = m.group(1), m.end()
+        if word == "Delta" and not sub:
+            merged = self.delta_name(pos, after, end)
+            if merged:
+                return merged
+        indicator = _INDICATOR.match(text, pos, end)
+        if indicator:
+            return self.indicator(pos, indicator.end(), end)
+        if word == "top":
+            if not self.toks or self.toks[-1].type != "POW" and not (
+                    self.toks[-1].type == "LBRACE" and len(self.toks) > 1
+                    and self.toks[-2].type == "POW"):
+                self.error("\\top is a transpose: write it as an exponent, W^\\top", pos)
+            self.emit("NAME", "⊤", pos, after, "symbol")
+            return after
+        if word == "nabla":
+            return self.nabla(pos, after, end, depth)
+        if word in words.RELATIONS and self.in_indicator:
+            self.emit("REL", words.RELATIONS[word], pos, after)
+            return after
+        if word == "odot":
+            self.emit("STAR", "\\odot", pos, after)
+            return after
         if word in words.GREEK or word in words.GREEK_VARIANTS or word == "pi":
             name = words.GREEK_VARIANTS.get(word, word)
             role = "dual" if name in words.DUAL else "const" if name in words.CONSTANTS else "symbol"
@@ -514,9 +690,11 @@ class _Scanner:
             return after
         if word in ("begin", "end"):
             content, start, after = self.raw_argument(after, end, word)
+            if word == "begin" and content.strip() in words.MATRICES:
+                return self.matrix(pos, after, end, content.strip(), depth)
             if content.strip() not in words.ENVIRONMENTS:
-                self.error(f"\\{word}{{{content}}}: matrices and other environments are "
-                           "not supported", pos)
+                self.error(f"\\{word}{{{content}}}: this environment is not supported "
+                           "(matrices are written pmatrix, bmatrix or matrix)", pos)
             if content.strip() == "alignedat":  # \begin{alignedat}{2}
                 nxt = self.skip_space(after, end)
                 if word == "begin" and nxt < end and text[nxt] == "{":
@@ -551,7 +729,9 @@ class _Scanner:
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", content):
             self.error(f"\\{command}{{{content}}} is not a name; words cannot be parsed", start)
         low = content.lower()
-        if content in words.FUNCTIONS or low in words.FUNCTIONS:
+        if low in words.VECTOR_FUNCTIONS:
+            self.name(low, "func", pos, after)
+        elif content in words.FUNCTIONS or low in words.FUNCTIONS:
             self.name(words.FUNCTIONS.get(content) or words.FUNCTIONS[low], "func", pos, after)
         elif low == "sigma":
             self.name("sigma", "dual", pos, after)
@@ -566,6 +746,11 @@ class _Scanner:
     # -- passes over the token list --------------------------------------
     def finish(self) -> list[Tok]:
         toks = self.toks
+        for t in toks:
+            if t.type == "NORM":
+                if t.role == "open?":
+                    self.error("the norm bar ‖ is never closed", t.pos)
+                t.type = "NORMOPEN" if t.role == "open" else "NORMCLOSE"
         self.classify(toks)
         self.pair(toks)
         for a, b in zip(toks, toks[1:]):
@@ -581,9 +766,6 @@ class _Scanner:
 
         for i, t in enumerate(toks):
             if t.type == "BIG":
-                if i + 1 >= len(toks) or toks[i + 1].type not in ("SUB", "POW"):
-                    self.error(f"a {t.value} needs an index, as in \\sum_{{i=1}}^{{N}} x_i "
-                               "or sum_i x_i", t.pos)
                 continue
             if t.type != "NAME":
                 continue

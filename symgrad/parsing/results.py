@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy import Derivative, Indexed, IndexedBase, Symbol
 
-__all__ = ["Equation", "UpdateRule"]
+__all__ = ["Equation", "Reading", "UpdateRule"]
 
 
 @dataclass(frozen=True)
@@ -95,3 +95,27 @@ class UpdateRule:
 
     def __str__(self) -> str:
         return f"{self.param} <- {self.new_value}"
+
+
+@dataclass(frozen=True)
+class Reading:
+    r"""What :func:`symgrad.parsing.read` made of a formula: the ``result`` and ``notes`` on how it was read.
+
+    Each note is a sentence about a place where a reader could take the text
+    otherwise, such as ``1/2x``:
+
+    >>> from sympy import Symbol
+    >>> reading = Reading(Symbol("x") / 2, ("`1/2x` is read as x/2",))
+    >>> reading.result, reading.ambiguous
+    (x/2, True)
+    """
+
+    #: a SymPy expression, an :class:`Equation` or an :class:`UpdateRule`
+    result: object
+    #: sentences such as "`1/2x` is read as x/2 ((1/2)·x); write 1/(2x) or (1/2)x to be unambiguous"
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ambiguous(self) -> bool:
+        """Whether some part of the text could be read otherwise (then ``notes`` says which)."""
+        return bool(self.notes)

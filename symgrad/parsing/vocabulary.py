@@ -52,6 +52,8 @@ class _Functions(Mapping):
 
 #: names that are always functions (a canonical spelling for each)
 FUNCTIONS: Mapping = _Functions()
+#: functions of a whole vector (not in the element-wise op table): softmax of a column Matrix
+VECTOR_FUNCTIONS = {"softmax"}
 #: names that are a function when called and a variable otherwise
 DUAL = {"sigma"}
 CONSTANTS = {"e", "pi"}
@@ -67,16 +69,26 @@ TEXTLIKE = {"text", "textrm", "mathrm", "operatorname", "textit", "textsf"}
 SPACES = {"quad", "qquad", "displaystyle", "textstyle", "limits", "nolimits", "enspace", "thinspace"}
 ENVIRONMENTS = {"aligned", "align", "align*", "split", "gathered", "gather", "gather*",
                  "equation", "equation*", "alignedat"}
+#: matrix environments read as SymPy matrices
+MATRICES = {"pmatrix", "bmatrix", "matrix"}
+#: inequalities, read only inside an indicator \mathbb{1}\{...\}
+RELATIONS = {"geq": ">=", "ge": ">=", "geqslant": ">=", "leq": "<=", "le": "<=",
+             "leqslant": "<=", "gt": ">", "lt": "<"}
+#: letters with a hat of their own, each the name \hat{...} gives
+HATTED = {"ŷ": "yhat", "ŵ": "what"}
+#: the combining circumflex: y\u0302 is the name yhat too
+COMBINING_HAT = "\u0302"
 HINTS = {
-    "nabla": "gradient notation is not supported; write \\frac{\\partial L}{\\partial w}",
-    "top": "transposes are not supported", "intercal": "transposes are not supported",
+    "intercal": "transposes are written W^\\top or W^T",
     "cdots": "an ellipsis cannot be parsed", "ldots": "an ellipsis cannot be parsed",
     "dots": "an ellipsis cannot be parsed", "vdots": "an ellipsis cannot be parsed",
     "pm": "± is not supported", "mp": "∓ is not supported",
     "int": "integrals are not supported", "lim": "limits are not supported",
     "approx": "only '=' relations are supported", "neq": "only '=' relations are supported",
-    "le": "only '=' relations are supported", "leq": "only '=' relations are supported",
-    "ge": "only '=' relations are supported", "geq": "only '=' relations are supported",
+    "le": "inequalities are only read inside an indicator \\mathbb{1}\\{x \\leq y\\}",
+    "leq": "inequalities are only read inside an indicator \\mathbb{1}\\{x \\leq y\\}",
+    "ge": "inequalities are only read inside an indicator \\mathbb{1}\\{x \\geq y\\}",
+    "geq": "inequalities are only read inside an indicator \\mathbb{1}\\{x \\geq y\\}",
     "rightarrow": "use \\leftarrow for an update rule", "to": "use \\leftarrow for an update rule",
     "sin": "sin is not supported", "cos": "cos is not supported",
 }
