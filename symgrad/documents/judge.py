@@ -26,7 +26,7 @@ from ..verification.matrix_claims import verify_matrix
 from ..verification.ties import tie_mistake
 from ..verification.verdict import verify, verify_identity
 from .findings import Finding
-from .scope import Definition, Scope
+from .scope import Definition, Scope, plain_symbols
 from .statements import Statement, split_sides
 
 __all__ = ["Reader", "DEADLINE"]
@@ -311,7 +311,7 @@ class Reader:
     def _named(self, statement, source, text, name, sides) -> list[Finding]:
         """``name = …``: a definition, an update rule (the name on both sides), a number or an identity."""
         first = sides[1]
-        if name in first.free_symbols or (isinstance(name, Indexed) and name in first.atoms(Indexed)):
+        if name in plain_symbols(first) or (isinstance(name, Indexed) and name in first.atoms(Indexed)):
             return [self._update(statement, source, name, sides[1:])]
         step = _time_step(name, first)
         if step is not None:
@@ -618,7 +618,8 @@ class Reader:
         lr = ETA if any(ETA in v.free_symbols for v in values) else \
             ALPHA if any(ALPHA in v.free_symbols for v in values) else sp.Integer(1)
         model, output = self._output_model(loss, values)
-        rests_on = self.scope.depends_on(model.output) | set(model.symbols.values()) | {param, lr}
+        loss_value = self.scope.read(loss) if isinstance(loss, Indexed) else loss
+        rests_on = self.scope.depends_on(loss_value) | set(model.symbols.values()) | {param, lr}
         unknown = self._unknown(values, rests_on)
         if unknown:
             return self._finding(statement, source, "update_rule", "unchecked",

@@ -112,8 +112,9 @@ class Scope:
             self.indexed[name.base] = definition
         else:
             self.variables[name] = definition
-            if str(name).split("_")[0] in LOSS_NAMES or str(name) in LOSS_NAMES:
-                self.loss = name
+        label = str(name.base.label if isinstance(name, Indexed) else name)
+        if not definition.args and (label.split("_")[0] in LOSS_NAMES or label in LOSS_NAMES):
+            self.loss = name
 
     def lookup(self, name) -> Definition | None:
         if isinstance(name, Indexed):
