@@ -64,10 +64,30 @@ def _has_matrix(items) -> bool:
     return any(isinstance(item, sp.MatrixBase) for item in items)
 
 
+#: most expression nodes a matrix computed from a formula may hold (products of symbolic matrices grow fast)
+MAX_MATRIX_NODES = 20_000
+
+
+class _MatrixTooLarge(ArithmeticError):
+    """A product or power of matrices grew past :data:`MAX_MATRIX_NODES`."""
+
+
+def _check_matrix_size(value):
+    if isinstance(value, sp.MatrixBase):
+        count = 0
+        for entry in value:
+            for _ in sp.preorder_traversal(entry):
+                count += 1
+                if count > MAX_MATRIX_NODES:
+                    raise _MatrixTooLarge(f"the result would hold more than {MAX_MATRIX_NODES} "
+                                          "terms")
+    return value
+
+
 def _mul(items: list) -> sp.Expr:
     """The product of ``items``; matrices multiply in the order written (SymPy's Mul would not)."""
     if _has_matrix(items):
-        return reduce(operator.mul, items, sp.S.One)
+        return reduce(lambda a, b: _check_matrix_size(a * b), items, sp.S.One)
     return sp.Mul(*items)
 
 
@@ -416,7 +436,7 @@ class Builder:
             if not (exp.is_Integer and 0 < exp <= 64 and base.is_square):
                 self.error("a matrix can only be raised to a whole power from 1 to 64, and "
                            "only when it is square", node)
-            return base ** exp
+            return self.matrix_safe(_mul, [base] * int(exp), node)
         if base.is_zero and exp.is_extended_negative:
             self.error(f"division by zero in {self.quote(node)} (0 to a negative power)", node)
         why = f"{_shown(base)} to the power {_shown(exp)} has no value"
@@ -468,6 +488,8 @@ class Builder:
         """``combine(items)``, turning SymPy's complaints about matrix shapes into a ParseError."""
         try:
             return combine(items)
+        except _MatrixTooLarge as error:
+            self.error(f"matrix too large: {error}", node)
         except (sp.ShapeError, sp.NonSquareMatrixError, TypeError, ValueError) as error:
             shapes = " and ".join(f"{v.rows}×{v.cols}" if isinstance(v, sp.MatrixBase)
                                   else "a scalar" for v in items)

@@ -241,3 +241,14 @@ def test_a_row_times_a_column():
     # (1 2)(1 2)^T = 1 + 4
     assert parse(r"\begin{pmatrix} 1 & 2 \end{pmatrix}\begin{pmatrix} 1 \\ 2 \end{pmatrix}") \
         == sp.Matrix([[5]])
+
+
+def test_products_of_symbolic_matrices_are_bounded():
+    # each product of 4×4 symbolic matrices multiplies the terms by about 4: refused fast, not hung
+    matrix = r"\begin{pmatrix} a & b & c & w \\ x & y & z & g \\ a & c & b & w \\ z & y & x & g \end{pmatrix}"
+    with pytest.raises(ParseError, match="matrix too large"):
+        parse(matrix + "^{64}")
+    with pytest.raises(ParseError, match="matrix too large"):
+        parse(matrix * 20)
+    # numbers stay numbers: the Fibonacci matrix to the 10th power holds F(11), F(10), F(9)
+    assert parse(r"\begin{pmatrix} 1 & 1 \\ 1 & 0 \end{pmatrix}^{10}") == sp.Matrix([[89, 55], [55, 34]])
