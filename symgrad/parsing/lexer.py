@@ -751,6 +751,7 @@ class _Scanner:
                 if t.role == "open?":
                     self.error("the norm bar ‖ is never closed", t.pos)
                 t.type = "NORMOPEN" if t.role == "open" else "NORMCLOSE"
+        toks = self.powers_of_calls(toks)
         self.classify(toks)
         self.pair(toks)
         for a, b in zip(toks, toks[1:]):
@@ -758,6 +759,34 @@ class _Scanner:
                 self.error(f"two numbers side by side ({a.value} {b.value}): "
                            "write * between them", b.pos)
         return toks
+
+    @staticmethod
+    def _group_end(toks: list[Tok], i: int, open_: str, close: str) -> int | None:
+        """The index just past the group opened at ``toks[i]`` (``{…}`` or ``(…)``); ``None`` if unclosed."""
+        depth = 0
+        for k in range(i, len(toks)):
+            depth += (toks[k].type == open_) - (toks[k].type == close)
+            if depth == 0:
+                return k + 1
+        return None
+
+    def powers_of_calls(self, toks: list[Tok]) -> list[Tok]:
+        """``\\tanh^2(u)`` as the slides mean it, ``tanh(u)^2``: the power moved after the call's argument."""
+        out, i = [], 0
+        while i < len(toks):
+            t = toks[i]
+            if (t.type == "NAME" and t.role == "func" and i + 2 < len(toks) and toks[i + 1].type == "POW"):
+                start = i + 2
+                end = self._group_end(toks, start, "LBRACE", "RBRACE") if toks[start].type == "LBRACE" else start + 1
+                if end is not None and end < len(toks) and toks[end].type == "LPAR":
+                    close = self._group_end(toks, end, "LPAR", "RPAR")
+                    if close is not None:
+                        out += [t, *toks[end:close], toks[i + 1], *toks[start:end]]
+                        i = close
+                        continue
+            out.append(t)
+            i += 1
+        return out
 
     def classify(self, toks: list[Tok]):
         """Decide for each name whether it is a call, a bare function application or a variable."""
