@@ -27,7 +27,7 @@ from .documents import check_files
 from .documents.html import write_html_reports
 from .errors import ModelError, ParseError
 from .graph import Graph
-from .lectures.claims import check_all
+from .lectures.checked import check_lectures
 from .lectures.derivations import differentiated, lecture_text, matrix_closed_lines
 from .lectures.report import write_report
 from .lectures.report_graphs import graph_section
@@ -136,18 +136,14 @@ def _cmd_lecture(args) -> int:
     if args.text:
         print(lecture_text())
         return EXIT_OK
-
-    index = write_report(args.out, extras=graph_section, appendix=training_section)
-    results = check_all()
+    reports = check_lectures()
+    index = write_report(args.out, extras=graph_section, appendix=training_section, checked=reports)
     if args.json:
-        _print_json({"report": str(index), "claims": [
-            {"lecture": r.claim.lecture, "claim": r.claim.slide, "ok": r.ok, "reason": r.reason}
-            for r in results]})
+        _print_json({"report": str(index), "files": [r.to_dict() for r in reports]})
         return EXIT_OK
-    wrong = [r for r in results if not r.ok]
-    print(f"{len(results)} slide claims checked: {len(results) - len(wrong)} hold, {len(wrong)} are wrong:")
-    for result in wrong:
-        print(result)
+    print("The lectures' slide claims, checked from their text (symgrad check examples/lectures/*.md):")
+    for report in reports:
+        print(report.text(unchecked=False))
     print(f"\nreport with every derivation and drawing: {index}")
     return EXIT_OK
 
@@ -381,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     lecture = _command(commands, "lecture",
-                       "derive, draw, verify and check every worked example of the lectures into an HTML report",
+                       "check every claim of the five lectures from their text (symgrad check on the shipped documents), "
+                       "and derive, draw and check every worked example into one HTML report",
                        "symgrad lecture --out lecture-report")
     lecture.add_argument("--out", default="lecture-report", help="report directory (default: lecture-report)")
     lecture.add_argument("--text", action="store_true", help="print the derivations as text instead")

@@ -83,13 +83,14 @@ class FileReport:
         return (f"{self.file}: {s['holds']} hold, {s['wrong']} wrong, {s['unchecked']} unchecked "
                 f"({prose} of them not claims), {s['defined']} definitions")
 
-    def text(self, verbose: bool = False) -> str:
+    def text(self, verbose: bool = False, unchecked: bool = True) -> str:
         """The terminal's report: every wrong claim, every claim left unchecked, then the summary.
 
-        With ``verbose``, every finding (claims that hold, definitions, math that is no claim).
+        With ``verbose``, every finding (claims that hold, definitions, math that is no claim);
+        without ``unchecked``, only the wrong claims and the summary.
         """
         shown = [f for f in self.findings
-                 if verbose or f.verdict == "wrong" or (f.verdict == "unchecked" and not _not_a_claim(f))]
+                 if verbose or f.verdict == "wrong" or (unchecked and f.verdict == "unchecked" and not _not_a_claim(f))]
         return "\n".join([f.line_text(self.file) for f in shown] + [self.summary_line()])
 
 
