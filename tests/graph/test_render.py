@@ -109,9 +109,13 @@ def test_operations_are_small_circles_labelled_as_on_the_slides(chain3):
     for name, label in [("add", '"+"'), ("mul", '"×"'), ("sigmoid", '"σ"'), ("sub", '"−"'),
                         ("square", '"^2"'), ("div", '"÷"')]:
         assert f"label={label}" in labels[name] and "shape=circle" in labels[name]
-    # stage names beside their circles
+    # each stage's name on the edge it sends on, before its value (no outside label an arrowhead could cover)
     for stage in ["a1", "f1", "a2", "f2", "a3", "f3"]:
-        assert f"xlabel={stage}" in node_line(source, f"n{chain3.node(stage).index}")
+        node = chain3.node(stage)
+        consumer = node.consumers[0][0]
+        assert f'{stage} = <font color="{VALUE_COLOUR}">{chain3.value(stage):.4g}</font>' in \
+            edges(source)[f"n{node.index}->n{consumer.index}"]
+    assert "xlabel" not in source
 
 
 def test_numbers_have_four_significant_digits(chain3):
