@@ -148,7 +148,7 @@ def _texts(graph: Graph, limit: int = 30) -> list[str]:
     texts: list[str] = []
     for node in graph.nodes:
         if node.name:
-            texts.append(node.name)
+            texts.append(printing.name_text(node.name))
         elif node.kind == CONSTANT:
             texts.append(_number(node.constant))
         else:
@@ -392,21 +392,26 @@ def _page(size, dpi) -> dict:
     return attributes
 
 
-def _beside(graph: Graph) -> list:
-    """Pairs (leaf, consumer): an input, parameter or constant used by one operation, and that operation.
+def _beside(graph: Graph) -> dict:
+    """Each input, parameter or constant used by one operation, mapped to the side of it where it sits.
 
-    At most one leaf per operation: a second one beside it would sit on the
-    same side (Graphviz puts a flat edge's tail left of its head), its edge
-    curving over the first one's and its label over an arrowhead; it goes
-    on the rank above instead.
+    At most one leaf on each side of an operation: the first on its left,
+    the second on its right (its edge drawn from the operation with the
+    arrow reversed, as Graphviz puts a flat edge's tail left of its head).
+    A third would share a side, its edge curving over the other one's and
+    its label over an arrowhead; it goes on the rank above instead.
     """
-    pairs, taken = [], set()
+    sides: dict = {}
+    used: dict = {}
     for node in graph.nodes:
         consumers = {c for c, _ in node.consumers}
-        if node.kind in (INPUT, PARAMETER, CONSTANT) and len(consumers) == 1 and not consumers & taken:
-            pairs.append((node, node.consumers[0][0]))
-            taken |= consumers
-    return pairs
+        if node.kind in (INPUT, PARAMETER, CONSTANT) and len(consumers) == 1:
+            consumer = node.consumers[0][0]
+            count = used.get(consumer, 0)
+            if count < 2:
+                sides[node] = (consumer, "left" if count == 0 else "right")
+                used[consumer] = count + 1
+    return sides
 
 
 def _highlighted(graph: Graph, highlight) -> set:
@@ -473,7 +478,7 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
     direction = _direction(graph, rankdir)
     texts = _texts(graph) if edge_labels or graph.matrix else []
     tall = direction == "TB"
-    small = "11" if tall else "10"  # a tall drawing is shrunk less on a slide: its small labels can grow
+    small = "12" if tall else "10"  # a tall drawing is shrunk less on a slide: its small labels can grow
 
     drawing = Drawing(title or graph.model.name or "graph", html_labels)
     dot = drawing.dot
@@ -508,7 +513,7 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
 
     def stage_lines(node: Node) -> list:
         # a stage's name and value on the edge it sends on: "f1 = 0.6457" (a matrix: "z1 3×1" over its entries)
-        name = " = ".join(node.names) if node.names and node not in graph.outputs else ""
+        name = " = ".join(map(printing.name_text, node.names)) if node.names and node not in graph.outputs else ""
         values = [line for line in numbers(node) if line[1] != GRADIENT_COLOUR]
         if node.shape:
             heading = f"{name} {_shape_text(node.shape)}".strip()
@@ -568,10 +573,12 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
             dot.node(ident, label=_number(node.constant), shape="plaintext", fontsize="12" if tall else "11")
         else:
             fill = PARAMETER_FILL if node.kind == "parameter" else INPUT_FILL
-            title = f"{node.symbol}  {_shape_text(node.shape)}" if node.shape else str(node.symbol)
+            symbol = printing.name_text(str(node.symbol))  # a component W1_1_2 as the math writes it: W₁,₁₂
+            title = f"{symbol}  {_shape_text(node.shape)}" if node.shape else symbol
             drawing.node(ident, [(title, None), *numbers(node)],
                          **mark(node in marked, shape="box", style="rounded,filled", fillcolor=fill))
 
+    beside = _beside(graph) if tall else {}
     for node in graph.nodes:
         for position, arg in enumerate(node.args):
             if arg.kind == OPERATION:  # its name and value, and the gradient flowing back along this edge
@@ -580,11 +587,15 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
                 lines = share(arg, node, position) if forked(arg) else []
             if edge_labels and arg.kind != CONSTANT:
                 lines.append((derivative(node, position), DERIVATIVE_COLOUR))
-            drawing.edge(f"n{arg.index}", f"n{node.index}", lines,
-                         **mark(node in marked and arg in marked))
+            if tall and beside.get(arg) == (node, "right"):  # drawn from the operation, its arrow reversed
+                drawing.edge(f"n{node.index}", f"n{arg.index}", lines, dir="back",
+                             **mark(node in marked and arg in marked))
+            else:
+                drawing.edge(f"n{arg.index}", f"n{node.index}", lines,
+                             **mark(node in marked and arg in marked))
 
     if tall:  # compact: each data or parameter leaf on the rank of the operation that uses it
-        for leaf, consumer in _beside(graph):
+        for leaf, (consumer, _) in beside.items():
             with dot.subgraph() as pair:
                 pair.attr(rank="same")
                 pair.node(f"n{leaf.index}")
@@ -592,7 +603,7 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
 
     for output in graph.outputs:  # the loss as a box of its own, as a slide ends
         ident = f"out{output.index}"
-        drawing.node(ident, [(" = ".join(output.names), None), *numbers(output)],
+        drawing.node(ident, [(" = ".join(map(printing.name_text, output.names)), None), *numbers(output)],
                      **mark(output in marked, shape="box", style="rounded,bold"))
         drawing.edge(f"n{output.index}", ident, [], **mark(output in marked))
 

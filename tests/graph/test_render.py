@@ -174,7 +174,10 @@ def test_highlight_marks_the_paths_from_the_loss_back_to_a_parameter(chain3):
     marked = {edge for edge, attributes in edges(source).items() if HIGHLIGHT_COLOUR in attributes}
     assert len(marked) == 11  # w1 → × → a1 → f1 → a2 → f2 → a3 → f3 → − → ^2 → ÷ → L
     assert f"n{chain3.node('w1').index}->n{chain3.node('w1').consumers[0][0].index}" in marked
-    tails = {chain3.nodes[int(edge.split("->")[0][1:])] for edge in set(edges(source)) - marked}
+    # an edge drawn reversed (dir=back: a leaf on the operation's right) runs from its head to its tail
+    found = edges(source)
+    tails = {chain3.nodes[int(edge.split("->")[1 if "dir=back" in found[edge] else 0][1:])]
+             for edge in set(found) - marked}
     assert {str(n.expr) for n in tails} == {"x", "b", "w2", "w3", "y", "2"}
     # w3 is nearer the loss: w3 → a3 → f3 → − → ^2 → ÷ → L
     source = to_dot(chain3, highlight=[Symbol("w3")]).source
