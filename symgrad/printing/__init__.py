@@ -280,6 +280,12 @@ class LatexPrinter(_SympyLatexPrinter):
     def _print_HadamardProduct(self, expr):
         return r" \odot ".join(factor_text(self, a) for a in expr.args)
 
+    def _print_Heaviside(self, expr, exp=None):
+        # the step as the text and the drawings write it, H(x) (SymPy's θ(x) would be a second name for it);
+        # its value at 0, SymPy's second argument, is the op's convention, not part of the formula
+        step = rf"H\left({self._print(expr.args[0])}\right)"
+        return f"{step}^{{{exp}}}" if exp else step
+
     def _print_Symbol(self, expr, style="plain"):
         # a component W1_1_2 is W_{1,12} (SymPy would run its indices together: W_{1 1 2})
         return name_latex(expr.name) or super()._print_Symbol(expr, style)

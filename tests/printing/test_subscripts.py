@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 
-from sympy import IndexedBase, Sum, Symbol, symbols
+from sympy import Heaviside, IndexedBase, Sum, Symbol, symbols
 
 from symgrad import Graph, lectures, printing
 from symgrad.check import matrix_point
+from symgrad.graph.drawing import _formula
 from symgrad.lectures.report import math_html
 from symgrad.matrix import componentwise, dense
 
@@ -55,3 +56,11 @@ def test_graph_labels_write_components_with_subscripts():
     source = graph.to_dot().source
     assert "W₁₂" in source and "x₁" in source
     assert not re.search(r"\b[Wxb]_\d", source)
+
+
+def test_the_step_function_has_one_name_in_text_latex_and_drawings():
+    a = Symbol("a1")
+    # H(a) everywhere: SymPy's LaTeX would call it θ(a) and its str Heaviside(a1, 0)
+    assert printing.text(Heaviside(a, 0)) == "H(a1)"
+    assert printing.latex(Heaviside(a, 0)) == r"H\left(a_{1}\right)"
+    assert _formula(2 * Heaviside(a, 0)) == "2·H(a1)"
