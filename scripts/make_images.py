@@ -1,4 +1,7 @@
-"""Draw the lectures' computational graphs into docs/images/ (SVG always, PNG where Graphviz's dot is installed)."""
+"""Draw the lectures' computational graphs into docs/images/ (SVG always; PNG, slide-sized, where dot is installed).
+
+Run from a checkout: ``python scripts/make_images.py``.
+"""
 from __future__ import annotations
 
 import sys
@@ -17,6 +20,8 @@ from symgrad.core.model import Model  # noqa: E402
 from symgrad.graph import dot_available, render  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"
+#: a 16:9 slide of 1920×1080 pixels: 13.33×7.5 inches at 144 dots per inch
+SLIDE_DPI, SLIDE_INCHES = 144, (1920 / 144, 1080 / 144)
 
 
 def chain3() -> Graph:
@@ -77,8 +82,8 @@ def main() -> None:
     formats = ["svg", "png"] if dot_available() else ["svg"]
     for name, (graph, options) in drawings.items():
         for fmt in formats:
-            # a PNG at 150 dpi stays sharp when projected; an SVG scales by itself
-            resolution = dict(dpi=150) if fmt == "png" else {}
+            # a PNG is a slide: fitted into 16:9 at 1920×1080 px (13.33×7.5 in at 144 dpi); an SVG scales itself
+            resolution = dict(dpi=SLIDE_DPI, size=SLIDE_INCHES) if fmt == "png" else {}
             print("wrote", render(graph, IMAGES / f"{name}.{fmt}", **options, **resolution).relative_to(ROOT))
     if not dot_available():
         print("Graphviz's dot is not installed: wrote SVG only (install graphviz for PNG)")

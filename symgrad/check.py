@@ -11,6 +11,7 @@ import sympy as sp
 from sympy import MatrixSymbol
 
 from .compiler.api import compile
+from .printing import name_text
 from .errors import CompileError
 from .symbolic.derive import grad
 from .symbolic.matrix_rules import backprop
@@ -155,7 +156,7 @@ class GradientCheck:
         for name, by_method in self.values.items():
             cells = "".join(f"{'—' if by_method.get(m) is None else format(by_method[m], '.10g'):>20}"
                             for m in METHODS)
-            lines.append(f"{name:<10}{cells}")
+            lines.append(f"{name_text(name):<10}{cells}")  # a component W1_1_2 as W₁,₁₂
         return "\n".join(lines + self._footer())
 
     # -- the matrix table: one row per parameter, norms and largest differences ------------------
@@ -200,7 +201,7 @@ class GradientCheck:
             for name, by_method in self.values.items():
                 cells = "".join(f"<td>{'—' if by_method.get(m) is None else f'{by_method[m]:.10g}'}</td>"
                                 for m in METHODS)
-                rows.append(f"<tr><td>{html.escape(name)}</td>{cells}</tr>")
+                rows.append(f"<tr><td>{html.escape(name_text(name))}</td>{cells}</tr>")
             legend = ""
         status = ("<span class='ok'>all agree</span>" if self.ok else
                   "<span class='wrong'>disagree</span>: " + html.escape("; ".join(self.disagreements())))

@@ -70,7 +70,7 @@ def perceptron(features: int | None = 2, activation_function=sigmoid, loss=None,
     f = σ(a)
     >>> from symgrad.losses import squared_error
     >>> print(perceptron(indexed=True, loss=squared_error))
-    L = Σ_{i=1..N} (y_i - σ(Σ_{k=1..m} (w_k·x_{ik})))^2
+    L = Σᵢ₌₁ᴺ (yᵢ - σ(Σₖ₌₁ᵐ (wₖ·xᵢₖ)))^2
     """
     act = activation(activation_function)
     if indexed:
@@ -125,7 +125,7 @@ def fully_connected(inputs: int, outputs: int, activation_function=None, loss=No
     output per unit; give a ``loss`` (summed over the units) for a scalar.
 
     >>> print(fully_connected(2, 1))
-    l_1 = W_1_1·x_1 + W_1_2·x_2 + b_1
+    l₁ = W₁₁·x₁ + W₁₂·x₂ + b₁
     """
     for name, size in (("inputs", inputs), ("outputs", outputs)):
         if not isinstance(size, int) or size < 1:

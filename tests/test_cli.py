@@ -32,7 +32,7 @@ def test_lecture_text_prints_every_example(capsys):
     assert main(["lecture", "--text"]) == 0
     out = capsys.readouterr().out
     assert "dL/dw = 2x(b + w·x - y)" in out  # lecture 000, closed form
-    assert "δ_i = y_i - σ_i" in out  # lecture 001's perceptron rule
+    assert "δᵢ = yᵢ - σᵢ" in out  # lecture 001's perceptron rule
     assert "dL/dw1 = dL/df3 · df3/da3 · da3/df2 · df2/da2 · da2/df1 · df1/da1 · da1/dw1" in out
 
 

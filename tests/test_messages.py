@@ -124,7 +124,7 @@ def test_right_inputs_near_the_boundaries_at_the_cli(capsys):
     assert status == 0 and out.strip() == f"dL/dw = 1/{10**300}"
     # each w_j appears once in w_1 + w_2 + w_3
     status, out, _ = run(capsys, "derive", r"\sum_{i=1}^{3} w_i")
-    assert status == 0 and out.strip() == "dL/dw_j = 1"
+    assert status == 0 and out.strip() == "dL/dwⱼ = 1"
 
 
 # -- numbers out of range -------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def test_derivative_of_a_product_over_an_index_is_right():
 
 def test_a_product_over_an_index_is_refused_where_it_cannot_be_computed(capsys, tmp_path):
     status, out, _ = run(capsys, "derive", r"\prod_{i=1}^{3} w_i")
-    assert status == 0 and out.startswith("dL/dw_j = ")
+    assert status == 0 and out.startswith("dL/dwⱼ = ")
     err = refused(capsys, "gradcheck", r"\prod_{i=1}^{3} w_i")
     assert "Product" in err
     err = refused(capsys, "codegen", r"\prod_{i=1}^{3} w_i", "-o", str(tmp_path / "p.py"))
@@ -230,9 +230,9 @@ def test_index_expressions_derive_right():
 
 def test_index_expressions_at_the_cli(capsys, tmp_path):
     status, out, _ = run(capsys, "derive", "x_i*w_i")
-    assert status == 0 and "dL/dw_j = " in out and "KroneckerDelta(i, j)" in out
+    assert status == 0 and "dL/dwⱼ = " in out and "KroneckerDelta(i, j)" in out
     status, out, _ = run(capsys, "derive", r"\sum_i x_i w_{i+1}")
-    assert status == 0 and "dL/dw_j = x_{j - 1}" in out
+    assert status == 0 and "dL/dwⱼ = xⱼ₋₁" in out
     status, out, _ = run(capsys, "verify", "--loss", "x_{i+1}*w_i", "--claim", "dL/dw_i = x_{i+1}")
     assert status == 0
     # no graph, check, training or compiled code for a loss over array components: named, refused

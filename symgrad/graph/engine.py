@@ -35,8 +35,7 @@ from ..errors import GraphError, ShapeError
 from ..core.model import Model
 from ..core.ops import OPS, Op
 from .backend import render as render_drawing
-from .backend import repr_svg
-from .drawing import to_dot
+from .backend import repr_mimebundle, repr_svg, to_dot
 from .nodes import CONSTANT, INPUT, OPERATION, PARAMETER, Node
 
 __all__ = ["Graph", "Node", "GraphError", "REDUCTIONS"]
@@ -643,7 +642,8 @@ class Graph:
     # -- drawing: drawing.py builds the DOT, backend.py renders it; nothing about drawing lives here ----
 
     def to_dot(self, **options):
-        """The drawing as a ``graphviz.Digraph``; see :func:`symgrad.graph.to_dot` for options."""
+        """The drawing as a ``graphviz.Digraph`` (shown in Jupyter with or without ``dot``); see
+        :func:`symgrad.graph.to_dot` for options."""
         return to_dot(self, **options)
 
     def render(self, path, format: str | None = None, **options):
@@ -652,6 +652,10 @@ class Graph:
 
     def _repr_svg_(self):
         return repr_svg(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # Jupyter asks for this first: the drawing (dot, else the embedded renderer) and a text line
+        return repr_mimebundle(self, include, exclude)
 
 
 @dataclass

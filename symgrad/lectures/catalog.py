@@ -135,29 +135,29 @@ _MLP_VALUES = {"x": (1.0, 0.5, -1.0), "y": (0.0, 1.0),
 
 
 EXAMPLES: dict[str, Example] = {e.name: e for e in [
-    Example("mse-linear", "000", "Gradient of the squared error of w*x + b (one sample)",
+    Example("mse-linear", "000", "Gradient of the squared error of w·x + b (one sample)",
             _mse_linear, ("w", "b")),
     Example("linear-data-set", "001", "Update rule of the linear model over a data set",
             _linear_data_set),
     Example("sigmoid-perceptron", "001", "Update rule of the sigmoid perceptron",
             _sigmoid_perceptron),
-    Example("perceptron", "002", "The world's smallest perceptron y = w*x, half squared error",
+    Example("perceptron", "002", "The world's smallest perceptron y = w·x, half squared error",
             _smallest_perceptron),
-    Example("chain3", "002", "Backpropagation through the 3-layer chain f3(w3 f2(w2 f1(w1 x + b)))",
+    Example("chain3", "002", "Backpropagation through the 3-layer chain f3(w3·f2(w2·f1(w1·x + b)))",
             _chain3, ("w1", "w2", "w3", "b"),
             {"x": 1.0, "y": 0.5, "w1": 0.5, "w2": -1.0, "w3": 2.0, "b": 0.1}),
-    Example("graph-qzf", "004", "The computational graph q = x + y, z = q + 1, f = z*r",
+    Example("graph-qzf", "004", "The computational graph q = x + y, z = q + 1, f = z·r",
             _graph_qzf, ("x", "y", "r"), {"x": -2.0, "y": 5.0, "r": -4.0}),
-    Example("max-gate", "004", "F = max(w1 x1 + w2 x2, x3): max routes the gradient",
+    Example("max-gate", "004", "F = max(w1·x1 + w2·x2, x3): max routes the gradient",
             _max_gate, ("w1", "w2"),
             {"w1": 2.0, "x1": 1.0, "w2": -1.0, "x2": 3.0, "x3": -2.0}),
-    Example("fully-connected", "001", "A fully connected layer l_j = sum_k W_jk x_k + b_j with MSE",
+    Example("fully-connected", "001", "A fully connected layer lⱼ = Σₖ Wⱼₖ·xₖ + bⱼ with MSE",
             _fully_connected),
-    Example("least-squares", "003", "Least squares: set dL/dtheta0 = dL/dtheta1 = 0",
+    Example("least-squares", "003", "Least squares: set ∂L/∂θ0 = ∂L/∂θ1 = 0",
             _least_squares, ("theta0", "theta1")),
-    Example("dense-3x3", "004", "The layer σ(W x + b) with the slide's 3×3 W, x and b, half squared error "
+    Example("dense-3x3", "004", "The layer σ(W·x + b) with the slide's 3×3 W, x and b, half squared error "
             "to y = (0, 1, 0): the sigmoid saturates", _dense_3x3, (), _DENSE_VALUES),
-    Example("softmax-classifier", "004", "Neural network #1: p = softmax(W x + b), cross-entropy with "
+    Example("softmax-classifier", "004", "Neural network #1: p = softmax(W·x + b), cross-entropy with "
             "the true label y = (1, 0)", _softmax_classifier, (), _NETWORK_1_VALUES),
     Example("mlp", "002", "The [3, 4, 2] network of the parameter count: stacked layers, sigmoid, softmax, "
             "cross-entropy", _mlp, (), _MLP_VALUES),

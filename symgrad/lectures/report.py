@@ -60,7 +60,13 @@ th { background: #f4f4f4; text-align: left; }
 nav.contents { background: #fafafa; border: 1px solid #ddd; padding: 0.5rem 1.5rem; }
 nav.contents h2 { margin-top: 0.5rem; }
 nav.contents ol { margin: 0.2rem 0; list-style: none; padding-left: 1.2rem; } nav.contents li { margin: 0.15rem 0; }
-table.claims { width: 100%; }
+/* the claims table is exactly the column's width: fixed columns, a long formula scrolls inside its cell and
+   a long reason wraps, instead of the table growing past the column */
+table.claims { width: 100%; table-layout: fixed; }
+table.claims col.lecture { width: 7.5rem; } table.claims col.verdict { width: 6rem; }
+table.claims col.slide { width: 48%; } table.claims col.link { width: 5.5rem; }
+table.claims td { overflow-wrap: anywhere; vertical-align: middle; }
+table.claims td.slide { overflow-x: auto; overflow-y: hidden; }
 code, pre { background: #f6f6f6; padding: 0.1rem 0.3rem; }
 .eq { overflow-x: auto; overflow-y: hidden; }
 a { color: #1a4f9c; }
@@ -197,9 +203,12 @@ def _claims_html(results: list[ClaimResult], numbers: dict[str, str]) -> str:
         course = lectures.LECTURES[claim.lecture].split(":")[0]
         rows.append(
             f'<tr><td><a href="#{_lecture_anchor(claim.lecture)}">{html.escape(course)}</a></td>'
-            f"<td>{math_html(claim.slide, display=False)}</td><td>{mark}</td><td>{_reason_html(result)}</td>"
+            f"<td class='slide'>{math_html(claim.slide, display=False)}</td><td>{mark}</td>"
+            f"<td>{_reason_html(result)}</td>"
             f'<td><a class="claim-link" href="#{target}">§{numbers[target]}</a></td></tr>')
-    return ("<table class='claims'><tr><th>lecture</th><th>the slide says</th><th>verdict</th><th>why</th>"
+    columns = "".join(f"<col class='{name}'>" for name in ("lecture", "slide", "verdict", "why", "link"))
+    return (f"<table class='claims'><colgroup>{columns}</colgroup>"
+            "<tr><th>lecture</th><th>the slide says</th><th>verdict</th><th>why</th>"
             "<th>worked example</th></tr>" + "".join(rows) + "</table>")
 
 

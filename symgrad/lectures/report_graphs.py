@@ -6,12 +6,15 @@ import re
 from pathlib import Path
 
 import numpy as np
+import sympy as sp
 
+from .. import printing
 from ..check import check_gradients, matrix_point
 from ..errors import GraphError, RenderError
 from ..graph import Graph
 from .catalog import Example
 from ..core.matrix_model import MatrixModel
+from .report import math_html
 
 __all__ = ["graph_section"]
 
@@ -56,6 +59,11 @@ def _image(path: Path, alt: str) -> str:
             f'<p class="source">A wide drawing: scroll sideways to follow it.</p>')
 
 
+def _name(name: str) -> str:
+    """A symbol's name typeset as inline math: ``W1_1_2`` is W_{1,12}, ``theta0`` is θ_0."""
+    return math_html(printing.latex(sp.Symbol(name)), display=False)
+
+
 def graph_section(example: Example, images: Path) -> tuple[str, list[Path]]:
     """HTML with the example's computational graph and gradient check, and the image files written."""
     model = example.model
@@ -78,15 +86,15 @@ def graph_section(example: Example, images: Path) -> tuple[str, list[Path]]:
     except RenderError as error:
         return f"<p class='wrong'>Could not draw the graph: {html.escape(str(error))}</p>", []
     check = check_gradients(model, point)
-    at = ", ".join(f"{k} = {_shown(v)}" for k, v in point.items())
+    at = ", ".join(f"{_name(k)} = {html.escape(_shown(v))}" for k, v in point.items())
     what = ("Each node shows its shape, small matrices their entries, larger ones their mean and norm; forward "
             "values (blue) and gradients" if matrix else "Forward values (blue) and gradients")
     methods = ("symbolic (the layer rules evaluated), graph, compiled, finite differences entry by entry" if matrix
                else "symbolic, graph, compiled, finite differences")
     parts = [
         "<h4>Computational graph</h4>",
-        f"<p>{what} of {html.escape(str(model.output))} (red) at {html.escape(at)}"
-        + (f"; the path to {html.escape(highlight)} is highlighted" if highlight else "") + ".</p>",
+        f"<p>{what} of {_name(str(model.output))} (red) at {at}"
+        + (f"; the path to {_name(highlight)} is highlighted" if highlight else "") + ".</p>",
         _image(path, f"computational graph of {example.name}"),
         f"<h4>Gradient check: {methods}</h4>",
         check._repr_html_(),

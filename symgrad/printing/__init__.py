@@ -1,6 +1,8 @@
 """Printing derivatives the way a person writes them on a slide: text (``2x(b + w·x - y)``) and LaTeX."""
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, MatrixSymbol, Sum
 from sympy.printing.latex import LatexPrinter as _SympyLatexPrinter
@@ -9,7 +11,7 @@ from sympy.printing.str import StrPrinter
 
 from ..core.ops import op_for_function
 
-__all__ = ["text", "latex", "aligned_latex"]
+__all__ = ["text", "latex", "aligned_latex", "name_text", "name_latex"]
 
 _GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
@@ -23,6 +25,83 @@ def _greek(name: str) -> str:
         if name == word or (name.startswith(word) and not name[len(word)].isalpha()):
             return letter + name[len(word):]
     return name
+
+
+#: a component's name: a letter name, its layer's number, then its 1-based indices (W1_1_2, W_1_2, x_1)
+_COMPONENT = re.compile(r"^(?P<base>[A-Za-z]+)(?P<layer>\d*)(?P<indices>(?:_\d+){1,2})$")
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉‚")
+
+
+def _component(name: str) -> tuple[str, list[str]] | None:
+    """``W1_1_2`` -> ``('W', ['1', '12'])``: the base, then the subscript's groups (the layer, the entry)."""
+    match = _COMPONENT.match(name)
+    if match is None:
+        return None
+    indices = match["indices"].split("_")[1:]
+    entry = "".join(indices) if all(len(i) == 1 for i in indices) else ",".join(indices)
+    return match["base"], [group for group in (match["layer"], entry) if group]
+
+
+_SUBSCRIPTS = dict(zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+_SUPERSCRIPTS = dict(zip("0123456789+-=()abcdefghijklmnoprstuvwxyzABDEGHIJKLMNOPRTUVW",
+                         "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴬᴮᴰᴱᴳᴴᴵᴶᴷᴸᴹᴺᴼᴾᴿᵀᵁⱽᵂ"))
+#: a name with a short subscript after an underscore: x_i, delta_i, x_ij, y_2
+_SUBSCRIPTED = re.compile(r"^(?P<base>[A-Za-z]+\d*)_(?P<sub>[a-z]{1,2}|\d+)$")
+
+
+def _scripted(text: str, table: dict) -> str | None:
+    """``text`` in Unicode sub- or superscript characters, or ``None`` if one of them has none."""
+    text = text.replace(" ", "")
+    return "".join(table[c] for c in text) if all(c in table for c in text) else None
+
+
+def subscript(text: str) -> str | None:
+    """``text`` as a Unicode subscript, or ``None`` where a character has no subscript form.
+
+    >>> subscript('ij'), subscript('k=1'), subscript('N')
+    ('ᵢⱼ', 'ₖ₌₁', None)
+    """
+    return _scripted(text, _SUBSCRIPTS)
+
+
+def superscript(text: str) -> str | None:
+    """``text`` as a Unicode superscript, or ``None`` where a character has no superscript form.
+
+    >>> superscript('N'), superscript('m'), superscript('q')
+    ('ᴺ', 'ᵐ', None)
+    """
+    return _scripted(text, _SUPERSCRIPTS)
+
+
+def name_text(name: str) -> str:
+    """A symbol's name as text: Greek letters, a component's indices as subscripts (the math's W₁,₁₂).
+
+    >>> name_text('W1_1_2'), name_text('W_1_2'), name_text('x_1'), name_text('w1'), name_text('eta')
+    ('W₁,₁₂', 'W₁₂', 'x₁', 'w1', 'η')
+    >>> name_text('delta_i'), name_text('x_ij'), name_text('y_hat')
+    ('δᵢ', 'xᵢⱼ', 'y_hat')
+    """
+    component = _component(name)
+    if component is None:
+        match = _SUBSCRIPTED.match(name)
+        if match and subscript(match["sub"]):  # delta_i reads δᵢ
+            return _greek(match["base"]) + subscript(match["sub"])
+        return _greek(name)
+    base, groups = component
+    return _greek(base) + ",".join(group.translate(_SUBSCRIPT_DIGITS) for group in groups)
+
+
+def name_latex(name: str) -> str | None:
+    r"""A component's name in LaTeX (``W1_1_2`` is ``W_{1,12}``), or ``None`` for any other name.
+
+    >>> name_latex('W1_1_2'), name_latex('W_1_2'), name_latex('x_1'), name_latex('w1')
+    ('W_{1,12}', 'W_{12}', 'x_{1}', None)
+    """
+    component = _component(name)
+    if component is None:
+        return None
+    base, groups = component
+    return f"{sp.latex(sp.Symbol(base))}_{{{','.join(groups)}}}"
 
 
 def _positive_first(terms: list) -> list:
@@ -69,16 +148,18 @@ class TextPrinter(StrPrinter):
         return text
 
     def _print_Symbol(self, expr):
-        return _greek(expr.name)
+        return name_text(expr.name)
 
     def _print_IndexedBase(self, expr):
         return _greek(str(expr.label))
 
     def _print_Indexed(self, expr):
+        # x_ij reads xᵢⱼ; an index with no subscript form (x_N) is written as NumPy does: x[N]
         indices = [self._print(i) for i in expr.indices]
         joined = "".join(indices) if all(len(i) == 1 for i in indices) else ",".join(indices)
         base = self._print(expr.base)
-        return f"{base}_{joined}" if len(joined) == 1 else f"{base}_{{{joined}}}"
+        lowered = subscript(joined.replace(",", ""))
+        return f"{base}{lowered}" if lowered and "," not in joined else f"{base}[{', '.join(indices)}]"
 
     def _print_OpFunctionBase(self, expr):
         # an activation of the op table, by its text name when that is a symbol (σ); words stay as typed
@@ -92,7 +173,11 @@ class TextPrinter(StrPrinter):
     def _print_Sum(self, expr):
         body = self.parenthesize(expr.function, PRECEDENCE["Mul"])
         for index, low, high in expr.limits:
-            body = f"Σ_{{{self._print(index)}={self._print(low)}..{self._print(high)}}} {body}"
+            # Σₖ₌₁ᵐ as a slide writes it; Σ[k=1..q] where a bound has no Unicode script form
+            below, above = subscript(f"{self._print(index)}={self._print(low)}"), superscript(self._print(high))
+            limits = f"{below}{above}" if below and above else \
+                f"[{self._print(index)}={self._print(low)}..{self._print(high)}]"
+            body = f"Σ{limits} {body}"
         return body
 
     def _print_Pow(self, expr, rational=False):
@@ -194,6 +279,16 @@ class LatexPrinter(_SympyLatexPrinter):
 
     def _print_HadamardProduct(self, expr):
         return r" \odot ".join(factor_text(self, a) for a in expr.args)
+
+    def _print_Heaviside(self, expr, exp=None):
+        # the step as the text and the drawings write it, H(x) (SymPy's θ(x) would be a second name for it);
+        # its value at 0, SymPy's second argument, is the op's convention, not part of the formula
+        step = rf"H\left({self._print(expr.args[0])}\right)"
+        return f"{step}^{{{exp}}}" if exp else step
+
+    def _print_Symbol(self, expr, style="plain"):
+        # a component W1_1_2 is W_{1,12} (SymPy would run its indices together: W_{1 1 2})
+        return name_latex(expr.name) or super()._print_Symbol(expr, style)
 
     def _print_OneMatrix(self, expr):
         return r"\mathbf{1}"

@@ -139,9 +139,9 @@ def componentwise(model: MatrixModel, sizes: Mapping | None = None) -> Model:
 
     >>> from symgrad.matrix import dense
     >>> print(componentwise(dense(2, 1, 'sigmoid', loss='squared_error')))
-    z1_1 = W1_1_1·x_1 + W1_1_2·x_2 + b1_1
-    yhat_1 = σ(z1_1)
-    L = (yhat_1 - y_1)^2/2
+    z₁,₁ = W₁,₁₁·x₁ + W₁,₁₂·x₂ + b₁,₁
+    yhat₁ = σ(z₁,₁)
+    L = (yhat₁ - y₁)^2/2
     """
     chosen = _sizes(model, sizes)
     stages = []

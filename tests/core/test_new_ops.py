@@ -164,7 +164,7 @@ def test_bce_single_sample_views():
     result = symgrad.check_gradients(model)
     assert result.ok
     scalar = matrix.componentwise(model)
-    assert "log(1 - yhat_1)" in str(scalar)
+    assert "log(1 - yhat₁)" in str(scalar)
 
 
 def test_bce_batch_compile_model_against_numpy_by_hand():

@@ -109,9 +109,13 @@ def test_operations_are_small_circles_labelled_as_on_the_slides(chain3):
     for name, label in [("add", '"+"'), ("mul", '"×"'), ("sigmoid", '"σ"'), ("sub", '"−"'),
                         ("square", '"^2"'), ("div", '"÷"')]:
         assert f"label={label}" in labels[name] and "shape=circle" in labels[name]
-    # stage names beside their circles
+    # each stage's name on the edge it sends on, before its value (no outside label an arrowhead could cover)
     for stage in ["a1", "f1", "a2", "f2", "a3", "f3"]:
-        assert f"xlabel={stage}" in node_line(source, f"n{chain3.node(stage).index}")
+        node = chain3.node(stage)
+        consumer = node.consumers[0][0]
+        assert f'{stage} = <font color="{VALUE_COLOUR}">{chain3.value(stage):.4g}</font>' in \
+            edges(source)[f"n{node.index}->n{consumer.index}"]
+    assert "xlabel" not in source
 
 
 def test_numbers_have_four_significant_digits(chain3):
@@ -170,7 +174,10 @@ def test_highlight_marks_the_paths_from_the_loss_back_to_a_parameter(chain3):
     marked = {edge for edge, attributes in edges(source).items() if HIGHLIGHT_COLOUR in attributes}
     assert len(marked) == 11  # w1 → × → a1 → f1 → a2 → f2 → a3 → f3 → − → ^2 → ÷ → L
     assert f"n{chain3.node('w1').index}->n{chain3.node('w1').consumers[0][0].index}" in marked
-    tails = {chain3.nodes[int(edge.split("->")[0][1:])] for edge in set(edges(source)) - marked}
+    # an edge drawn reversed (dir=back: a leaf on the operation's right) runs from its head to its tail
+    found = edges(source)
+    tails = {chain3.nodes[int(edge.split("->")[1 if "dir=back" in found[edge] else 0][1:])]
+             for edge in set(found) - marked}
     assert {str(n.expr) for n in tails} == {"x", "b", "w2", "w3", "y", "2"}
     # w3 is nearer the loss: w3 → a3 → f3 → − → ^2 → ÷ → L
     source = to_dot(chain3, highlight=[Symbol("w3")]).source

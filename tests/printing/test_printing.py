@@ -13,7 +13,7 @@ def test_text_uses_greek_letters_and_implicit_products():
     assert text(2 * x * (w * x + b - y)) == "2x(b + w·x - y)"
     assert text(sigmoid(w) * (1 - sigmoid(w))) == "σ(w)(1 - σ(w))"
     assert text(symbols("theta0") + eta) == "η + θ0" or text(symbols("theta0") + eta) == "θ0 + η"
-    assert text(IndexedBase("x")[symbols("i"), symbols("j")]) == "x_{ij}"
+    assert text(IndexedBase("x")[symbols("i"), symbols("j")]) == "xᵢⱼ"  # Unicode subscripts in text, not the x_{ij} of LaTeX
     assert text(-x / 2) == "-x/2"
 
 

@@ -112,7 +112,7 @@ def test_sigmoid_perceptron_update_rule_is_the_lectures():
     lecture = ws[j] + 2 * eta * Sum(delta_i * sigma_i * (1 - sigma_i) * xs[i, j], (i, 1, n))
     assert same(rules[param], lecture)
     text = str(rules)
-    assert "σ_i = σ(Σ_{k=1..m} (w_k·x_{ik}))" in text and "δ_i = y_i - σ_i" in text
+    assert "σᵢ = σ(Σₖ₌₁ᵐ (wₖ·xᵢₖ))" in text and "δᵢ = yᵢ - σᵢ" in text  # subscripts as Unicode, not x_{ik}
 
 
 def test_sigmoid_derivative_identity():
