@@ -23,9 +23,9 @@ from . import catalog as lectures
 from .. import printing
 from ..printing.mathml import aligned_rows, math_html
 from .._tools import check_writable, ensure_folder, write_file
-from ..verification.diagnoses import index_slip
 from ..symbolic.chainrule import chain_rule
-from .claims import ClaimResult, check_all
+from ..documents import FileReport
+from .checked import check_lectures
 from ..symbolic.derive import grad
 from ..core.matrix_model import MatrixModel
 from ..symbolic.matrix_rules import backprop, matrix_grad
@@ -153,63 +153,39 @@ def _lecture_anchor(lecture: str) -> str:
     return f"lecture-{lecture}"
 
 
-def _claim_target(claim) -> str:
-    """The anchor of the worked example a claim is about (its lecture's section if it names none).
-
-    A claim about a part of an example (``mse-linear-prediction``) links to that example.
-    """
-    name = claim.example or ""
-    if name in lectures.EXAMPLES:
-        return name
-    parents = [e for e in lectures.EXAMPLES if name.startswith(e + "-")]
-    return max(parents, key=len) if parents else _lecture_anchor(claim.lecture)
+#: the kinds of finding the claims table lists (a definition states nothing to check)
+_CLAIM_KINDS = ("derivative", "update_rule", "step", "number", "matrix", "identity")
 
 
-def _in_document_order(results: list[ClaimResult]) -> list[ClaimResult]:
-    # lectures in the page's order; within a lecture the slides' own order (the catalog's)
-    order = list(lectures.LECTURES)
-    return sorted(results, key=lambda r: order.index(r.claim.lecture))
+def _lecture_of(report: FileReport) -> str:
+    """The lecture code (``002``) of a checked lecture document, from its file name."""
+    return Path(report.file).name[:3]
 
 
-def _index_mistake_html(verdict) -> str | None:
-    """A sum whose summand does not use its index, typeset (the verdict says it in plain text)."""
-    slip = index_slip(getattr(verdict, "claim", None))
-    if slip is None:
-        return None
-    index, summand, names = slip
-    where = ", ".join(_inline(rf"{printing.latex(k)} = {printing.latex(v)}") for k, v in names.items())
-    return (f"the sum runs over {_inline(sp.latex(index))} but its summand "
-            f"{_inline(printing.latex(summand))} does not use {_inline(sp.latex(index))}"
-            + (f", where {where}" if where else ""))
-
-
-def _reason_html(result: ClaimResult) -> str:
-    verdict = result.verdict
-    mistake = None if result.ok or verdict is None else _index_mistake_html(verdict)
-    if mistake is None:
-        return html.escape(result.reason)
-    counter = verdict.counterexample
-    at = (f" (at one sampled point the claim gives {counter['claimed']:.6g}, the truth {counter['correct']:.6g})"
-          if counter else "")
-    return f"{html.escape(verdict.subject)} is wrong: {mistake}{at}"
-
-
-def _claims_html(results: list[ClaimResult], numbers: dict[str, str]) -> str:
+def _claims_html(reports: list[FileReport], numbers: dict[str, str]) -> str:
+    """Every claim the lecture documents make that was decided, in document order, with its verdict."""
     rows = []
-    for result in _in_document_order(results):
-        claim = result.claim
-        mark = '<span class="ok">✓ holds</span>' if result.ok else '<span class="wrong">✗ wrong</span>'
-        target = _claim_target(claim)
-        course = lectures.LECTURES[claim.lecture].split(":")[0]
-        rows.append(
-            f'<tr><td><a href="#{_lecture_anchor(claim.lecture)}">{html.escape(course)}</a></td>'
-            f"<td class='slide'>{math_html(claim.slide, display=False)}</td><td>{mark}</td>"
-            f"<td>{_reason_html(result)}</td>"
-            f'<td><a class="claim-link" href="#{target}">§{numbers[target]}</a></td></tr>')
+    for report in reports:
+        lecture = _lecture_of(report)
+        anchor = _lecture_anchor(lecture)
+        course = lectures.LECTURES[lecture].split(":")[0]
+        for finding in report.findings:
+            if finding.kind not in _CLAIM_KINDS or finding.verdict not in ("holds", "wrong"):
+                continue
+            mark = '<span class="ok">✓ holds</span>' if finding.verdict == "holds" else \
+                '<span class="wrong">✗ wrong</span>'
+            why = html.escape(finding.reason) + (
+                f"; correct: <code>{html.escape(finding.correction)}</code>" if finding.correction else "")
+            rows.append(
+                f'<tr class="{finding.verdict}"><td><a href="#{anchor}">{html.escape(course)}</a></td>'
+                f"<td class='slide'>{math_html(finding.source.lstrip('= '), display=False)}</td><td>{mark}</td>"
+                f"<td>{why}</td>"
+                f'<td><a class="claim-link" href="#{anchor}">§{numbers[anchor]}</a> '
+                f'<span class="source">line {finding.line}</span></td></tr>')
     columns = "".join(f"<col class='{name}'>" for name in ("lecture", "slide", "verdict", "why", "link"))
     return (f"<table class='claims'><colgroup>{columns}</colgroup>"
             "<tr><th>lecture</th><th>the slide says</th><th>verdict</th><th>why</th>"
-            "<th>worked example</th></tr>" + "".join(rows) + "</table>")
+            "<th>where</th></tr>" + "".join(rows) + "</table>")
 
 
 def _by_lecture(sections: list[_Section]) -> dict[str, list[_Section]]:
@@ -262,7 +238,8 @@ def _inline_images(page: str, images: Path) -> str:
     return re.sub(r"""\b(src|href)=(["'])images/([^"'/]+)\2""", data_uri, page)
 
 
-def write_report(out_dir: str | os.PathLike = "lecture-report", extras=None, appendix=None) -> Path:
+def write_report(out_dir: str | os.PathLike = "lecture-report", extras=None, appendix=None,
+                 checked: list[FileReport] | None = None) -> Path:
     """Derive, verify (and, through ``extras``, draw and check) every example; write one self-contained ``index.html``.
 
     ``extras(example, images_dir)`` may return HTML and image paths to add
@@ -284,25 +261,28 @@ def write_report(out_dir: str | os.PathLike = "lecture-report", extras=None, app
                 section.parts.append(extras(example, images)[0])
             sections.append(section)
         closing = appendix(images)[0] if appendix is not None else None
-        page = _page(sections, check_all(), closing)
+        page = _page(sections, checked if checked is not None else check_lectures(), closing)
         page = _inline_images(page, images)
     return write_file(page_path, page)
 
 
-def _page(sections: list[_Section], results: list[ClaimResult], closing: str | None) -> str:
+def _page(sections: list[_Section], reports: list[FileReport], closing: str | None) -> str:
     grouped = _by_lecture(sections)
     numbers = _numbers(grouped)
-    wrong = [r for r in results if not r.ok]
+    totals = {verdict: sum(r.summary[verdict] for r in reports) for verdict in ("holds", "wrong", "unchecked")}
     body = ["<h1>symgrad: the lectures' worked examples</h1>",
-            f'<p class="summary">{len(results)} slide claims checked: '
-            f'<span class="ok">{len(results) - len(wrong)} hold</span>, '
-            f'<span class="wrong">{len(wrong)} are wrong</span>. '
+            f'<p class="summary">The lectures\' slide claims, checked from their text: '
+            f'<span class="ok">{totals["holds"]} hold</span>, '
+            f'<span class="wrong">{totals["wrong"]} are wrong</span> '
+            f'({totals["unchecked"]} formulas could not be read as claims). '
             f"{len(sections)} worked examples from {len(lectures.LECTURES)} lectures derived below.</p>",
             _contents(grouped, numbers, _appendix_heading(closing) if closing is not None else None),
             "<h2 id='claims'>Which slide claims hold</h2>",
-            "<p class='source'>In the order of the lectures and, within one, of the slides; "
-            "§ links to the worked example the claim is about.</p>",
-            _claims_html(results, numbers)]
+            "<p class='source'>Every claim of the lecture documents (<code>examples/lectures/</code>) that "
+            "<code>symgrad check</code> decided, in the order of the lectures and of their slides; "
+            "§ links to the lecture's worked examples. <code>symgrad check -v examples/lectures/*.md</code> "
+            "lists every formula, the unchecked ones with the reason.</p>",
+            _claims_html(reports, numbers)]
     for lecture, lecture_sections in grouped.items():
         anchor = _lecture_anchor(lecture)
         body.append(f'<h2 id="{anchor}">{numbers[anchor]} {html.escape(lectures.LECTURES[lecture])}</h2>')
