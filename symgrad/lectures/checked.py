@@ -27,11 +27,20 @@ def lecture_documents() -> list[Path]:
     return found
 
 
+#: where a reader finds the lecture documents in the project (``examples/lectures`` links to them)
+SHOWN_AS = "examples/lectures"
+
+
 def check_lectures() -> list[FileReport]:
-    """Every claim of the five lectures checked from their text.
+    """Every claim of the five lectures checked from their text, each file named as the project shows it.
 
     >>> reports = check_lectures()
+    >>> reports[0].file
+    'examples/lectures/000-optimizers-chain-rule.md'
     >>> sum(len(r.wrong) for r in reports) >= 9   # the lectures do contain mistakes
     True
     """
-    return check_files(lecture_documents())
+    reports = check_files(lecture_documents())
+    for report in reports:
+        report.file = f"{SHOWN_AS}/{Path(report.file).name}"
+    return reports
