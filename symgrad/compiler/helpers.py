@@ -9,8 +9,21 @@ __all__ = ["HELPER_SOURCE"]
 # are their entries' NumPy forwards in the op table
 _OWN = {
     "_batch": """
+_FLOAT = np.dtype(float)
+
+
 def _batch(data):
     \"\"\"The data as float arrays of one length (scalars are broadcast), and that length.\"\"\"
+    arrays = list(data.values())
+    # fast path: float64 arrays of one length need no check and no conversion
+    first = arrays[0]
+    if type(first) is np.ndarray and first.ndim == 1 and first.shape[0]:
+        shape = first.shape
+        for array in arrays:
+            if type(array) is not np.ndarray or array.dtype is not _FLOAT or array.shape != shape:
+                break
+        else:
+            return shape[0], arrays
     arrays, n, first = [], None, None
     for name, value in data.items():
         array = np.asarray(value)
