@@ -3,13 +3,22 @@ from __future__ import annotations
 
 import inspect
 import keyword
+import warnings
 
+from . import fused
 from .loader import load_function
 from .names import FUNCTION_NAME
-from ..errors import ArgumentError
+from ..errors import ArgumentError, CompileError
 from .standalone import build, resolve
 
-__all__ = ["compile", "CompiledGradient", "ArgumentError"]
+__all__ = ["BACKENDS", "compile", "CompiledGradient", "ArgumentError", "FusedUnavailableWarning"]
+
+#: the code a scalar model compiles to: blocked NumPy, one numba loop, or the loop when numba is there
+BACKENDS = ("numpy", "fused", "auto")
+
+
+class FusedUnavailableWarning(UserWarning):
+    """``backend="auto"`` used the NumPy code: numba is not installed, or the model has no per-sample form."""
 
 class CompiledGradient:
     """A model's loss and gradients as one fast NumPy function: ``loss, grads = f(x=..., w=...)``.
@@ -22,7 +31,8 @@ class CompiledGradient:
     source; tracebacks show its lines.
     """
 
-    def __init__(self, model, wrt, reduction: str, source: str, identifiers: dict[str, str]):
+    def __init__(self, model, wrt, reduction: str, source: str, identifiers: dict[str, str],
+                 function=None, backend: str = "numpy", compile_seconds: float = 0.0):
         self.model = model
         #: names of the parameters the gradients are taken with respect to
         self.wrt: tuple[str, ...] = tuple(str(p) for p in wrt)
@@ -33,7 +43,11 @@ class CompiledGradient:
         self.source = source
         self._identifiers = identifiers
         self._direct = all(name == identifier for name, identifier in identifiers.items())
-        self._function = load_function(source, FUNCTION_NAME, model.name or 'model')
+        #: ``"numpy"`` (blocked NumPy calls) or ``"fused"`` (one numba loop over the samples)
+        self.backend = backend
+        #: seconds the first compile took: numba generating machine code, or loading it from the disk cache
+        self.compile_seconds = compile_seconds
+        self._function = function or load_function(source, FUNCTION_NAME, model.name or 'model')
         self.__signature__ = inspect.Signature(
             [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY)
              for name in self.inputs + self.params
@@ -67,12 +81,12 @@ class CompiledGradient:
 
     def __repr__(self) -> str:
         name = self.model.name or "model"
-        return (f"<CompiledGradient of {name}: {self.reduction} loss over data "
+        return (f"<CompiledGradient of {name} ({self.backend}): {self.reduction} loss over data "
                 f"({', '.join(self.inputs)}), gradients for ({', '.join(self.wrt)})>")
 
 
 def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
-            block: int | None = None) -> CompiledGradient:
+            block: int | None = None, backend: str = "numpy") -> CompiledGradient:
     """Compile a model's loss and gradients into one vectorised NumPy function.
 
     ``wrt`` chooses the parameters (all by default); ``inputs`` says which
@@ -82,6 +96,11 @@ def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
     linearly with depth. Long batches run in blocks of ``block`` rows (by
     default as many as keep a block's arrays in the CPU cache), computed in
     place in a few preallocated buffers.
+
+    ``backend="fused"`` compiles the same steps with numba into one loop
+    over the samples, on every core (``pip install symgrad[fast]``);
+    ``"auto"`` does so when numba is installed and otherwise uses the NumPy
+    code with a :class:`FusedUnavailableWarning`.
 
     >>> import numpy as np
     >>> from symgrad import losses, networks
@@ -96,7 +115,37 @@ def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
     ...
     symgrad.errors.ArgumentError: missing argument 'b' (parameter); pass all of x, y, b, w
     """
+    if backend not in BACKENDS:
+        raise CompileError(f"unknown backend {backend!r} (must be one of {list(BACKENDS)})")
     model, targets = resolve(model_or_expr, wrt, inputs, reduction, block)
     steps, source = build(model, targets, reduction, block)
     identifiers = {str(s): str(steps.real[s]) for s in model.inputs + model.params}
+    if backend != "numpy":
+        compiled = _fused(model, targets, reduction, identifiers, steps, required=backend == "fused")
+        if compiled is not None:
+            return compiled
     return CompiledGradient(model, targets, reduction, source, identifiers)
+
+
+def _fused(model, targets, reduction, identifiers, steps, required: bool) -> CompiledGradient | None:
+    """The fused version, or None (with a warning) when ``auto`` cannot have it; ``fused`` raises instead."""
+    if not fused.available():
+        if required:
+            raise CompileError("backend='fused' needs numba: pip install symgrad[fast]")
+        warnings.warn("numba is not installed (pip install symgrad[fast]): compiled to NumPy code",
+                      FusedUnavailableWarning, stacklevel=3)
+        return None
+    try:
+        source = fused.fused_source(steps, reduction)
+        function, seconds, _ = fused.load_fused(source)
+    except Exception as error:  # CompileError, or numba failing to type or compile the loop
+        if required:
+            if isinstance(error, CompileError):
+                raise
+            raise CompileError(f"numba could not compile the fused loop ({type(error).__name__}: "
+                               f"{str(error).splitlines()[0] if str(error) else ''}); use backend='numpy'") from error
+        warnings.warn(f"{str(error).splitlines()[0]}: compiled to NumPy code", FusedUnavailableWarning,
+                      stacklevel=3)
+        return None
+    return CompiledGradient(model, targets, reduction, source, identifiers, function=function,
+                            backend="fused", compile_seconds=seconds)
