@@ -5,7 +5,7 @@ import inspect
 import keyword
 import warnings
 
-from . import fused
+from . import arrays, fused
 from .loader import load_function
 from .names import FUNCTION_NAME
 from ..errors import ArgumentError, CompileError
@@ -48,6 +48,10 @@ class CompiledGradient:
         #: seconds the first compile took: numba generating machine code, or loading it from the disk cache
         self.compile_seconds = compile_seconds
         self._function = function or load_function(source, FUNCTION_NAME, model.name or 'model')
+        #: what the generated code raises for a Dask (or another library's) array
+        self._foreign = self._function.__globals__.get("ForeignArray", ())
+        self._block = None
+        self._summed: CompiledGradient | None = None  # the sum-reduced twin, for chunked data
         self.__signature__ = inspect.Signature(
             [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY)
              for name in self.inputs + self.params
@@ -68,7 +72,10 @@ class CompiledGradient:
 
     def __call__(self, values: dict | None = None, /, **kwargs):
         if values is None and self._direct and kwargs.keys() == self._identifiers.keys():
-            return self._function(**kwargs)  # the common case, checked in one comparison
+            try:
+                return self._function(**kwargs)  # the common case, checked in one comparison
+            except self._foreign:
+                return self._other_arrays(kwargs)
         if values is not None:
             if not isinstance(values, dict):
                 raise ArgumentError(f"pass the values as keyword arguments or one dict, not {values!r}")
@@ -77,7 +84,23 @@ class CompiledGradient:
             if duplicated:
                 raise ArgumentError(f"argument {sorted(duplicated)[0]!r} given twice")
             kwargs = {**values, **kwargs}
-        return self._function(**self._arguments(kwargs))
+        try:
+            return self._function(**self._arguments(kwargs))
+        except self._foreign:
+            return self._other_arrays(kwargs)
+
+    def _other_arrays(self, values: dict):
+        """Data that are Dask arrays: the loss and gradients summed chunk by chunk (see :mod:`.arrays`)."""
+        if not any(arrays.is_dask(values[name]) for name in self.inputs):
+            raise  # an array-API array of a library this function does not take: the generated code's error
+        if self._summed is None:
+            self._summed = compile(self.model, wrt=self.wrt, reduction="sum", block=self._block,
+                                   backend=self.backend)
+        return arrays.chunked_loss_and_grad(self, self._summed, values)
+
+    def __reduce__(self):
+        # to a Dask worker in another process: compiled again there (numba's code comes from the disk cache)
+        return _rebuild, (self.model, self.wrt, self.reduction, self._block, self.backend)
 
     def __repr__(self) -> str:
         name = self.model.name or "model"
@@ -124,7 +147,13 @@ def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
         compiled = _fused(model, targets, reduction, identifiers, steps, required=backend == "fused")
         if compiled is not None:
             return compiled
-    return CompiledGradient(model, targets, reduction, source, identifiers)
+    compiled = CompiledGradient(model, targets, reduction, source, identifiers)
+    compiled._block = block
+    return compiled
+
+
+def _rebuild(model, wrt, reduction, block, backend) -> CompiledGradient:
+    return compile(model, wrt=wrt, reduction=reduction, block=block, backend=backend)
 
 
 def _fused(model, targets, reduction, identifiers, steps, required: bool) -> CompiledGradient | None:
