@@ -100,7 +100,7 @@ class CompiledGradient:
 
     def __reduce__(self):
         # to a Dask worker in another process: compiled again there (numba's code comes from the disk cache)
-        return _rebuild, (self.model, self.wrt, self.reduction, self._block, self.backend)
+        return _rebuild, (self.source, self.model, self.wrt, self.reduction, self._block, self.backend)
 
     def __repr__(self) -> str:
         name = self.model.name or "model"
@@ -152,8 +152,15 @@ def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
     return compiled
 
 
-def _rebuild(model, wrt, reduction, block, backend) -> CompiledGradient:
-    return compile(model, wrt=wrt, reduction=reduction, block=block, backend=backend)
+#: functions compiled again after unpickling, by their source: a Dask worker unpickles one per task
+_REBUILT: dict[str, CompiledGradient] = {}
+
+
+def _rebuild(source, model, wrt, reduction, block, backend) -> CompiledGradient:
+    function = _REBUILT.get(source)
+    if function is None:
+        function = _REBUILT[source] = compile(model, wrt=wrt, reduction=reduction, block=block, backend=backend)
+    return function
 
 
 def _fused(model, targets, reduction, identifiers, steps, required: bool) -> CompiledGradient | None:
