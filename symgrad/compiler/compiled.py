@@ -5,7 +5,7 @@ import inspect
 import keyword
 import warnings
 
-from . import arrays, fused
+from . import array_api, arrays, fused
 from .loader import load_function
 from .names import FUNCTION_NAME
 from ..errors import ArgumentError, CompileError
@@ -52,6 +52,7 @@ class CompiledGradient:
         self._foreign = self._function.__globals__.get("ForeignArray", ())
         self._block = None
         self._summed: CompiledGradient | None = None  # the sum-reduced twin, for chunked data
+        self._xp = None  # the array-API function
         self.__signature__ = inspect.Signature(
             [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY)
              for name in self.inputs + self.params
@@ -75,7 +76,8 @@ class CompiledGradient:
             try:
                 return self._function(**kwargs)  # the common case, checked in one comparison
             except self._foreign:
-                return self._other_arrays(kwargs)
+                pass  # Dask or array-API data: handled below, outside the except (no chained traceback)
+            return self._other_arrays(kwargs)
         if values is not None:
             if not isinstance(values, dict):
                 raise ArgumentError(f"pass the values as keyword arguments or one dict, not {values!r}")
@@ -87,16 +89,23 @@ class CompiledGradient:
         try:
             return self._function(**self._arguments(kwargs))
         except self._foreign:
-            return self._other_arrays(kwargs)
+            pass
+        return self._other_arrays(kwargs)
 
     def _other_arrays(self, values: dict):
-        """Data that are Dask arrays: the loss and gradients summed chunk by chunk (see :mod:`.arrays`)."""
+        """Dask data: summed chunk by chunk (:mod:`.arrays`); array-API data: on their namespace (:mod:`.array_api`)."""
         if not any(arrays.is_dask(values[name]) for name in self.inputs):
-            raise  # an array-API array of a library this function does not take: the generated code's error
+            return array_api.array_api_loss_and_grad(self, values)
         if self._summed is None:
             self._summed = compile(self.model, wrt=self.wrt, reduction="sum", block=self._block,
                                    backend=self.backend)
         return arrays.chunked_loss_and_grad(self, self._summed, values)
+
+    def _xp_function(self):
+        """The whole-array function on an array-API namespace, generated when first needed."""
+        if self._xp is None:
+            self._xp = array_api.xp_function(self.model, self.wrt, self.reduction)
+        return self._xp
 
     def __reduce__(self):
         # to a Dask worker in another process: compiled again there (numba's code comes from the disk cache)
