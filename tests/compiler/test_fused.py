@@ -201,3 +201,34 @@ def test_the_machine_code_is_cached_on_disk_for_a_second_process(tmp_path):
     assert runs[0]["hits"] == 0 and runs[1]["hits"] >= 1
     assert runs[1]["loss"] == runs[0]["loss"]
     assert list(tmp_path.glob("symgrad_fused_*.py"))
+
+
+def test_the_vectorisable_exp_matches_numpy_from_overflow_to_underflow():
+    """The fused loop's own exp (no libm call, so LLVM vectorises it) against np.exp, value by value."""
+    numba = pytest.importorskip("numba")
+    w, x = sp.symbols("w x")
+    function = symgrad.compile(symgrad.Model.coerce(sp.exp(w * x), inputs=[x]), backend="fused")
+    exp = function._function.__globals__["_exp"]
+
+    @numba.njit
+    def each(values):
+        out = np.empty_like(values)
+        for i in range(values.size):
+            out[i] = exp(values[i])
+        return out
+
+    edges = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 709.78, 709.79, -708.3, -744.0, -745.13, -745.14]
+    values = np.concatenate([np.linspace(-760.0, 720.0, 100_001), edges])
+    with np.errstate(over="ignore"):
+        reference = np.exp(values)
+    ours = each(values)
+    normal = np.isfinite(reference) & (reference >= np.finfo(float).tiny)
+    np.testing.assert_allclose(ours[normal], reference[normal], rtol=4.5e-16)   # within 2 ulp
+    subnormal = (reference > 0) & ~normal
+    np.testing.assert_allclose(ours[subnormal], reference[subnormal], rtol=1e-12, atol=1e-320)
+    rest = ~(normal | subnormal)  # inf, 0 and NaN exactly where NumPy has them
+    np.testing.assert_array_equal(ours[rest], reference[rest])
+    # and through a compiled loss: L = e^(w x), dL/dw = x e^(w x)
+    loss, grads = function(x=np.array([2.0, -3.0]), w=0.5)
+    assert loss == pytest.approx((np.exp(1.0) + np.exp(-1.5)) / 2, rel=1e-15)
+    assert grads["w"] == pytest.approx((2 * np.exp(1.0) - 3 * np.exp(-1.5)) / 2, rel=1e-15)
