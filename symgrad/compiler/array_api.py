@@ -89,6 +89,9 @@ class XpPrinter(FusedPrinter):
         args = ", ".join([self._print(expr.args[0]), *entry.numpy_args])
         return f"{entry.numpy}(xp, {args})" if helpers else f"{entry.numpy}({args})"
 
+    def _print_exp(self, expr):
+        return f"xp.exp({self._print(expr.args[0])})"
+
     def _print_Heaviside(self, expr):
         return super()._print_Heaviside(expr).replace("_heaviside(", "_heaviside(xp, ", 1)
 

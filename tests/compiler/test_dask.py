@@ -1,6 +1,8 @@
 """Compiled gradients and training over Dask arrays: chunk sums equal the in-memory results."""
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -100,3 +102,14 @@ def test_train_over_dask_equals_in_memory(client, method):
     np.testing.assert_allclose(chunked.loss, in_memory.loss, rtol=1e-12)
     for name in ("w", "b"):
         assert chunked.final[name] == pytest.approx(in_memory.final[name], rel=1e-12)
+
+
+def test_a_compiled_function_pickles_for_worker_processes():
+    """Sent to a Dask worker in another process, a compiled function is compiled again there, once."""
+    f = symgrad.compile(CHAIN, wrt=["w1", "b"], reduction="sum")
+    copy = pickle.loads(pickle.dumps(f))
+    again = pickle.loads(pickle.dumps(f))
+    assert copy is again  # rebuilt once per process, by its source
+    assert (copy.wrt, copy.reduction) == (("w1", "b"), "sum")
+    x = np.linspace(-1.0, 1.0, 9)
+    assert copy(x=x, y=x**2, **PARAMS) == f(x=x, y=x**2, **PARAMS)
