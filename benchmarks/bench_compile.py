@@ -9,8 +9,16 @@ For each model and batch size it prints the best time of one loss+gradient
 evaluation (mean loss and its gradient with respect to every parameter) and
 its ratio to the hand-written NumPy code, all measured in the same run, in
 interleaved rounds. Every contender's result is first checked against the
-hand-written one. PyTorch (eager, CPU, default threads) and JAX (jit, CPU,
-float64, data copied to JAX once outside the timing) run when installed.
+hand-written one. ``symgrad.compile`` runs with both backends (the fused
+one when numba is installed; its compile time, or the time to load it from
+the disk cache, is printed). PyTorch (eager, CPU, default threads) and JAX
+(jit, CPU, float64, data copied to JAX once outside the timing) run when
+installed; they are timed in a group of their own (with the hand-written
+code again, for their ratios): their thread pools keep spinning after a call
+and would starve numba's threads. The "machine limit" row is the time to
+read every input once (one BLAS dot product per input array), and for
+chain(3) that plus three NumPy ``exp`` over the batch (into a preallocated
+array): what NumPy's own kernels need just to touch the data.
 """
 from __future__ import annotations
 
@@ -27,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import symgrad  # noqa: E402
 from symgrad import losses, networks  # noqa: E402
 from symgrad.compiler.compiled import compile as compile_gradient  # noqa: E402
+from symgrad.compiler.fused import available as fused_available  # noqa: E402
 
 FEATURES = 16
 
@@ -65,6 +74,23 @@ def chain3_by_hand(x, y, b, w1, w2, w3):
     d_a1 = d_a2 * w2 * f1 * (1 - f1)
     grads = {"b": d_a1.sum() / n, "w1": d_a1 @ x / n, "w2": d_a2 @ f1 / n, "w3": d_a3 @ f2 / n}
     return 0.5 * (r @ r) / n, grads
+
+
+# -- the machine's limit: read the inputs once (and, for chain(3), three exponentials) -------
+
+def machine_limit(kind, data):
+    arrays = list(data.values())
+    if kind != "chain3":
+        return lambda: [a @ a for a in arrays]  # BLAS ddot: the fastest way NumPy reads an array
+    out = np.empty_like(data["x"])
+
+    def three_exps():
+        np.exp(data["x"], out=out)
+        np.exp(data["x"], out=out)
+        np.exp(data["x"], out=out)
+        return [a @ a for a in arrays]
+
+    return three_exps
 
 
 # -- naive: sympy.diff of the closed form, lambdify without CSE ---------------------------------
@@ -206,27 +232,46 @@ def main(argv=None):
     for label, make in extras:
         if make("mse") is None:
             print(f"({label} is not installed: skipped)")
+    if not fused_available():
+        print("(numba is not installed: the fused backend is skipped; pip install symgrad[fast])")
     for n in sizes:
         print(f"\nN = {n:,}")
-        print(f"  {'model':40s} {'contender':24s} {'time':>10s} {'ratio':>7s}")
+        print(f"  {'model':40s} {'contender':24s} {'time':>12s} {'ratio':>7s}")
         for title, kind, model, data, params, by_hand in cases(n, rng):
             reference = by_hand(data, params)
             compiled = compile_gradient(model)
             contenders = [("hand-written NumPy", lambda: by_hand(data, params)),
                           ("symgrad.compile", lambda: compiled(**data, **params))]
+            if fused_available():
+                fused = compile_gradient(model, backend="fused")
+                if n == sizes[0]:
+                    print(f"  ({title}: fused backend compiled or loaded from cache in {fused.compile_seconds:.2f} s)")
+                contenders.append(("symgrad.compile fused", lambda fused=fused: fused(**data, **params)))
             naive_function = naive(model)
             contenders.append(("naive diff + lambdify", lambda: naive_function(**data, **params)))
+            # PyTorch's and JAX's thread pools keep spinning after a call and would starve numba's threads
+            # if interleaved with them: they are timed in a group of their own, against the hand code again
+            frameworks = [("hand-written NumPy", contenders[0][1])]
             for label, make in extras:
                 run = make(kind)
                 if run is not None:
                     run(data, params)  # warm up (JIT)
-                    contenders.append((label, lambda run=run: run(data, params)))
-            for label, function in contenders:
+                    frameworks.append((label, lambda run=run: run(data, params)))
+            for label, function in contenders + frameworks[1:]:
                 check(f"{label} ({title}, N={n})", function(), reference)
+            contenders.append(("machine limit", machine_limit(kind, data)))
             times = best_times([function for _, function in contenders], n, args.rounds)
-            for (label, _), seconds in zip(contenders, times):
-                print(f"  {title:40s} {label:24s} {seconds * 1e3:8.3f}ms {seconds / times[0]:6.2f}x")
-
+            rows = [(label, seconds, seconds / times[0]) for (label, _), seconds in zip(contenders, times)]
+            if len(frameworks) > 1:
+                others = best_times([function for _, function in frameworks], n, args.rounds)
+                rows[-1:-1] = [(label, seconds, seconds / others[0])
+                               for (label, _), seconds in zip(frameworks[1:], others[1:])]
+            for label, seconds, ratio in rows:
+                print(f"  {title:40s} {label:24s} {seconds * 1e6:10.1f}µs {ratio:6.2f}x")
+            timing = dict((label, seconds) for label, seconds, _ in rows)
+            if "symgrad.compile fused" in timing:
+                print(f"  {'':40s} {'fused / machine limit':24s} "
+                      f"{timing['symgrad.compile fused'] / timing['machine limit']:18.2f}x")
 
 if __name__ == "__main__":
     main()

@@ -14,6 +14,7 @@ import numpy as np
 from . import _optional
 from ._tools import is_stream, write_file
 from .compiler.api import compile
+from .compiler.arrays import is_dask, take_batch
 from .errors import DivergenceError
 from .compiler.compiled import CompiledGradient
 from .compiler.matrix import CompiledModel
@@ -375,10 +376,15 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
     _check_names(data, function.inputs, "data", "data")
     # integer class labels stay integers (a classifier turns them into one-hot rows)
     arrays = {k: a if a.dtype.kind in "iu" else a.astype(float)
-              for k, a in ((k, np.asarray(v)) for k, v in data.items())}
+              for k, a in ((k, v if is_dask(v) else np.asarray(v)) for k, v in data.items())}
+    chunked = any(is_dask(a) for a in arrays.values())
+    if chunked and not isinstance(function, CompiledGradient):
+        raise ValueError("Dask data are for scalar models (symgrad.compile of a Model); "
+                         "a matrix model trains on NumPy arrays")
     # the samples are the first axis: the entries of a 1-D array, the rows of a batch matrix
-    n = max([len(a) for a in arrays.values() if a.ndim >= 1], default=1)
-    _check_finite(arrays, "data")
+    n = max([a.shape[0] for a in arrays.values() if a.ndim >= 1], default=1)
+    # Dask data are checked as they are read: a non-finite sample makes the loss non-finite, which stops training
+    _check_finite({k: a for k, a in arrays.items() if not is_dask(a)}, "data")
     rng = np.random.default_rng(seed)
     params = _initial(function, init, rng)
     _check_finite(params, "the start of")
@@ -423,7 +429,9 @@ def train(model, data: Mapping, init: Mapping | None = None, lr: float = 0.01, e
             rate = _rate(rate_at, epoch - 1)
             history.learning_rates.append(rate)
             for index in _batches(method, n, batch_size, shuffle, rng):
-                if method != "gd":
+                if method != "gd" and chunked:  # a mini-batch of Dask data is read into memory
+                    loss, grads = evaluate(take_batch(arrays, index))
+                elif method != "gd":
                     loss, grads = evaluate({k: a[index] if a.ndim else a for k, a in arrays.items()})
                 history.step_loss.append(loss)
                 for p, g in grads.items():

@@ -31,8 +31,9 @@ and identifiers from ``names``, and writes it.
 """
 from .emit import CACHE_BUDGET
 from .printer import logsumexp, stable_form
+from .compiled import BACKENDS, FusedUnavailableWarning
 from .standalone import REDUCTIONS, codegen, generate_source
 from ..errors import CompileError
 
-__all__ = ["CACHE_BUDGET", "REDUCTIONS", "CompileError", "codegen", "generate_source", "logsumexp",
+__all__ = ["BACKENDS", "CACHE_BUDGET", "FusedUnavailableWarning", "REDUCTIONS", "CompileError", "codegen", "generate_source", "logsumexp",
            "stable_form"]

@@ -22,12 +22,15 @@ def _matrix_options(wrt, inputs, reduction, block) -> None:
             "and the gradients of all its parameters")
 
 
-def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean", block: int | None = None):
+def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean", block: int | None = None,
+            backend: str = "numpy"):
     """Compile a model's loss and gradients into one NumPy function: ``loss, grads = f(**values)``.
 
     A scalar model or expression gives a :class:`~symgrad.CompiledGradient`
     (data as 1-D arrays of samples; see :func:`symgrad.compiler.compiled.compile`
-    for ``wrt``, ``inputs``, ``reduction`` and ``block``). A matrix model
+    for ``wrt``, ``inputs``, ``reduction``, ``block`` and ``backend``: ``"numpy"``,
+    ``"fused"`` for one numba loop over the samples, ``"auto"`` for fused when
+    numba is installed). A matrix model
     (:func:`symgrad.networks.mlp`, ...) gives a compiled batch whose data are
     matrices with the samples as rows.
 
@@ -41,19 +44,35 @@ def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean", block: 
     """
     if isinstance(model_or_expr, MatrixModel):
         _matrix_options(wrt, inputs, reduction, block)
+        _matrix_backend(backend)
         return compile_model(model_or_expr)
-    return compiled.compile(model_or_expr, wrt=wrt, inputs=inputs, reduction=reduction, block=block)
+    return compiled.compile(model_or_expr, wrt=wrt, inputs=inputs, reduction=reduction, block=block,
+                            backend=backend)
 
 
-def codegen(model_or_expr, path, wrt=None, inputs=(), reduction: str = "mean") -> Path:
+def _matrix_backend(backend: str) -> None:
+    # a matrix model's batch is a few BLAS matrix products; there is no fused loop for it (yet)
+    if backend not in compiled.BACKENDS:
+        raise standalone.CompileError(f"unknown backend {backend!r} (must be one of {list(compiled.BACKENDS)})")
+    if backend == "fused":
+        raise standalone.CompileError("backend='fused' is for scalar models; a matrix model compiles to "
+                                      "NumPy matrix products (BLAS): use backend='numpy' or 'auto'")
+
+
+def codegen(model_or_expr, path, wrt=None, inputs=(), reduction: str = "mean", backend: str = "numpy") -> Path:
     """Write a standalone Python module (needing only NumPy) with ``loss_and_grad`` for the model.
 
     For a matrix model the module's ``loss_and_grad`` takes the batch and
     the parameters as keyword arrays (biases 1-D), as the compiled function's
-    source does (:attr:`CompiledModel.source`).
+    source does (:attr:`CompiledModel.source`). ``backend="fused"`` writes
+    the numba module of a scalar model instead (it needs numba to run).
     """
     if isinstance(model_or_expr, MatrixModel):
         _matrix_options(wrt, inputs, reduction, None)
+        _matrix_backend(backend)
         function: CompiledModel = compile_model(model_or_expr)
         return write_file(path, function.source)
-    return standalone.codegen(model_or_expr, path, wrt=wrt, inputs=inputs, reduction=reduction)
+    if backend == "numpy":
+        return standalone.codegen(model_or_expr, path, wrt=wrt, inputs=inputs, reduction=reduction)
+    function = compiled.compile(model_or_expr, wrt=wrt, inputs=inputs, reduction=reduction, backend=backend)
+    return write_file(path, function.source)

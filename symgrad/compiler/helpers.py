@@ -9,10 +9,32 @@ __all__ = ["HELPER_SOURCE"]
 # are their entries' NumPy forwards in the op table
 _OWN = {
     "_batch": """
+_FLOAT = np.dtype(float)
+
+
+class ForeignArray(TypeError):
+    \"\"\"A data array of another library (Dask, an array-API namespace): this NumPy code does not take it.\"\"\"
+
+
 def _batch(data):
     \"\"\"The data as float arrays of one length (scalars are broadcast), and that length.\"\"\"
+    arrays = list(data.values())
+    # fast path: float64 arrays of one length need no check and no conversion
+    first = arrays[0]
+    if type(first) is np.ndarray and first.ndim == 1 and first.shape[0]:
+        shape = first.shape
+        for array in arrays:
+            if type(array) is not np.ndarray or array.dtype is not _FLOAT or array.shape != shape:
+                break
+        else:
+            return shape[0], arrays
     arrays, n, first = [], None, None
     for name, value in data.items():
+        if not isinstance(value, (np.ndarray, np.generic, float, int, list, tuple)) and (
+                hasattr(value, "__dask_graph__") or hasattr(value, "__array_namespace__")):
+            raise ForeignArray(f"data {name} is a {type(value).__module__}.{type(value).__name__}: this code "
+                               "computes on NumPy arrays (symgrad.compile's function also takes Dask and "
+                               "array-API arrays)")
         array = np.asarray(value)
         if array.dtype.kind not in "biuf":
             raise TypeError(f"data {name} must be real numbers, not {_describe(value)}")
