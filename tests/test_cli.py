@@ -14,7 +14,8 @@ from symgrad.cli import main
 def test_lecture_writes_the_report_and_lists_wrong_claims(capsys, tmp_path):
     assert main(["lecture", "--out", str(tmp_path / "report")]) == 0
     out = capsys.readouterr().out
-    assert "are wrong:" in out and "ascent instead of descent" in out
+    assert "checked from their text" in out and "ascent instead of descent" in out
+    assert "✗ examples/lectures/002-perceptrons-backprop.md:" in out
     page = (tmp_path / "report" / "index.html").read_text()
     for example in ("mse-linear", "sigmoid-perceptron", "chain3", "max-gate", "least-squares"):
         assert f'id="{example}"' in page
