@@ -19,8 +19,9 @@ from .core.functions import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, s
 from .core.matrix_model import MatrixModel
 from .core.model import Model
 from .core.ops import OPS, Op, op
-from .errors import (ArgumentError, ClaimError, CompileError, DerivationError, DivergenceError, GraphError,
-                     GraphTooLargeError, ModelError, ParseError, RenderError, ShapeError, SymgradError)
+from .documents import FileReport, Finding, check_document
+from .errors import (ArgumentError, ClaimError, CompileError, DerivationError, DivergenceError, DocumentError,
+                     GraphError, GraphTooLargeError, ModelError, ParseError, RenderError, ShapeError, SymgradError)
 from .graph import Graph, Node
 from .parsing import Equation, UpdateRule, parse, parse_latex
 from .printing import text
@@ -33,16 +34,17 @@ from .verification.verdict import Verdict, verify
 
 __all__ = [
     # models and what derives from them: one name per concept, for scalar and matrix models alike
-    "Model", "MatrixModel", "losses", "networks", "matrix",
+    "Model", "MatrixModel", "losses", "networks", "matrix", "check_document",
     "grad", "update_rules", "chain_rule", "least_squares", "stationary_point",
     "Graph", "compile", "codegen", "check_gradients", "verify", "train", "parse", "parse_latex", "text",
     # functions and the op table
     "sigmoid", "relu", "softplus", "leaky_relu", "elu", "gelu", "softmax", "log_softmax", "OPS", "Op", "op",
     # results
     "ChainRule", "ChainRules", "Factor", "UpdateRules", "StationaryPoint", "Node", "CompiledGradient",
-    "GradientCheck", "Verdict", "History", "Equation", "UpdateRule",
+    "GradientCheck", "Verdict", "History", "Equation", "UpdateRule", "FileReport", "Finding",
     # errors: every one a SymgradError
     "SymgradError", "ModelError", "ShapeError", "DerivationError", "CompileError", "ArgumentError", "ClaimError",
     "ParseError", "GraphError", "RenderError", "GraphTooLargeError", "DivergenceError",
+    "DocumentError",
     "__version__",
 ]

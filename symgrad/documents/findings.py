@@ -11,6 +11,8 @@ KINDS = ("definition", "derivative", "update_rule", "step", "number", "matrix", 
 #: what the checker says of it
 VERDICTS = ("holds", "wrong", "unchecked", "defined")
 _RELATION = re.compile(r"=|\\leftarrow|\\gets|←|:=")
+#: the longest correction the terminal line shows
+SHORT = 80
 MARKS = {"holds": "✓", "wrong": "✗", "unchecked": "?", "defined": "·"}
 
 
@@ -48,8 +50,8 @@ class Finding:
         if len(source) > 70:
             source = source[:67] + "…"
         text = f"{self.mark} {file}:{self.line}  {source}  {self.reason}"
-        if self.correction and self.verdict == "wrong":
-            text += f" (correct: {self.correction})"
+        if self.correction and self.verdict == "wrong" and len(self.correction) <= SHORT:
+            text += f" (correct: {self.correction})"  # a long one is in --json and --html
         return text
 
 

@@ -377,7 +377,7 @@ class Reader:
         left, right = self.scope.closed(before).doit(), self.scope.closed(after).doit()
         shallow = self.scope.lookup(before).value if _is_name(before) and self.scope.lookup(before) else before
         verdict = verify_identity(right, left, subject=f"{_shown(after)} = {_shown(before)}",
-                                  deadline=DEADLINE, diagnose=(self.scope.read(after), self.scope.read(shallow)))
+                                  deadline=DEADLINE, diagnose=(after, shallow))
         reason = self._reason(verdict)
         if verdict.status == "wrong":
             reason = self._derivative_slip(before, after) or reason
