@@ -25,11 +25,12 @@ __all__ = ["render_html", "write_html_reports"]
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 78rem; margin: 1.5rem auto; padding: 0 1rem; color: #222; }
 header p { color: #555; }
-.block { display: grid; grid-template-columns: minmax(0, 1fr) 24rem; gap: 1.2rem; padding: 0.1rem 0; }
-.block.checked { border-top: 1px solid #eee; }
+.claimed-block { display: grid; grid-template-columns: minmax(0, 1fr) 24rem; gap: 1.2rem; padding: 0.1rem 0; }
+.claimed-block.checked { border-top: 1px solid #eee; }
 .text { overflow-x: auto; min-width: 0; }
-.notes { font-size: 0.9rem; }
-.note { border-left: 4px solid #ccc; padding: 0.2rem 0.6rem; margin: 0.3rem 0; background: #fafafa; }
+.notes { font-size: 0.9rem; min-width: 0; }
+.note { border-left: 4px solid #ccc; padding: 0.2rem 0.6rem; margin: 0.3rem 0; background: #fafafa;
+        overflow-x: auto; overflow-y: hidden; }
 .note.wrong { border-color: #b42318; background: #fdf0ef; }
 .note.holds { border-color: #1a7f37; }
 .note.unchecked { border-color: #9a6700; }
@@ -38,7 +39,7 @@ header p { color: #555; }
 .wrong .mark { color: #b42318; } .holds .mark { color: #1a7f37; } .unchecked .mark { color: #9a6700; }
 .line { color: #888; font-size: 0.8rem; }
 code { background: #f3f3f3; padding: 0 0.2rem; overflow-wrap: anywhere; }
-.eq { overflow-x: auto; overflow-y: hidden; }
+.eq { overflow-x: auto; overflow-y: hidden; margin: 0.3rem 0; }
 .summary span { margin-right: 1rem; }
 """
 
@@ -69,8 +70,16 @@ def _note(finding: Finding) -> str:
     return f'<div class="note {finding.verdict}">{"".join(parts)}</div>'
 
 
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
 def _markdown_blocks(text: str) -> list[tuple[int, int, str]]:
-    """(first line, last line, html) of each top-level block of a Markdown text."""
+    """(first line, last line, html) of each top-level block of a Markdown text.
+
+    HTML comments (symgrad's annotations among them) are invisible, as in any
+    Markdown viewer: they are blanked, line breaks kept, so lines still match.
+    """
+    text = _COMMENT.sub(lambda m: "\n" * m.group().count("\n"), text)
     md = _markdown()
     tokens = md.parse(text)
     blocks, start = [], 0
@@ -136,7 +145,7 @@ def render_html(report: FileReport, text: str, format: str) -> str:
         pending = [f for f in pending if f.line > last]
         notes = "".join(_note(f) for f in here if not (f.kind == "other" and f.reason.startswith("not a claim")))
         checked = " checked" if notes else ""
-        body.append(f'<section class="block{checked}" id="L{first}"><div class="text">{rendered}</div>'
+        body.append(f'<section class="claimed-block{checked}" id="L{first}"><div class="text">{rendered}</div>'
                     f'<div class="notes">{notes}</div></section>')
     s = report.summary
     summary = (f'<p class="summary"><span>✓ {s["holds"]} hold</span><span>✗ {s["wrong"]} wrong</span>'

@@ -533,7 +533,10 @@ class Reader:
                 if not truth.free_symbols:
                     found.append(self._number(here, source, truth, side, written))
                     continue
-            shown = source if k == 0 or not written else f"= {written.strip()}"
+            if k == 0 and len(sides) > 1 and written and text:
+                shown = f"{split_sides(text)[0].strip()} = {written.strip()}"  # the first claim of a chain
+            else:
+                shown = source if k == 0 or not written else f"= {written.strip()}"
             finding = self._derivative_side(here, shown, derivative, of, variables, side, kind)
             if finding.verdict == "wrong" and k and found[-1].verdict == "wrong" \
                     and verify_identity(self.scope.closed(side), self.scope.closed(sides[k - 1]),
