@@ -18,7 +18,7 @@ from contextlib import suppress
 import sympy as sp
 
 from . import lectures, printing
-from ._tools import check_writable
+from ._tools import check_writable, ensure_folder
 from .check import check_gradients
 from .compiler.api import codegen
 from .core.matrix_model import MatrixModel
@@ -136,6 +136,7 @@ def _cmd_lecture(args) -> int:
     if args.text:
         print(lecture_text())
         return EXIT_OK
+    check_writable(ensure_folder(args.out) / "index.html")  # a folder that cannot be written: said before the work
     reports = check_lectures()
     index = write_report(args.out, extras=graph_section, appendix=training_section, checked=reports)
     if args.json:
@@ -229,6 +230,9 @@ def _cmd_verify(args) -> int:
         _print_json(verdict.to_dict())
     else:
         print(verdict)
+    if verdict.status == "unchecked":  # status 2 always comes with a one-line reason on stderr
+        print(f"symgrad verify: error: the claim could not be decided: {_printable(verdict.diagnosis or 'no reason')}",
+              file=sys.stderr)
     return VERIFY_EXIT[verdict.status]
 
 

@@ -157,7 +157,8 @@ class _Comparison:
         def size(k):  # small coordinates first: readable counterexamples, and no overflow there
             return max(abs(points[s][k]) for s in self.symbols)
 
-        for k in sorted(suspects, key=size):
+        # finite disagreements first: they are the evidence; a value undefined on one side may be cancellation
+        for k in sorted(suspects, key=lambda k: (k in one_sided, size(k))):
             if self.counterexample is not None:
                 return
             if self.checked_precisely >= MAX_PRECISE_CHECKS:
