@@ -243,7 +243,8 @@ class Scope:
             seen.add(symbol)
             order.append(symbol)
 
-        for expr in (output, *also):
+        visit(output)  # the output by its own definition (read, ``L = w`` would be w itself)
+        for expr in also:
             for symbol in sorted(plain_symbols(self.read(expr)), key=str):
                 visit(symbol)
         if output in order:  # the output last, the stages it does not need before it

@@ -770,8 +770,29 @@ class _Scanner:
                 return k + 1
         return None
 
+    def braced_arguments(self, toks: list[Tok]) -> list[Tok]:
+        """``\\tanh{\\left(w \\right)}``, as SymPy's LaTeX printer writes a call: the braces around the
+        argument's parentheses dropped (at every depth), so symgrad reads back what it and SymPy print."""
+        dropped: set[int] = set()
+        for i, t in enumerate(toks):
+            if not (t.type == "NAME" and t.role in ("func", "dual")):
+                continue
+            k = i + 1
+            if k + 1 < len(toks) and toks[k].type == "POW":  # a power first: \tanh^{2}{\left(w\right)}
+                k = self._group_end(toks, k + 1, "LBRACE", "RBRACE") if toks[k + 1].type == "LBRACE" else k + 2
+                if k is None:
+                    continue
+            if k + 1 < len(toks) and toks[k].type == "LBRACE" and toks[k + 1].type == "LPAR":
+                close = self._group_end(toks, k + 1, "LPAR", "RPAR")
+                if close is not None and close < len(toks) and toks[close].type == "RBRACE":
+                    dropped |= {k, close}
+        return [t for i, t in enumerate(toks) if i not in dropped]
+
     def powers_of_calls(self, toks: list[Tok]) -> list[Tok]:
         """``\\tanh^2(u)`` as the slides mean it, ``tanh(u)^2``: the power moved after the call's argument."""
+        return self._moved_powers(self.braced_arguments(toks))
+
+    def _moved_powers(self, toks: list[Tok]) -> list[Tok]:
         out, i = [], 0
         while i < len(toks):
             t = toks[i]
@@ -781,7 +802,7 @@ class _Scanner:
                 if end is not None and end < len(toks) and toks[end].type == "LPAR":
                     close = self._group_end(toks, end, "LPAR", "RPAR")
                     if close is not None:
-                        out += [t, *toks[end:close], toks[i + 1], *toks[start:end]]
+                        out += [t, *self._moved_powers(toks[end:close]), toks[i + 1], *toks[start:end]]
                         i = close
                         continue
             out.append(t)

@@ -15,3 +15,19 @@ def test_a_power_written_on_a_function_applies_to_its_value():
 def test_the_derivative_of_tanh_as_slides_write_it():
     claim = parse_latex(r"\tanh'(u) = 1 - \tanh^2(u)")
     assert sp.simplify(claim.lhs.doit() - claim.rhs) == 0
+
+
+def test_what_the_latex_printer_writes_reads_back():
+    # SymPy's printer (and symgrad's) writes calls with braced arguments: \tanh^{2}{\left(w \right)}
+    from symgrad import printing
+    for expr in [sp.tanh(u) ** 2, (1 - sp.tanh(u) ** 2) * (x - sp.exp(sp.tanh(u))), sp.log(u**2 + 1)]:
+        assert sp.simplify(parse_latex(printing.latex(expr)) - expr) == 0
+        assert sp.simplify(parse_latex(sp.latex(expr)) - expr) == 0
+
+
+def test_nested_braced_calls_read_back():
+    # the inner call's power belongs to the inner call: log(log(u² + 1)² + 1), not log(log((u² + 1)²) + 1)
+    from symgrad import printing
+    expr = sp.log(sp.log(u**2 + 1) ** 2 + 1)
+    assert parse_latex(printing.latex(expr)) == expr
+    assert parse_latex(sp.latex(sp.tanh(sp.tanh(u) ** 2) ** 3)) == sp.tanh(sp.tanh(u) ** 2) ** 3
