@@ -1,6 +1,6 @@
 r"""Give each statement of a document its verdict, recording definitions in the scope as they come.
 
-A statement is parsed once (:func:`symgrad.parsing.parse_latex`, never
+A statement is parsed once (:func:`symgrad.parsing.read`, never
 ``eval``) and sorted by what it says: a definition is recorded, a derivative
 or an update rule is checked by :func:`symgrad.verify` against the model the
 scope gives, a number to the digits written, a matrix rule by the matrix
@@ -21,7 +21,7 @@ from .. import printing
 from ..core.model import Model
 from ..errors import ClaimError, DerivationError, ModelError, ParseError, ShapeError, SymgradError
 from ..numeric.points import precise_value
-from ..parsing import Equation, UpdateRule, parse_latex
+from ..parsing import Equation, UpdateRule, read
 from ..verification.matrix_claims import verify_matrix
 from ..verification.ties import tie_mistake
 from ..verification.verdict import verify, verify_identity
@@ -171,6 +171,8 @@ class Reader:
         self.scope = Scope()
         #: the last side of the last equation read, which a block starting with ``=`` continues
         self.last_side = None
+        #: what the parser says could be read otherwise in the statement read now (``1/2x``)
+        self.notes: tuple = ()
         #: whether the statements read now come from a ``symgrad:`` annotation: there a name is (re)defined
         self.annotating = False
         #: claimed first partials of each function with a max or min, by its definition: checked at ties
@@ -186,13 +188,22 @@ class Reader:
     def statement(self, statement: Statement, source: str | None = None) -> list[Finding]:
         """The findings of one statement (a definition, a claim, or why it is unchecked)."""
         source = source if source is not None else statement.text
+        self.notes = ()
         try:
             found = self._statement(statement, source)
+            if any(f.verdict != "defined" for f in found):  # a claim on a definition read with a doubt shares it
+                self.notes = tuple(dict.fromkeys(self.notes + self._inherited_notes(statement)))
             ambiguous = _ambiguous_call(statement.text, self.scope)
             for finding in found:
                 if finding.verdict == "wrong" and ambiguous:  # never call a claim wrong on a guessed reading
                     finding.verdict, finding.reason = "unchecked", f"{ambiguous} (read as a product, it is wrong)"
                     finding.correction = finding.counterexample = None
+                elif finding.verdict == "wrong" and self.notes:  # 1/2x: wrong only as read, say unsure
+                    finding.verdict = "unchecked"
+                    finding.reason = f"{'; '.join(self.notes)}; read so, it is wrong ({finding.reason})"
+                    finding.correction = finding.counterexample = None
+                elif self.notes:
+                    finding.reason += "; " + "; ".join(self.notes)
             return found
         except ParseError as error:
             return [self._finding(statement, source, _kind_of(statement.text), "unchecked",
@@ -214,6 +225,22 @@ class Reader:
                        counterexample)
 
     # -- sorting a statement ---------------------------------------------------------------
+
+    def _inherited_notes(self, statement) -> tuple:
+        """The reading notes of the definitions a statement's names rest on."""
+        try:
+            parsed = read(self._rewrite(statement.text), latex=True,
+                          functions=self.scope.function_names() or None).result
+        except ParseError:
+            return ()
+        sides = parsed.sides if isinstance(parsed, Equation) else (parsed.param, parsed.new_value) \
+            if isinstance(parsed, UpdateRule) else (parsed,)
+        notes: tuple = ()
+        for side in sides:
+            for derivative in sp.sympify(side).atoms(Derivative):
+                notes += self.scope.notes_of(derivative.expr)
+            notes += self.scope.notes_of(side)
+        return tuple(dict.fromkeys(notes))
 
     def _rewrite(self, text: str) -> str:
         """Notes' shorthands written out: ``\\nabla w`` as ∂L/∂w, ``\\Delta w = s`` and ``w' = …`` as rules."""
@@ -256,7 +283,8 @@ class Reader:
         if head and head.group(1).lstrip("\\") not in _BUILTINS and len(head.group(1).lstrip("\\")) <= 3:
             new_function = head.group(1).lstrip("\\")
             functions = sorted(set(functions) | {new_function})
-        parsed = parse_latex(text, functions=functions or None)
+        reading = read(text, latex=True, functions=functions or None)
+        parsed, self.notes = reading.result, reading.notes
         if isinstance(parsed, UpdateRule):
             return [self._update(statement, source, parsed.param, [parsed.new_value])]
         if not isinstance(parsed, Equation):
@@ -269,7 +297,8 @@ class Reader:
         """A block that starts with ``=``: the next step of the derivation the blocks before began."""
         before = self.last_side
         rest = text.lstrip()[1:]
-        parsed = parse_latex(rest, functions=self.scope.function_names() or None)
+        reading = read(rest, latex=True, functions=self.scope.function_names() or None)
+        parsed, self.notes = reading.result, reading.notes
         sides = list(parsed.sides) if isinstance(parsed, Equation) else [parsed]
         texts = ["(continued)"] + split_sides(rest)
         return self._steps(statement, source, " = ".join(texts), [before] + sides, first=0)
@@ -279,7 +308,7 @@ class Reader:
         lhs = sides[0]
         if new_function and isinstance(lhs, AppliedUndef) and all(isinstance(a, Symbol) for a in lhs.args):
             self.scope.define(Definition(Symbol(new_function), sides[1], statement.line,
-                                         self.section(statement.line), tuple(lhs.args)))
+                                         self.section(statement.line), tuple(lhs.args), self.notes))
             found = [self._finding(statement, source, "definition", "defined",
                                    f"{new_function}({', '.join(map(str, lhs.args))}) is defined")]
             return found + self._steps(statement, source, text, sides[1:], first=1)
@@ -292,7 +321,7 @@ class Reader:
             return self._named(statement, source, text, lhs, sides)
         if len(sides) == 2 and _is_name(sides[1]) and not self.scope.is_defined(sides[1]) \
                 and sides[1] not in lhs.free_symbols and lhs.free_symbols:
-            self.scope.define(Definition(sides[1], lhs, statement.line, self.section(statement.line)))
+            self.scope.define(Definition(sides[1], lhs, statement.line, self.section(statement.line), notes=self.notes))
             return [self._finding(statement, source, "definition", "defined",
                                   f"{_shown(sides[1])} is defined as {_shown(lhs)}")]
         return self._steps(statement, source, text, sides, first=0)
@@ -330,7 +359,7 @@ class Reader:
             found = self._steps(statement, source, text, sides, first=0)
             if not (found and found[0].verdict == "unchecked" and "no definition in scope" in found[0].reason):
                 return found
-        self.scope.define(Definition(name, first, statement.line, self.section(statement.line)))
+        self.scope.define(Definition(name, first, statement.line, self.section(statement.line), notes=self.notes))
         what = "a number" if first.is_number else "defined"
         found = [self._finding(statement, source, "definition", "defined",
                                f"{_shown(name)} = {_shown(first)} ({what})")]

@@ -57,6 +57,8 @@ class Definition:
     section: int = 0
     #: the parameters of a function definition ``f(x) = …``
     args: tuple = ()
+    #: where the definition's text could be read otherwise (``1/2w^2``): claims on it inherit the doubt
+    notes: tuple = ()
 
 
 @dataclass
@@ -223,6 +225,23 @@ class Scope:
                 result = sp.diff(self.closed(result, keep={variable}), variable, int(count))
             return result
         return expr.replace(lambda node: isinstance(node, sp.Derivative), value)
+
+    def notes_of(self, expr) -> tuple:
+        """The reading notes of every definition ``expr`` rests on, through the chain of definitions."""
+        notes, seen, todo = [], set(), [sp.sympify(expr)]
+        while todo:
+            current = todo.pop()
+            names = plain_symbols(current) | {n.base for n in current.atoms(Indexed)} | \
+                {type(f).__name__ for f in current.atoms(sp.Function)}
+            for name in names:
+                definition = self.functions.get(name) if isinstance(name, str) else \
+                    self.indexed.get(name) if isinstance(name, sp.IndexedBase) else self.variables.get(name)
+                if definition is None or id(definition) in seen:
+                    continue
+                seen.add(id(definition))
+                notes += [n for n in definition.notes if n not in notes]
+                todo.append(definition.value)
+        return tuple(notes)
 
     def depends_on(self, expr) -> set:
         """Every symbol an expression rests on once the definitions are written out."""

@@ -198,3 +198,18 @@ def test_every_math_block_is_accounted_for():
     result = check_document(text, format="markdown").findings
     assert all(f.verdict == "unchecked" and f.reason for f in result)
     assert len(result) == 4  # $w$, the set, the empty right side, the unclosed $$
+
+
+def test_a_juxtaposition_after_a_slash_is_read_as_wolfram_does_and_a_doubt_is_said():
+    text = "\n".join([
+        r"$$L = 1/2 (y - wx)^2$$",                              # spaced: (y - wx)^2 / 2, no doubt
+        r"$$\frac{\partial L}{\partial w} = -(y - wx) x$$",
+        r"$$M = 1/2w^2$$",                                      # touching: read as w^2/2, but some read 1/(2w^2)
+        r"$$\frac{\partial M}{\partial w} = w$$",
+        r"$$\frac{\partial M}{\partial w} = -w^{-3}$$",         # right for 1/(2w^2): never called wrong
+    ])
+    found = check_document(text, format="markdown").findings
+    assert [(f.line, f.verdict) for f in found] == [(1, "defined"), (2, "holds"), (3, "defined"), (4, "holds"),
+                                                    (5, "unchecked")]
+    assert "1/2w^2" in found[2].reason and "1/2w^2" in found[4].reason
+    assert "1/2" not in found[1].reason
