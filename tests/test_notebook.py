@@ -87,3 +87,9 @@ def test_the_notebook_reaches_the_lectures_numbers(executed):
     # the wrong slide claim is caught and the right one proved
     assert "missing factor 2" in text
     assert "holds (proved symbolically)" in text
+
+
+def test_a_checked_document_shows_its_verdicts(executed):
+    (output,) = [o for o in executed.cells[-1].outputs if o.output_type == "execute_result"]
+    table = output["data"]["text/html"]
+    assert table.count("✗ wrong") == 2 and table.count("✓ holds") == 1  # η in the gradient; ascent

@@ -1,6 +1,7 @@
 """What checking a document found: one finding per statement, and each file's summary."""
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 
@@ -84,6 +85,24 @@ class FileReport:
         prose = sum(1 for f in self.findings if _not_a_claim(f))
         return (f"{self.file}: {s['holds']} hold, {s['wrong']} wrong, {s['unchecked']} unchecked "
                 f"({prose} of them not claims), {s['defined']} definitions")
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (f"<FileReport {self.file}: {s['holds']} hold, {s['wrong']} wrong, {s['unchecked']} unchecked, "
+                f"{s['defined']} definitions>")
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the summary, then every claim that was decided or left unchecked, with its line."""
+        colour = {"holds": "#1a7f37", "wrong": "#b42318", "unchecked": "#9a6700", "defined": "#666"}
+        rows = "".join(
+            f"<tr><td style='color:{colour[f.verdict]}'>{f.mark} {f.verdict}</td><td>{f.line}</td>"
+            f"<td><code>{html.escape(f.source[:120])}</code></td><td>{html.escape(f.reason)}</td></tr>"
+            for f in self.findings if f.verdict != "defined" and not _not_a_claim(f))
+        return (f"<p><b>{html.escape(self.file)}</b>: {html.escape(self.summary_line().split(': ', 1)[1])}</p>"
+                f"<table><tr><th>verdict</th><th>line</th><th>statement</th><th>why</th></tr>{rows}</table>")
 
     def text(self, verbose: bool = False, unchecked: bool = True) -> str:
         """The terminal's report: every wrong claim, every claim left unchecked, then the summary.
