@@ -4,6 +4,8 @@ from __future__ import annotations
 import sympy as sp
 
 import symgrad
+from symgrad import Graph, lectures, losses, networks
+from symgrad.check import matrix_point
 
 
 def same(a, b) -> bool:
@@ -27,3 +29,20 @@ def compiled_at(model, values: dict):
         for mine, theirs in zip(model.inputs[:2], f.model.inputs[:2]):
             arguments[str(theirs)] = arguments.pop(str(mine)).T
     return f(arguments)
+
+
+def drawn_chain3():
+    """The lectures' 3-layer chain with its slide values, forward and backward done: ready to draw."""
+    graph = Graph.from_model(networks.chain(3, loss=losses.half_squared_error))
+    graph.forward(x=1.0, y=0.5, w1=0.5, w2=-1.0, w3=2.0, b=0.1)
+    graph.backward()
+    return graph
+
+
+def drawn_lecture_example(name: str):
+    """A lecture example's graph at the example's own values, forward and backward done."""
+    example = lectures.example(name)
+    graph = Graph.from_model(example.model)
+    graph.forward(matrix_point(example.model, example.values))
+    graph.backward()
+    return graph

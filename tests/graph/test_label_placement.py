@@ -15,9 +15,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from symgrad import Graph, lectures, losses, networks
-from symgrad.check import matrix_point
 from symgrad.graph import dot_available, to_svg
+
+from helpers import drawn_chain3, drawn_lecture_example
 
 SVG = "{http://www.w3.org/2000/svg}"
 NO_BREAK_SPACE = "\u00a0"
@@ -33,20 +33,6 @@ HELVETICA = {**dict.fromkeys("0123456789", 0.556), " ": 0.278, NO_BREAK_SPACE: 0
 def text_width(text: str, size: float) -> float:
     return size * sum(HELVETICA.get(char, 0.6) for char in text)
 
-
-def chain3() -> Graph:
-    graph = Graph.from_model(networks.chain(3, loss=losses.half_squared_error))
-    graph.forward(x=1.0, y=0.5, w1=0.5, w2=-1.0, w3=2.0, b=0.1)
-    graph.backward()
-    return graph
-
-
-def lecture_graph(name: str) -> Graph:
-    example = lectures.example(name)
-    graph = Graph.from_model(example.model)
-    graph.forward(matrix_point(example.model, example.values))
-    graph.backward()
-    return graph
 
 
 def text_boxes(svg: str) -> list[tuple[str, tuple[float, float, float, float]]]:
@@ -93,9 +79,9 @@ def covered_arrowheads(svg: str) -> list[str]:
 RENDERERS = ["embedded", pytest.param("dot", marks=pytest.mark.skipif(
     not dot_available(), reason="Graphviz's dot is not on the PATH"))]
 DRAWINGS = {
-    "chain3": lambda: (chain3(), dict(highlight="w1", edge_labels="symbolic")),
-    "dense_3x3": lambda: (lecture_graph("dense-3x3"), dict(highlight="W1", edge_labels="symbolic")),
-    "mlp": lambda: (lecture_graph("mlp"), dict(highlight="W1", edge_labels="symbolic")),
+    "chain3": lambda: (drawn_chain3(), dict(highlight="w1", edge_labels="symbolic")),
+    "dense_3x3": lambda: (drawn_lecture_example("dense-3x3"), dict(highlight="W1", edge_labels="symbolic")),
+    "mlp": lambda: (drawn_lecture_example("mlp"), dict(highlight="W1", edge_labels="symbolic")),
 }
 
 

@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from symgrad import Graph, lectures, losses, networks
-from symgrad.check import matrix_point
 from symgrad.graph import dot_available, to_svg
+
+from helpers import drawn_chain3, drawn_lecture_example
 
 SLIDE_PX = (1920, 1080)
 READABLE_PX = 12
@@ -26,29 +26,15 @@ def slide_fit(svg: str) -> tuple[float, float]:
     return scale, smallest * PX_PER_PT * scale
 
 
-def chain3() -> Graph:
-    graph = Graph.from_model(networks.chain(3, loss=losses.half_squared_error))
-    graph.forward(x=1.0, y=0.5, w1=0.5, w2=-1.0, w3=2.0, b=0.1)
-    graph.backward()
-    return graph
-
-
-def lecture_graph(name: str) -> Graph:
-    example = lectures.example(name)
-    graph = Graph.from_model(example.model)
-    graph.forward(matrix_point(example.model, example.values))
-    graph.backward()
-    return graph
-
 
 RENDERERS = ["embedded", pytest.param("dot", marks=pytest.mark.skipif(
     not dot_available(), reason="Graphviz's dot is not on the PATH"))]
 
 
 @pytest.mark.parametrize("renderer", RENDERERS)
-@pytest.mark.parametrize("name, make, highlight", [("chain3", chain3, "w1"),
-                                                   ("mlp", lambda: lecture_graph("mlp"), "W1"),
-                                                   ("dense_3x3", lambda: lecture_graph("dense-3x3"), "W1")])
+@pytest.mark.parametrize("name, make, highlight", [("chain3", drawn_chain3, "w1"),
+                                                   ("mlp", lambda: drawn_lecture_example("mlp"), "W1"),
+                                                   ("dense_3x3", lambda: drawn_lecture_example("dense-3x3"), "W1")])
 def test_a_deep_drawing_is_readable_on_a_slide(name, make, highlight, renderer):
     svg = to_svg(make(), renderer=renderer, highlight=highlight, edge_labels="symbolic")
     scale, smallest_px = slide_fit(svg)

@@ -9,28 +9,10 @@ import re
 
 import pytest
 
-from symgrad.lectures.report import write_report
-from symgrad.lectures.report_graphs import graph_section
-from symgrad.lectures.report_training import training_section
-
-from test_report_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, sync_playwright
+from test_report_browser import page  # noqa: F401 - the report open in the browser, shared
 
 #: ASCII stand-ins for math: a caret power (x^2, A^T), an underscore subscript (w_j, x_{ik}), sum_k, k=1..m, w*x
 PSEUDO_MATH = re.compile(r"\w\^\w|\w\^\{|\b[A-Za-z]+\d*_[A-Za-z0-9{]|\bsum_|\w=\w+\.\.\w|\w\*\w")
-
-
-@pytest.fixture(scope="module")
-def page(tmp_path_factory):
-    index = write_report(tmp_path_factory.mktemp("report"), extras=graph_section, appendix=training_section)
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport=VIEWPORT)
-            tab.goto(index.resolve().as_uri(), wait_until="load")
-            tab.evaluate("document.fonts.ready.then(() => true)")
-            yield tab
-        finally:
-            browser.close()
 
 
 def test_every_table_fits_the_column(page):
