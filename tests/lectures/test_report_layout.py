@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 
 from test_report_browser import page  # noqa: F401 - the report open in the browser, shared
 
