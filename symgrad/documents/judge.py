@@ -48,6 +48,7 @@ _PRODUCT_TEXT = re.compile(r"^" + _FACTOR + r"=" + _FACTOR + r"(?:\\times|\\cdot
                            + _FACTOR + r"(?:\\times|\\cdot)?" + _FACTOR + r"=" + _FACTOR + r"$")
 _PRODUCT = re.compile(r"^\s*([A-Z])\s*=\s*([A-Z])\s*(?:\\times|\\cdot)?\s*([A-Z])\s*$|"
                       r"^\s*([A-Z])\s*(?:\\times|\\cdot)?\s*([A-Z])\s*=\s*([A-Z])\s*$")
+_DECIMALS = re.compile(r"-?\d+(?:\.\d+)?")
 _DECIMAL = re.compile(r"^\s*\(?\s*(-?\d+(?:\.(\d+))?)\s*\)?\s*$")
 #: built-in functions a document may "define" (``\sigma(z) = …``): then it is a claim about them
 _BUILTINS = {"sigma", "tanh", "exp", "log", "ln", "max", "min", "sin", "cos", "relu", "softplus"}
@@ -152,6 +153,9 @@ def _is_index(symbol, expr) -> bool:
 
 
 def _shown(expr) -> str:
+    if isinstance(expr, sp.MatrixBase):  # one line: a column as a tuple, a matrix row by row
+        rows = [", ".join(_shown(v) for v in expr.row(i)) for i in range(expr.rows)]
+        return "(" + "; ".join(rows) + ")" if expr.cols > 1 else "(" + ", ".join(_shown(v) for v in expr) + ")"
     try:
         return printing.text(expr)
     except (SymgradError, RecursionError, TypeError, ValueError):
@@ -397,6 +401,8 @@ class Reader:
         left = self.scope.closed(before, numbers=True).doit()
         right = self.scope.closed(after, numbers=True).doit()
         if not left.free_symbols and not right.free_symbols:
+            if isinstance(left, sp.MatrixBase) or isinstance(right, sp.MatrixBase):
+                return self._numbers(statement, source, left, right, written)
             return self._number(statement, source, left, right, written)
         unknown = self._undefined(before, after)
         if unknown:
@@ -491,6 +497,24 @@ class Reader:
                     return (f"the step differentiates by {_shown(other)} where it says {_shown(variable)}: "
                             f"by {_shown(variable)} it is {_shown(correct)}, not {_shown(after)}")
         return None
+
+    def _numbers(self, statement, source, exact, shown, written: str) -> Finding:
+        """A vector or matrix of numbers (``softmax((2, 1)) = (0.73, 0.27)``), entry by entry, to the digits written."""
+        if not (isinstance(exact, sp.MatrixBase) and isinstance(shown, sp.MatrixBase)) or exact.shape != shown.shape:
+            shapes = [getattr(v, "shape", ()) for v in (exact, shown)]
+            return self._finding(statement, source, "number", "wrong",
+                                 f"the shapes differ: {shapes[0]} on the left, {shapes[1]} on the right")
+        literals = _DECIMALS.findall(written.split("\\begin", 1)[-1]) if written else []
+        if len(literals) != len(shown):
+            literals = [""] * len(shown)
+        for k, (value, claimed, literal) in enumerate(zip(exact, shown, literals)):
+            entry = self._number(statement, source, value, claimed, literal)
+            if entry.verdict != "holds":
+                entry.reason = f"entry {k + 1}: {entry.reason}"
+                if entry.verdict == "wrong":
+                    entry.correction = _shown(exact.evalf(len(literal.split(".")[-1]) + 1 if "." in literal else 6))
+                return entry
+        return self._finding(statement, source, "number", "holds", f"{_shown(exact.evalf(6))} to the digits written")
 
     def _number(self, statement, source, exact, shown, written: str) -> Finding:
         """A number to the digits written: ``-\\log(0.7) = 0.35`` is wrong (0.3567 rounds to 0.36)."""

@@ -213,3 +213,14 @@ def test_a_juxtaposition_after_a_slash_is_read_as_wolfram_does_and_a_doubt_is_sa
                                                     (5, "unchecked")]
     assert "1/2w^2" in found[2].reason and "1/2w^2" in found[4].reason
     assert "1/2" not in found[1].reason
+
+
+def test_the_softmax_of_a_given_vector_to_the_digits_written():
+    # softmax(2, 1) = (e²/(e² + e), e/(e² + e)) = (0.7311, 0.2689) by hand
+    text = "\n".join([
+        r"$$\text{softmax}\left(\begin{pmatrix} 2 \\ 1 \end{pmatrix}\right) = \begin{pmatrix} 0.73 \\ 0.27 \end{pmatrix}$$",
+        r"$$\text{softmax}\left(\begin{pmatrix} 2 \\ 1 \end{pmatrix}\right) = \begin{pmatrix} 0.72 \\ 0.28 \end{pmatrix}$$",
+    ])
+    right, wrong = check_document(text, format="markdown").findings
+    assert (right.kind, right.verdict) == ("number", "holds")
+    assert wrong.verdict == "wrong" and wrong.reason.startswith("entry 1") and "0.73" in wrong.reason
