@@ -10,7 +10,6 @@ reason; a wrong claim is never passed as holding.
 """
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 
 import sympy as sp
@@ -20,153 +19,23 @@ from sympy.core.function import AppliedUndef
 from .. import printing
 from ..core.model import Model
 from ..errors import ClaimError, DerivationError, ModelError, ParseError, ShapeError, SymgradError
-from ..numeric.points import precise_value
 from ..parsing import Equation, UpdateRule, read
 from ..verification.matrix_claims import verify_matrix
 from ..verification.ties import tie_mistake
 from ..verification.verdict import verify, verify_identity
 from .findings import Finding
+from .numbers import worked_number, worked_numbers
 from .scope import Definition, Scope, plain_symbols
 from .statements import Statement, split_sides
+from .notation import (BUILTINS, DELTA, FUNCTION_HEAD, MATRIX_RULE, NABLA, NAMED_RESULT, PRIMED, PRODUCT_TEXT,
+                       SHAPE, ambiguous_call, is_bound, is_index, is_name, kind_of, plain_matrix_text,
+                       same_free_index, shown, time_step)
 
 __all__ = ["Reader", "DEADLINE"]
 
 ETA, ALPHA = Symbol("eta"), Symbol("alpha")
 #: seconds one claim may take before it is left unchecked
 DEADLINE = 10.0
-
-_NAME = r"(?:[A-Za-z]|\\[A-Za-z]+)"
-_FUNCTION_HEAD = re.compile(r"^\s*(" + _NAME + r")\s*(?:\\left)?\(([^()]*)(?:\\right)?\)\s*=(?!=)")
-_PRIMED = re.compile(r"^\s*(" + _NAME + r"(?:_\{?[A-Za-z0-9]+\}?)?)\s*(?:'|′)\s*=(?!=)")
-_DELTA = re.compile(r"^\s*\\Delta\s*(" + _NAME + r"(?:_\{?[A-Za-z0-9]+\}?)?)\s*=(?!=)(.*)$", re.S)
-_NABLA = re.compile(r"\\nabla\s*(?!_)(\{?" + _NAME + r"(?:_\{?[A-Za-z0-9]+\}?)?\}?)")
-_NAMED_RESULT = re.compile(r"=\s*\\nabla\s*(?!_)\{?" + _NAME + r"(?:_\{?[A-Za-z0-9]+\}?)?\}?\s*$")
-_SHAPE = re.compile(r"^\s*(" + _NAME + r")\s*\\in\s*\\mathbb\{?R\}?\^\{(.+?)\\times(.+?)\}\s*$", re.S)
-_MATRIX_RULE = re.compile(r"^\s*d([A-Za-z])\s*=")
-_FACTOR = r"\s*(?:\\mathbf\{|\\boldsymbol\{)?([A-Za-z])\}?\s*"
-_PRODUCT_TEXT = re.compile(r"^" + _FACTOR + r"=" + _FACTOR + r"(?:\\times|\\cdot)?" + _FACTOR + r"$|^"
-                           + _FACTOR + r"(?:\\times|\\cdot)?" + _FACTOR + r"=" + _FACTOR + r"$")
-_PRODUCT = re.compile(r"^\s*([A-Z])\s*=\s*([A-Z])\s*(?:\\times|\\cdot)?\s*([A-Z])\s*$|"
-                      r"^\s*([A-Z])\s*(?:\\times|\\cdot)?\s*([A-Z])\s*=\s*([A-Z])\s*$")
-_DECIMALS = re.compile(r"-?\d+(?:\.\d+)?")
-_DECIMAL = re.compile(r"^\s*\(?\s*(-?\d+(?:\.(\d+))?)\s*\)?\s*$")
-#: built-in functions a document may "define" (``\sigma(z) = …``): then it is a claim about them
-_BUILTINS = {"sigma", "tanh", "exp", "log", "ln", "max", "min", "sin", "cos", "relu", "softplus"}
-
-
-_DERIVATIVE_TEXT = re.compile(r"^\s*(?:\\frac\s*\{\s*(?:\\partial|d)|\\nabla|d\w*\s*/\s*d|\\partial)")
-_UPDATE_TEXT = re.compile(r"\\leftarrow|\\gets|←|:=|<-")
-
-
-def _kind_of(text: str) -> str:
-    """What a statement the checker could not read looks like it claims, from its text alone."""
-    if _UPDATE_TEXT.search(text):
-        return "update_rule"
-    if "=" in text and _DERIVATIVE_TEXT.match(text):
-        return "derivative"
-    return "other"
-
-
-def _is_name(expr) -> bool:
-    return isinstance(expr, (Symbol, Indexed))
-
-
-#: the subscripts that mark a parameter's next and current value: w_{new} = w_{old} - …, w_{t+1} = w_t - …
-_NEXT = {"new": "old", "next": "old"}
-
-
-def _time_step(name, value):
-    """``(w, w_old)`` when ``name = value`` steps a parameter (``w_{t+1} = w_t - …``); else ``None``."""
-    if not isinstance(name, Indexed) or len(name.indices) != 1:
-        return None
-    (index,) = name.indices
-    current = None
-    for node in value.atoms(Indexed):
-        if node.base != name.base or len(node.indices) != 1:
-            continue
-        (other,) = node.indices
-        if sp.simplify(index - other) == 1 or _NEXT.get(str(index)) == str(other):
-            current = node
-    if current is None:
-        return None
-    return Symbol(str(name.base)), current
-
-
-_CALL = re.compile(r"(?<![A-Za-z\\_^{])((?:\\(?:hat|bar|tilde)\s*\{?\s*)?[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?\}?)\s*\(")
-_DECORATION = re.compile(r"\\(hat|bar|tilde)\s*\{?\s*([A-Za-z])\}?")
-
-
-def _ambiguous_call(text: str, scope) -> str | None:
-    """A letter right before ``(`` that the scope knows neither as a function nor as a variable.
-
-    ``s(x)`` with no ``s`` anywhere in scope could be a call or a product; ``x(wx + b)``
-    where x is a variable of the model is a product, and ``f(x)`` with ``f(x) = …`` a call.
-    """
-    known = None
-    for match in _CALL.finditer(text):
-        name = match.group(1)
-        plain = _DECORATION.sub(lambda m: m.group(2) + m.group(1), name)
-        plain = plain.replace("_", "").replace("{", "").replace("}", "")
-        if plain in scope.functions or name in scope.functions:
-            continue
-        if known is None:
-            known = scope.known_names()
-        if plain in known:
-            continue
-        return (f"{name}(…) could be a call or a product: define {name} first ({name}(z) = … for a function) "
-                f"or write {name} \\cdot (…)")
-    return None
-
-
-def _free_indices(expr) -> set:
-    """Index symbols of arrays in ``expr`` that no sum binds (the ``n`` of ``y_n x_n``)."""
-    bound = {limit[0] for node in expr.atoms(sp.Sum) for limit in node.limits}
-    return {i for node in expr.atoms(Indexed) for i in node.indices if isinstance(i, Symbol)} - bound
-
-
-def _same_free_index(claims, truth, keep=None):
-    """Claims about sample n of a model written for sample i, read with the model's index.
-
-    ``w = w + (y_n - ŷ)x_n`` inside "for n = 1…N" is the rule for one sample;
-    when the claim and the model each have exactly one free sample index,
-    and they differ, the claim's is renamed to the model's.
-    """
-    model_index = _free_indices(truth)
-    kept = _free_indices(keep) if isinstance(keep, sp.Basic) else set()
-    claim_index = set().union(*(_free_indices(c) for c in claims)) - kept
-    if len(model_index) == 1 and len(claim_index) == 1 and model_index != claim_index:
-        rename = {claim_index.pop(): model_index.pop()}
-        return [c.xreplace(rename) for c in claims]
-    return claims
-
-
-def _is_bound(symbol, expr) -> bool:
-    """Whether ``symbol`` is only the upper bound of a sum in ``expr`` (the ``N`` of Σ_{i=1}^{N})."""
-    return any(symbol in limit[2].free_symbols or symbol in limit[1].free_symbols
-               for node in expr.atoms(sp.Sum) for limit in node.limits)
-
-
-def _is_index(symbol, expr) -> bool:
-    """Whether ``symbol`` only subscripts an array in ``expr`` (the ``j`` of ``w_j``)."""
-    return any(symbol in node.indices for node in expr.atoms(Indexed)) or any(
-        symbol in [limit[0] for limit in node.limits] for node in expr.atoms(sp.Sum))
-
-
-def _shown(expr) -> str:
-    if isinstance(expr, sp.MatrixBase):  # one line: a column as a tuple, a matrix row by row
-        rows = [", ".join(_shown(v) for v in expr.row(i)) for i in range(expr.rows)]
-        return "(" + "; ".join(rows) + ")" if expr.cols > 1 else "(" + ", ".join(_shown(v) for v in expr) + ")"
-    try:
-        return printing.text(expr)
-    except (SymgradError, RecursionError, TypeError, ValueError):
-        return str(expr)
-
-
-def _plain_matrix_text(text: str) -> str:
-    text = re.sub(r"\^\{?\\top\}?|\^\{T\}|\^\\intercal", "^T", text)
-    text = re.sub(r"\\times|\\cdot", " ", text)
-    return text.replace("{", "").replace("}", "")
-
 
 class Reader:
     """Reads one document's statements top to bottom, with a scope of what has been defined."""
@@ -197,7 +66,7 @@ class Reader:
             found = self._statement(statement, source)
             if any(f.verdict != "defined" for f in found):  # a claim on a definition read with a doubt shares it
                 self.notes = tuple(dict.fromkeys(self.notes + self._inherited_notes(statement)))
-            ambiguous = _ambiguous_call(statement.text, self.scope)
+            ambiguous = ambiguous_call(statement.text, self.scope)
             for finding in found:
                 if finding.verdict == "wrong" and ambiguous:  # never call a claim wrong on a guessed reading
                     finding.verdict, finding.reason = "unchecked", f"{ambiguous} (read as a product, it is wrong)"
@@ -210,17 +79,17 @@ class Reader:
                     finding.reason += "; " + "; ".join(self.notes)
             return found
         except ParseError as error:
-            return [self._finding(statement, source, _kind_of(statement.text), "unchecked",
+            return [self._finding(statement, source, kind_of(statement.text), "unchecked",
                                   "notation not understood: " + str(error).splitlines()[0])]
         except (ClaimError, ModelError, DerivationError, ShapeError) as error:
-            return [self._finding(statement, source, _kind_of(statement.text), "unchecked",
+            return [self._finding(statement, source, kind_of(statement.text), "unchecked",
                                   str(error).splitlines()[0])]
         except RecursionError:
-            return [self._finding(statement, source, _kind_of(statement.text), "unchecked",
+            return [self._finding(statement, source, kind_of(statement.text), "unchecked",
                                   "nested too deeply to check")]
         except (ValueError, TypeError, NotImplementedError, ArithmeticError) as error:
             # SymPy refusing a step (a derivative by a number, a comparison it cannot make): say so, go on
-            return [self._finding(statement, source, _kind_of(statement.text), "unchecked",
+            return [self._finding(statement, source, kind_of(statement.text), "unchecked",
                                   f"could not be checked: {' '.join(str(error).split()) or type(error).__name__}")]
 
     @staticmethod
@@ -248,22 +117,22 @@ class Reader:
 
     def _rewrite(self, text: str) -> str:
         """Notes' shorthands written out: ``\\nabla w`` as ∂L/∂w, ``\\Delta w = s`` and ``w' = …`` as rules."""
-        text = _NAMED_RESULT.sub("", text)  # ``… = \nabla w``: a name for the result, not a claim
+        text = NAMED_RESULT.sub("", text)  # ``… = \nabla w``: a name for the result, not a claim
         loss = self.scope.loss
-        if loss is not None and _NABLA.search(text):
+        if loss is not None and NABLA.search(text):
             name = printing.latex(loss)
-            text = _NABLA.sub(lambda m: rf"\frac{{\partial {name}}}{{\partial {m.group(1)}}}", text)
-        delta = _DELTA.match(text)
+            text = NABLA.sub(lambda m: rf"\frac{{\partial {name}}}{{\partial {m.group(1)}}}", text)
+        delta = DELTA.match(text)
         if delta:
             text = rf"{delta.group(1)} \leftarrow {delta.group(1)} + \left({delta.group(2)}\right)"
-        primed = _PRIMED.match(text)
+        primed = PRIMED.match(text)
         if primed and not text[primed.end():].lstrip().startswith("("):
             text = rf"{primed.group(1)} \leftarrow" + text[primed.end():]
         return text
 
     def _statement(self, statement: Statement, source: str) -> list[Finding]:
         text = statement.text
-        shape = _SHAPE.match(text)
+        shape = SHAPE.match(text)
         if shape:
             name = shape.group(1).lstrip("\\")
             self.scope.matrices[name] = (shape.group(2).strip(), shape.group(3).strip())
@@ -275,16 +144,16 @@ class Reader:
             self.scope.products.append(f"{result} = {left} {right}")
             return [self._finding(statement, source, "definition", "defined",
                                   f"{result} is the matrix product {left}{right}")]
-        rule = _MATRIX_RULE.match(text)
+        rule = MATRIX_RULE.match(text)
         if rule and any(rule.group(1) in p.replace("=", " ").split() for p in self.scope.products):
             return [self._matrix(statement, source)]
         text = self._rewrite(text)
         if text.lstrip().startswith("=") and self.last_side is not None:
             return self._continued(statement, source, text)
         functions = self.scope.function_names()
-        head = _FUNCTION_HEAD.match(text)
+        head = FUNCTION_HEAD.match(text)
         new_function = None
-        if head and head.group(1).lstrip("\\") not in _BUILTINS and len(head.group(1).lstrip("\\")) <= 3:
+        if head and head.group(1).lstrip("\\") not in BUILTINS and len(head.group(1).lstrip("\\")) <= 3:
             new_function = head.group(1).lstrip("\\")
             functions = sorted(set(functions) | {new_function})
         reading = read(text, latex=True, functions=functions or None)
@@ -321,24 +190,24 @@ class Reader:
             return [self._builtin_definition(statement, source, lhs, sides[1])]
         if isinstance(lhs, Derivative):
             return self._derivative(statement, source, lhs, sides[1:], text)
-        if _is_name(lhs):
+        if is_name(lhs):
             return self._named(statement, source, text, lhs, sides)
-        if len(sides) == 2 and _is_name(sides[1]) and not self.scope.is_defined(sides[1]) \
+        if len(sides) == 2 and is_name(sides[1]) and not self.scope.is_defined(sides[1]) \
                 and sides[1] not in lhs.free_symbols and lhs.free_symbols:
             self.scope.define(Definition(sides[1], lhs, statement.line, self.section(statement.line), notes=self.notes))
             return [self._finding(statement, source, "definition", "defined",
-                                  f"{_shown(sides[1])} is defined as {_shown(lhs)}")]
+                                  f"{shown(sides[1])} is defined as {shown(lhs)}")]
         return self._steps(statement, source, text, sides, first=0)
 
     def _builtin_definition(self, statement, source, call, value) -> Finding:
         """``\\sigma(z) = \\frac{1}{1+e^{-z}}``: a definition of a function symgrad knows; it must agree."""
-        verdict = verify_identity(value, call, subject=_shown(call), deadline=DEADLINE)
+        verdict = verify_identity(value, call, subject=shown(call), deadline=DEADLINE)
         name = type(call).__name__
         if verdict.ok:
             return self._finding(statement, source, "definition", "defined",
-                                 f"{_shown(call)} = {_shown(value)}, as symgrad reads {name}")
+                                 f"{shown(call)} = {shown(value)}, as symgrad reads {name}")
         return self._finding(statement, source, "definition", "unchecked",
-                             f"this {name} differs from the one symgrad knows ({_shown(call.func(Symbol('z')))}), "
+                             f"this {name} differs from the one symgrad knows ({shown(call.func(Symbol('z')))}), "
                              f"which later formulas are read with: rename it to use your own")
 
     def _named(self, statement, source, text, name, sides) -> list[Finding]:
@@ -346,10 +215,10 @@ class Reader:
         first = sides[1]
         if name in plain_symbols(first) or (isinstance(name, Indexed) and name in first.atoms(Indexed)):
             return [self._update(statement, source, name, sides[1:])]
-        step = _time_step(name, first)
+        step = time_step(name, first)
         if step is not None:
             return [self._update(statement, source, step[0], [s.xreplace({step[1]: step[0]}) for s in sides[1:]])]
-        ambiguous = _ambiguous_call(text, self.scope)
+        ambiguous = ambiguous_call(text, self.scope)
         if ambiguous:
             return [self._finding(statement, source, "definition", "unchecked", ambiguous)]
         known = self.scope.lookup(name)
@@ -366,7 +235,7 @@ class Reader:
         self.scope.define(Definition(name, first, statement.line, self.section(statement.line), notes=self.notes))
         what = "a number" if first.is_number else "defined"
         found = [self._finding(statement, source, "definition", "defined",
-                               f"{_shown(name)} = {_shown(first)} ({what})")]
+                               f"{shown(name)} = {shown(first)} ({what})")]
         return found + self._steps(statement, source, text, sides[1:], first=1)
 
     # -- claims ------------------------------------------------------------------------
@@ -386,8 +255,8 @@ class Reader:
             line = statement.lines[index] if index < len(statement.lines) else statement.line
             written = texts[index] if index < len(texts) else ""
             step = Statement(statement.text, line, line, statement.lines, statement.commentary)
-            shown = source if len(sides) == 2 or not written else f"= {written.strip()}"
-            finding = self._step(step, shown, good, sides[k], written, kind="step" if len(sides) > 2 else None)
+            written_as = source if len(sides) == 2 or not written else f"= {written.strip()}"
+            finding = self._step(step, written_as, good, sides[k], written, kind="step" if len(sides) > 2 else None)
             found.append(finding)
             if finding.verdict != "wrong":
                 good = sides[k]
@@ -401,8 +270,6 @@ class Reader:
         left = self.scope.closed(before, numbers=True).doit()
         right = self.scope.closed(after, numbers=True).doit()
         if not left.free_symbols and not right.free_symbols:
-            if isinstance(left, sp.MatrixBase) or isinstance(right, sp.MatrixBase):
-                return self._numbers(statement, source, left, right, written)
             return self._number(statement, source, left, right, written)
         unknown = self._undefined(before, after)
         if unknown:
@@ -410,8 +277,8 @@ class Reader:
                                  f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no definition "
                                  "in scope")
         left, right = self.scope.closed(before).doit(), self.scope.closed(after).doit()
-        shallow = self.scope.lookup(before).value if _is_name(before) and self.scope.lookup(before) else before
-        verdict = verify_identity(right, left, subject=f"{_shown(after)} = {_shown(before)}",
+        shallow = self.scope.lookup(before).value if is_name(before) and self.scope.lookup(before) else before
+        verdict = verify_identity(right, left, subject=f"{shown(after)} = {shown(before)}",
                                   deadline=DEADLINE, diagnose=(after, shallow))
         reason = self._reason(verdict)
         if verdict.status == "wrong":
@@ -429,18 +296,18 @@ class Reader:
         for expr in exprs:
             for derivative in sp.sympify(expr).atoms(Derivative):
                 of = self.scope.read(derivative.expr)
-                if _is_name(of) and not self.scope.is_defined(of):
+                if is_name(of) and not self.scope.is_defined(of):
                     known = self.scope.known_names() if known is None else known
                     if str(of) in known:  # a variable of the model (the b of wx + b): its derivative is 0 or 1
                         continue
-                    return f"{_shown(derivative.expr)} has no definition in scope"
+                    return f"{shown(derivative.expr)} has no definition in scope"
                 for variable in derivative.variables:
                     written = self.scope.closed(of, keep={variable})
                     if isinstance(variable, Indexed) and variable.base in written.atoms(sp.IndexedBase):
                         continue  # ∂/∂w_j of Σ_i w_i x_i: an entry of an array the expression sums over
                     if variable not in written.free_symbols:
-                        return (f"{_shown(derivative.expr)} is not defined in terms of {_shown(variable)} in scope, "
-                                f"so {_shown(derivative)} cannot be taken")
+                        return (f"{shown(derivative.expr)} is not defined in terms of {shown(variable)} in scope, "
+                                f"so {shown(derivative)} cannot be taken")
         return None
 
     def _unknown(self, claims, rests_on: set) -> list[str]:
@@ -457,16 +324,16 @@ class Reader:
                 if isinstance(symbol, Indexed):
                     if symbol.base.label in bases:
                         continue
-                elif symbol in bases or _is_index(symbol, claim) or _is_bound(symbol, claim):
+                elif symbol in bases or is_index(symbol, claim) or is_bound(symbol, claim):
                     continue
                 if not self.scope.is_defined(symbol):
-                    names.add(_shown(symbol))
+                    names.add(shown(symbol))
         return sorted(names)
 
     def _undefined(self, before, after) -> list[str]:
         """Names the later side brings in that the earlier one does not rest on, and nothing defines."""
         new = self.scope.depends_on(after) - self.scope.depends_on(before) - {ETA, ALPHA}
-        return sorted(_shown(s) for s in new if not self.scope.is_defined(s))
+        return sorted(shown(s) for s in new if not self.scope.is_defined(s))
 
     def _variable_slip(self, side, variable, of) -> str | None:
         """A side whose written derivatives are by another variable than the claim's: ∂f/∂w = ∂/∂x(wx)."""
@@ -477,9 +344,9 @@ class Reader:
         swapped = side.xreplace({d: Derivative(d.expr, variable) for d in inner})
         truth = sp.diff(self.scope.closed(of), variable)
         if sp.simplify(self.scope.closed(swapped).doit() - truth) == 0:
-            return (f"this step differentiates by {_shown(other)} where the claim is about {_shown(variable)}: "
-                    f"by {_shown(variable)} it would be {_shown(truth)}, but by {_shown(other)} it is "
-                    f"{_shown(self.scope.closed(side).doit())}")
+            return (f"this step differentiates by {shown(other)} where the claim is about {shown(variable)}: "
+                    f"by {shown(variable)} it would be {shown(truth)}, but by {shown(other)} it is "
+                    f"{shown(self.scope.closed(side).doit())}")
         return None
 
     def _derivative_slip(self, before, after) -> str | None:
@@ -494,54 +361,15 @@ class Reader:
                 swapped = self.scope.closed(before.xreplace({derivative: Derivative(derivative.expr, other)})).doit()
                 if sp.simplify(swapped - claimed) == 0:
                     correct = self.scope.closed(before).doit()
-                    return (f"the step differentiates by {_shown(other)} where it says {_shown(variable)}: "
-                            f"by {_shown(variable)} it is {_shown(correct)}, not {_shown(after)}")
+                    return (f"the step differentiates by {shown(other)} where it says {shown(variable)}: "
+                            f"by {shown(variable)} it is {shown(correct)}, not {shown(after)}")
         return None
 
-    def _numbers(self, statement, source, exact, shown, written: str) -> Finding:
-        """A vector or matrix of numbers (``softmax((2, 1)) = (0.73, 0.27)``), entry by entry, to the digits written."""
-        if not (isinstance(exact, sp.MatrixBase) and isinstance(shown, sp.MatrixBase)) or exact.shape != shown.shape:
-            shapes = [getattr(v, "shape", ()) for v in (exact, shown)]
-            return self._finding(statement, source, "number", "wrong",
-                                 f"the shapes differ: {shapes[0]} on the left, {shapes[1]} on the right")
-        literals = _DECIMALS.findall(written.split("\\begin", 1)[-1]) if written else []
-        if len(literals) != len(shown):
-            literals = [""] * len(shown)
-        for k, (value, claimed, literal) in enumerate(zip(exact, shown, literals)):
-            entry = self._number(statement, source, value, claimed, literal)
-            if entry.verdict != "holds":
-                entry.reason = f"entry {k + 1}: {entry.reason}"
-                if entry.verdict == "wrong":
-                    entry.correction = _shown(exact.evalf(len(literal.split(".")[-1]) + 1 if "." in literal else 6))
-                return entry
-        return self._finding(statement, source, "number", "holds", f"{_shown(exact.evalf(6))} to the digits written")
-
-    def _number(self, statement, source, exact, shown, written: str) -> Finding:
-        """A number to the digits written: ``-\\log(0.7) = 0.35`` is wrong (0.3567 rounds to 0.36)."""
-        value = precise_value(exact, {})
-        claimed = precise_value(shown, {})
-        if value is None or claimed is None or value.imag or claimed.imag:
-            return self._finding(statement, source, "number", "unchecked", "not a real number")
-        value, claimed = value.real, claimed.real
-        decimal = _DECIMAL.match(written or "")
-        if decimal and decimal.group(2) is not None:
-            places = len(decimal.group(2))
-            rounded = round(value, places)
-            if abs(rounded - claimed) <= 0.5 * 10 ** -(places + 2):
-                return self._finding(statement, source, "number", "holds",
-                                     f"{value:.6g} to the {places} decimals written")
-            reason = f"the value is {value:.6g}, which to {places} decimals is {rounded:.{places}f}"
-            truncated = int(value * 10 ** places) / 10 ** places
-            if abs(truncated - claimed) <= 0.5 * 10 ** -(places + 2):
-                reason += "; the slide truncates instead of rounding"
-            return self._finding(statement, source, "number", "wrong", reason, f"{rounded:.{places}f}",
-                                 {"point": {}, "claimed": claimed, "correct": value})
-        if abs(value - claimed) <= 1e-12 * max(1.0, abs(value)):
-            return self._finding(statement, source, "number", "holds", f"exactly {_shown(sp.nsimplify(value))}"
-                                 if float(value).is_integer() else f"{value:.12g}")
-        return self._finding(statement, source, "number", "wrong",
-                             f"arithmetic slip: the value is {value:.6g}, not {claimed:.6g}", f"{value:.6g}",
-                             {"point": {}, "claimed": claimed, "correct": value})
+    def _number(self, statement, source, exact, claimed, written: str) -> Finding:
+        """A number, vector or matrix of numbers to the digits written (``-\\log(0.7) = 0.35`` is wrong)."""
+        judge = worked_numbers if isinstance(exact, sp.MatrixBase) or isinstance(claimed, sp.MatrixBase) \
+            else worked_number
+        return self._finding(statement, source, "number", *judge(exact, claimed, written))
 
     def _output_model(self, of, also) -> tuple[Model, sp.Basic]:
         """The model whose output is ``of``, a defined name or an expression of defined names."""
@@ -553,7 +381,7 @@ class Reader:
         if isinstance(of, Symbol) and str(of) in self.scope.functions:  # ∂f/∂w of f(x, w, b) = wx + b
             of = self.scope.functions[str(of)].value
         elif isinstance(of, Symbol):
-            raise ClaimError(f"{_shown(of)} has no definition in scope")
+            raise ClaimError(f"{shown(of)} has no definition in scope")
         output = Symbol("_output")
         self.scope.variables[output] = Definition(output, of, 0)
         try:
@@ -587,10 +415,10 @@ class Reader:
                     found.append(self._number(here, source, truth, side, written))
                     continue
             if k == 0 and len(sides) > 1 and written and text:
-                shown = f"{split_sides(text)[0].strip()} = {written.strip()}"  # the first claim of a chain
+                written_as = f"{split_sides(text)[0].strip()} = {written.strip()}"  # the first claim of a chain
             else:
-                shown = source if k == 0 or not written else f"= {written.strip()}"
-            finding = self._derivative_side(here, shown, derivative, of, variables, side, kind)
+                written_as = source if k == 0 or not written else f"= {written.strip()}"
+            finding = self._derivative_side(here, written_as, derivative, of, variables, side, kind)
             if finding.verdict == "wrong" and k and found[-1].verdict == "wrong" \
                     and verify_identity(self.scope.closed(side), self.scope.closed(sides[k - 1]),
                                         deadline=DEADLINE).ok:
@@ -600,7 +428,7 @@ class Reader:
             elif finding.verdict == "wrong" and len(variables) == 1:
                 finding.reason = self._variable_slip(side, variables[0], of) or finding.reason
             found.append(finding)
-        if _is_name(derivative.expr):
+        if is_name(derivative.expr):
             self.scope.loss = derivative.expr
         return found
 
@@ -614,13 +442,13 @@ class Reader:
         if unknown:
             return self._finding(statement, source, kind, "unchecked",
                                  f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no definition "
-                                 f"in scope, and {_shown(derivative.expr)} does not depend on "
+                                 f"in scope, and {shown(derivative.expr)} does not depend on "
                                  f"{'it' if len(unknown) == 1 else 'them'}")
-        (side,) = _same_free_index([side], self.scope.closed(of))
+        (side,) = same_free_index([side], self.scope.closed(of))
         claim = Equation(Derivative(output, *variables), side)
         verdict = verify(claim, model, lr=ETA, deadline=DEADLINE)
         reason = self._reason(verdict)
-        if verdict.status == "wrong" and _is_name(derivative.expr):
+        if verdict.status == "wrong" and is_name(derivative.expr):
             reason += self._earlier_definition_note(derivative.expr, claim, variables)
         finding = self._from_verdict(statement, source, kind, verdict, reason)
         if verdict.ok and len(variables) == 1:
@@ -657,8 +485,8 @@ class Reader:
                     holds = False
             if holds:
                 return (f"; the claim holds for the definition on line {earlier.line}, "
-                        f"{_shown(name)} = {_shown(earlier.value)}: the definition on line {current.line}, "
-                        f"{_shown(name)} = {_shown(current.value)}, differs from it")
+                        f"{shown(name)} = {shown(earlier.value)}: the definition on line {current.line}, "
+                        f"{shown(name)} = {shown(current.value)}, differs from it")
         return ""
 
     def _update(self, statement, source, param, values) -> Finding:
@@ -680,8 +508,8 @@ class Reader:
         if unknown:
             return self._finding(statement, source, "update_rule", "unchecked",
                                  f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no definition "
-                                 f"in scope (the rule is read as descending {_shown(loss)})")
-        values = _same_free_index(values, self.scope.closed(loss if not isinstance(loss, Indexed) else
+                                 f"in scope (the rule is read as descending {shown(loss)})")
+        values = same_free_index(values, self.scope.closed(loss if not isinstance(loss, Indexed) else
                                                              self.scope.read(loss)), keep=param)
         verdict = None
         for value in values:
@@ -696,7 +524,7 @@ class Reader:
         Single capitals are matrices by convention; a small letter counts when a
         shape was declared for one of the three (``x \\in \\mathbb{R}^{n \\times 1}``).
         """
-        match = _PRODUCT_TEXT.match(text)
+        match = PRODUCT_TEXT.match(text)
         if not match:
             return None
         g = match.groups()
@@ -707,8 +535,8 @@ class Reader:
         return None
 
     def _matrix(self, statement, source) -> Finding:
-        claim = _plain_matrix_text(statement.text)
-        name = _MATRIX_RULE.match(statement.text).group(1)
+        claim = plain_matrix_text(statement.text)
+        name = MATRIX_RULE.match(statement.text).group(1)
         product = next(p for p in reversed(self.scope.products) if name in p.replace("=", " ").split())
         verdict = verify_matrix(claim, product)
         return self._from_verdict(statement, source, "matrix", verdict, self._reason(verdict))
@@ -729,7 +557,7 @@ class Reader:
         status = {"proved": "holds", "observed": "holds"}.get(verdict.status, verdict.status)
         correction = None
         if status == "wrong":
-            correction = verdict.expected if isinstance(verdict.expected, str) else _shown(verdict.expected)
+            correction = verdict.expected if isinstance(verdict.expected, str) else shown(verdict.expected)
         counterexample = None
         if verdict.counterexample:
             counterexample = {"point": {str(k): float(v) for k, v in verdict.counterexample.get("point", {}).items()},
