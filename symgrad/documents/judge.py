@@ -546,9 +546,9 @@ class Reader:
     @staticmethod
     def _reason(verdict) -> str:
         if verdict.status == "proved":
-            return "holds: proved symbolically"
+            return "proved symbolically"
         if verdict.status == "observed":
-            return f"holds at {verdict.points} sampled points (observed, not proved)"
+            return f"equal at {verdict.points} sampled points (observed, not proved)"
         if verdict.status == "wrong":
             return verdict.diagnosis or "the two sides differ"
         return verdict.diagnosis or "could not be decided"

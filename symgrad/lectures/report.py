@@ -178,7 +178,7 @@ def _claims_html(reports: list[FileReport], numbers: dict[str, str]) -> str:
                 f"; correct: <code>{html.escape(finding.correction)}</code>" if finding.correction else "")
             rows.append(
                 f'<tr><td><a href="#{anchor}">{html.escape(course)}</a></td>'
-                f"<td class='slide'>{math_html(finding.source.lstrip('= '), display=False)}</td><td>{mark}</td>"
+                f"<td class='slide'>{math_html(finding.source, display=False)}</td><td>{mark}</td>"
                 f"<td>{why}</td>"
                 f'<td><a class="claim-link" href="#{anchor}">§{numbers[anchor]}</a> '
                 f'<span class="source">line {finding.line}</span></td></tr>')
