@@ -116,10 +116,15 @@ def check_source(source: Source) -> FileReport:
 
 
 def _is_path(value) -> bool:
+    """Whether ``check_document`` was given a file: a path object, or one line naming a document or a file."""
     if isinstance(value, os.PathLike):
         return True
-    return isinstance(value, str) and "\n" not in value and len(value) < 4096 and (
-        Path(value).suffix.lower() in {".md", ".markdown", ".tex", ".txt", ".ipynb"} or Path(value).is_file())
+    if not isinstance(value, str) or "\n" in value or "$" in value or len(value) >= 4096:
+        return False
+    try:
+        return Path(value).suffix.lower() in {".md", ".markdown", ".tex", ".txt", ".ipynb"} or Path(value).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL: text, not a path
+        return False
 
 
 def check_document(text_or_path, *, format: str | None = None) -> FileReport:

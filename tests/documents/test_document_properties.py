@@ -93,3 +93,19 @@ def test_an_update_rule_in_a_latex_align_is_read_as_a_reader_would(loss, ascent)
     assert (rule.kind, rule.verdict) == ("update_rule", "wrong" if ascent else "holds"), (rule.source, rule.reason)
     if ascent:
         assert "ascent" in rule.reason
+
+
+TOKENS = [r"\frac{\partial L}{\partial w}", "=", "L", "w", "x", "y", "+", "-", "(", ")", "{", "}", "^2", "_i",
+          r"\sum_{i=1}^{n}", r"\sigma(", r"\leftarrow", r"\eta", "&=", r"\\", ",", ";", r"\quad", r"\text{where}",
+          r"\nabla", "'", r"\Delta", r"\begin{pmatrix}", r"\end{pmatrix}", "0.5", "2", "f(", r"\in", "AB", "dB"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(blocks=st.lists(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=12), min_size=1, max_size=5))
+def test_any_math_gets_a_finding_and_never_a_crash(blocks):
+    text = "\n\n".join("$$" + " ".join(tokens) + "$$" for tokens in blocks)
+    report = check_document(text, format="markdown")
+    for k in range(len(blocks)):  # block k starts on line 2k + 1: every one is accounted for
+        assert any(f.line == 2 * k + 1 for f in report.findings), (k, text, report.findings)
+    for finding in report.findings:
+        assert finding.reason and finding.verdict in ("holds", "wrong", "unchecked", "defined")
