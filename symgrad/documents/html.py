@@ -107,6 +107,17 @@ def _math_in_text(chunk: str) -> str:
     return "".join(out)
 
 
+_LABELS = re.compile(r"\\(?:label|tag)\*?\{[^}]*\}|\\(?:nonumber|notag)\b")
+
+
+def _display(match: re.Match) -> str:
+    """A LaTeX display environment as ``\\[…\\]`` MathML can take: labels and tags dropped, rows kept."""
+    body = _LABELS.sub("", match.group(2))
+    if match.group(1) == "equation" or "\\\\" not in body:
+        return f"\\[{body}\\]"
+    return f"\\[\\begin{{aligned}}{body}\\end{{aligned}}\\]"  # math_html sets an aligned block row by row
+
+
 def _plain_blocks(text: str, latex: bool) -> list[tuple[int, int, str]]:
     """(first line, last line, html) of each paragraph of a LaTeX or text document."""
     lines = text.split("\n")
@@ -125,7 +136,7 @@ def _plain_blocks(text: str, latex: bool) -> list[tuple[int, int, str]]:
             if latex:
                 chunk = "\n".join(l for l in chunk.split("\n") if not l.lstrip().startswith("%"))
                 heading = _LATEX_HEADING.search(chunk)
-                body = _LATEX_ENV.sub(lambda m: f"\\[{m.group(2)}\\]", _LATEX_HEADING.sub("", chunk))
+                body = _LATEX_ENV.sub(_display, _LATEX_HEADING.sub("", chunk))
                 rendered = (f"<h2>{html.escape(heading.group(1))}</h2>" if heading else "") + \
                     f"<p>{_math_in_text(body.replace(chr(92) + 'end{document}', ''))}</p>"
             else:

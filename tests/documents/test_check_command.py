@@ -98,3 +98,12 @@ def test_an_unclosed_block_is_reported_and_the_rest_is_read():
     report = check_document("$$L = w^2\n\n$$\\frac{dL}{dw} = 2w$$", format="markdown")
     assert report.findings[0].verdict == "unchecked" and "never closes" in report.findings[0].reason
     assert report.findings[-1].verdict in ("holds", "unchecked")
+
+
+def test_a_latex_problem_set_renders_without_its_markup(tmp_path):
+    from pathlib import Path
+    problem_set = Path(__file__).parent / "fixtures" / "problem_set.tex"
+    assert main(["check", str(problem_set), "--html", str(tmp_path)]) == 1  # it has planted mistakes
+    page = (tmp_path / "problem_set.tex.html").read_text(encoding="utf-8")
+    assert "\\label" not in page and "\\nonumber" not in page and "\\begin{align" not in page
+    assert page.count('class="note wrong"') >= 5 and "<math" in page
