@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -101,7 +102,6 @@ def test_an_unclosed_block_is_reported_and_the_rest_is_read():
 
 
 def test_a_latex_problem_set_renders_without_its_markup(tmp_path):
-    from pathlib import Path
     problem_set = Path(__file__).parent / "fixtures" / "problem_set.tex"
     assert main(["check", str(problem_set), "--html", str(tmp_path)]) == 1  # it has planted mistakes
     page = (tmp_path / "problem_set.tex.html").read_text(encoding="utf-8")
