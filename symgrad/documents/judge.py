@@ -26,10 +26,10 @@ from ..verification.verdict import verify, verify_identity
 from .findings import Finding
 from .numbers import worked_number, worked_numbers
 from .scope import Definition, Scope, plain_symbols
-from .statements import Statement, split_sides
+from .statements import RELATION, Statement, split_sides
 from .notation import (BUILTINS, DELTA, FUNCTION_HEAD, MATRIX_RULE, NABLA, NAMED_RESULT, PRIMED, PRODUCT_TEXT,
                        SHAPE, ambiguous_call, is_bound, is_index, is_name, kind_of, plain_matrix_text,
-                       same_free_index, shown, time_step)
+                       prose_math, same_free_index, shown, time_step, INDICATOR)
 
 __all__ = ["Reader", "DEADLINE"]
 
@@ -79,6 +79,9 @@ class Reader:
                     finding.reason += "; " + "; ".join(self.notes)
             return found
         except ParseError as error:
+            if not RELATION.search(statement.text):  # no equation to check: what it says does not matter
+                return [self._finding(statement, source, "other", "unchecked",
+                                      "not a claim: an expression without '='")]
             return [self._finding(statement, source, kind_of(statement.text), "unchecked",
                                   "notation not understood: " + str(error).splitlines()[0])]
         except (ClaimError, ModelError, DerivationError, ShapeError) as error:
@@ -144,6 +147,9 @@ class Reader:
             self.scope.products.append(f"{result} = {left} {right}")
             return [self._finding(statement, source, "definition", "defined",
                                   f"{result} is the matrix product {left}{right}")]
+        prose = prose_math(text)
+        if prose and not (INDICATOR.search(text) and "=" in text):  # 𝟙{x ≥ y} is an inequality inside a claim
+            return [self._finding(statement, source, "other", "unchecked", prose)]
         rule = MATRIX_RULE.match(text)
         if rule and any(rule.group(1) in p.replace("=", " ").split() for p in self.scope.products):
             return [self._matrix(statement, source)]

@@ -16,7 +16,7 @@ from sympy import Indexed, Symbol
 from .. import printing
 from ..errors import SymgradError
 
-__all__ = ["kind_of", "is_name", "time_step", "ambiguous_call", "free_indices", "same_free_index", "is_bound",
+__all__ = ["prose_math", "kind_of", "is_name", "time_step", "ambiguous_call", "free_indices", "same_free_index", "is_bound",
            "is_index", "shown", "plain_matrix_text"]
 
 _NAME = r"(?:[A-Za-z]|\\[A-Za-z]+)"
@@ -38,6 +38,8 @@ _FACTOR = r"\s*(?:\\mathbf\{|\\boldsymbol\{)?([A-Za-z])\}?\s*"
 #: a product of two matrices: ``C = AB``, ``AB = C``, ``h = W x``
 PRODUCT_TEXT = re.compile(r"^" + _FACTOR + r"=" + _FACTOR + r"(?:\\times|\\cdot)?" + _FACTOR + r"$|^"
                            + _FACTOR + r"(?:\\times|\\cdot)?" + _FACTOR + r"=" + _FACTOR + r"$")
+#: an indicator, whose braces may hold an inequality: ``\\mathbf{1}\\{x \\geq y\\}``, ``\\mathbb{1}[…]``, 𝟙
+INDICATOR = re.compile(r"\\math(?:bf|bb|rm)\{1\}|𝟙|\\mathbb\{I\}")
 #: built-in functions a document may "define" (``\sigma(z) = …``): then it is a claim about them
 BUILTINS = {"sigma", "tanh", "exp", "log", "ln", "max", "min", "sin", "cos", "relu", "softplus"}
 #: how a statement the parser could not read begins when it is a derivative or an update rule
@@ -153,3 +155,28 @@ def plain_matrix_text(text: str) -> str:
     text = re.sub(r"\^\{?\\top\}?|\^\{T\}|\^\\intercal", "^T", text)
     text = re.sub(r"\\times|\\cdot", " ", text)
     return text.replace("{", "").replace("}", "")
+
+
+#: math that states no equation to check, and what it is instead
+_PROSE = [
+    (re.compile(r"\\(?:approx|simeq|sim|propto)(?![A-Za-z])"), "an approximation, not an equation"),
+    (re.compile(r"\\(?:leq?|geq?|le|ge|neq|ne)(?![A-Za-z])|(?<![<\\-])[<>](?![-=])"), "an inequality"),
+    (re.compile(r"\\(?:in|notin|subset|subseteq|forall|exists)(?![A-Za-z])"), "a membership or a quantifier"),
+    (re.compile(r"\\arg\s*\\?(?:min|max)|\\operatorname\*?\{arg\s*(?:min|max)\}|\\(?:min|max)\s*_"),
+     "an optimisation problem"),
+    (re.compile(r"\\rightarrow|\\to(?![A-Za-z])|\\mapsto"), "a mapping"),
+]
+
+
+def prose_math(text: str) -> str | None:
+    """Why a statement is no claim to check (``L \\approx …``, ``x \\in \\mathbb{R}``, ``\\min_\\theta J``).
+
+    >>> prose_math(r"F(x + \\Delta x) \\approx F(x) + F_x \\Delta x")
+    'not a claim: an approximation, not an equation'
+    >>> prose_math(r"\\frac{\\partial L}{\\partial w} = 2x") is None
+    True
+    """
+    for pattern, what in _PROSE:
+        if pattern.search(text):
+            return f"not a claim: {what}"
+    return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Statement", "statements", "split_sides", "split_top_level", "strip_commentary", "where_clause"]
+__all__ = ["RELATION", "Statement", "statements", "split_sides", "split_top_level", "strip_commentary", "where_clause"]
 
 _OPEN, _CLOSE = "({[", ")}]"
 _ENV = re.compile(r"\\(begin|end)\{[^}]*\}")
@@ -21,7 +21,8 @@ _LEFT_RIGHT = re.compile(r"\\(left|right|big|Big|bigg|Bigg)[lr]?(?=[^A-Za-z])")
 _GAP = re.compile(r"\\q?quad(?![A-Za-z])|\\[,;:! ]|~")
 #: commentary after a statement: ``\quad \text{…}``, ``\text{(…)}``, ``\qquad \mbox{…}``
 _COMMENTARY = re.compile(r"(\\q?quad|\\[,;:]|\\hspace\{[^}]*\}|\s)*\\(text|mbox|textrm|textit|mathrm)\{")
-_RELATION = re.compile(r"(?<![<>!:\\])=|\\leftarrow|\\gets|←|:=|<-|\\in(?![A-Za-z])")
+#: what makes a statement: an equation, an update arrow, a membership
+RELATION = re.compile(r"(?<![<>!:\\])=|\\leftarrow|\\gets|←|:=|<-|\\in(?![A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def strip_commentary(text: str) -> tuple[str, str]:
     for match in _top_level_positions(text, _COMMENTARY):
         before = text[:match.start()].rstrip()
         # a remark follows a whole statement (``… = x \quad \text{…}``), not an operator or a bracket
-        if _RELATION.search(before) and before[-1:] not in "=(+-*/{,^_":
+        if RELATION.search(before) and before[-1:] not in "=(+-*/{,^_":
             return before, text[match.start():].strip()
     return text.strip(), ""
 
@@ -118,7 +119,7 @@ def where_clause(remark: str) -> str:
     '\\delta_i = y_i - \\sigma_i'
     """
     match = _WHERE.match(remark)
-    if match and _RELATION.search(match.group(1)):
+    if match and RELATION.search(match.group(1)):
         return match.group(1).strip().rstrip(".").strip()
     return ""
 
@@ -128,7 +129,7 @@ def _split_side_by_side(text: str) -> list[str]:
     pieces, start = [], 0
     for match in _top_level_positions(text, re.compile(r"\\q?quad(?![A-Za-z])")):
         left, right = text[start:match.start()], text[match.end():]
-        if _RELATION.search(left) and _RELATION.search(right):
+        if RELATION.search(left) and RELATION.search(right):
             pieces.append(left)
             start = match.end()
     pieces.append(text[start:])
@@ -147,7 +148,7 @@ def _pieces(text: str) -> list[str]:
     """A row's text cut at top-level commas and semicolons (when every part is a statement), implication
     arrows (the parts without a relation are remarks) and side-by-side gaps."""
     parts = split_top_level(text)
-    if len(parts) > 1 and not all(_RELATION.search(p) for p in parts):
+    if len(parts) > 1 and not all(RELATION.search(p) for p in parts):
         parts = [text]  # a list (``x_1, x_2``) or a call's arguments: one statement
     pieces = []
     for part in parts:
@@ -156,7 +157,7 @@ def _pieces(text: str) -> list[str]:
         starts = [0] + [m.end() for m in arrows]
         cut = [part[a:b] for a, b in zip(starts, bounds[1:])]
         if len(cut) > 1:
-            cut = [c for c in cut if _RELATION.search(c)] or [part]
+            cut = [c for c in cut if RELATION.search(c)] or [part]
         for piece in cut:
             pieces += _split_side_by_side(piece)
     return [_LEADING.sub("", piece) for piece in pieces]

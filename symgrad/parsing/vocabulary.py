@@ -19,6 +19,7 @@ GREEK = (
 GREEK_VARIANTS = {
     "varepsilon": "epsilon", "vartheta": "theta", "varphi": "phi",
     "varrho": "rho", "varsigma": "sigma",
+    "ell": "ell",  # the script l of a loss, ℓ(ŷ, y)
 }
 UNICODE_GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon",

@@ -224,3 +224,17 @@ def test_the_softmax_of_a_given_vector_to_the_digits_written():
     right, wrong = check_document(text, format="markdown").findings
     assert (right.kind, right.verdict) == ("number", "holds")
     assert wrong.verdict == "wrong" and wrong.reason.startswith("entry 1") and "0.73" in wrong.reason
+
+
+def test_a_script_l_loss_and_prose_math():
+    text = "\n".join([
+        r"$$\ell(\hat{y}, y) = (\hat{y} - y)^2$$",              # a loss function of two arguments
+        r"$$L = \ell(w x, y)$$",
+        r"$$\frac{\partial L}{\partial w} = 2(wx - y)x$$",
+        r"$$F(x + \Delta x) \approx F(x) + F'(x) \Delta x$$",  # no equation: not a claim
+        r"$$\min_{w} L$$",
+        r"$$y \in \mathbb{R}$$",
+    ])
+    found = check_document(text, format="markdown").findings
+    assert [f.verdict for f in found[:3]] == ["defined", "defined", "holds"]
+    assert [f.reason.split(":")[0] for f in found[3:]] == ["not a claim"] * 3
