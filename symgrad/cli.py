@@ -291,11 +291,13 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_check_documents(args) -> int:
-    missing = [p for p in args.files if not os.path.exists(p)]
+    missing = [p for p in args.files if p != "-" and not os.path.exists(p)]
     if len(args.files) == 1 and missing and (args.files[0] in lectures.EXAMPLES or not os.path.splitext(args.files[0])[1]):
         raise UsageError(f"no file {args.files[0]!r}; `symgrad check` checks the derivations in documents. "
                          f"For the gradient check of a model: symgrad gradcheck {args.files[0]!r}")
-    reports = check_files(args.files)
+    reports = check_files(args.files, stdin=sys.stdin)
+    if not reports:
+        raise UsageError(f"no Markdown, LaTeX or notebook file in {', '.join(args.files)}")
     if args.html:
         pages = write_html_reports(reports, args.html)
     if args.json:
@@ -448,7 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "check every derivation in Markdown or LaTeX notes: definitions are read top to "
                          "bottom, each claim gets a verdict (exit status 1 when one is wrong, 2 for an "
                          "unusable file)", "symgrad check notes.md homework.tex --html checked/")
-    documents.add_argument("files", nargs="+", metavar="FILE", help="Markdown (.md), LaTeX (.tex) or text files")
+    documents.add_argument("files", nargs="+", metavar="FILE",
+                           help="Markdown (.md), LaTeX (.tex), notebook (.ipynb) or text files; a folder for the "
+                                "documents in it; - for standard input")
     documents.add_argument("--json", action="store_true", help="machine-readable findings")
     documents.add_argument("--html", metavar="DIR", help="also write each file rendered with its verdicts")
     documents.add_argument("-v", "--verbose", action="store_true",

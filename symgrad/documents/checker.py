@@ -147,7 +147,28 @@ def check_document(text_or_path, *, format: str | None = None) -> FileReport:
     return check_source(source)
 
 
-def check_files(paths) -> list[FileReport]:
-    """Check several files; a :class:`~symgrad.errors.DocumentError` names the first unusable one."""
-    sources = [read_source(p) for p in paths]  # refuse bad input before spending time on the rest
+#: the documents a folder given to ``symgrad check`` holds
+DOCUMENT_SUFFIXES = (".md", ".markdown", ".tex", ".ipynb")
+
+
+def _documents_in(path) -> list:
+    """A file as it is; a folder's Markdown, LaTeX and notebook files, in name order, at any depth."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return [path]
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in DOCUMENT_SUFFIXES and p.is_file())
+
+
+def check_files(paths, stdin=None) -> list[FileReport]:
+    """Check several files (a folder: the documents in it; ``-``: the text of ``stdin``).
+
+    Every file is read before any is checked, so an unusable one (a
+    :class:`~symgrad.errors.DocumentError` names it) stops the run before it costs time.
+    """
+    sources = []
+    for path in paths:
+        if str(path) == "-" and stdin is not None:
+            sources.append(source_from_text(stdin.read(), name="<stdin>"))
+        else:
+            sources += [read_source(p) for p in _documents_in(path)]
     return [check_source(s) for s in sources]

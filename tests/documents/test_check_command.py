@@ -1,6 +1,7 @@
 """``symgrad check FILE``: the terminal summary, the JSON tools consume, the annotated HTML, exit statuses."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -107,3 +108,19 @@ def test_a_latex_problem_set_renders_without_its_markup(tmp_path):
     page = (tmp_path / "problem_set.tex.html").read_text(encoding="utf-8")
     assert "\\label" not in page and "\\nonumber" not in page and "\\begin{align" not in page
     assert page.count('class="note wrong"') >= 5 and "<math" in page
+
+
+def test_a_folder_holds_documents_and_dash_is_standard_input(capsys, monkeypatch, tmp_path, note):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "more.tex").write_text(r"\[ M = w^3 \] \[ \frac{dM}{dw} = 3w^2 \]", encoding="utf-8")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")  # not a document: left alone
+    assert main(["check", str(tmp_path)]) == 1  # notes.md has the η mistake
+    out = capsys.readouterr().out
+    assert "notes.md: 1 hold, 1 wrong" in out and "more.tex: 1 hold, 0 wrong" in out and "image" not in out
+    monkeypatch.setattr("sys.stdin", io.StringIO("$$L = w^2$$\n$$\\frac{dL}{dw} = 3w$$\n"))
+    assert main(["check", "-"]) == 1
+    assert "<stdin>:2" in capsys.readouterr().out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["check", str(empty)]) == 2
+    assert "no Markdown, LaTeX or notebook file" in capsys.readouterr().err
