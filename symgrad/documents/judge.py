@@ -415,10 +415,11 @@ class Reader:
             here = Statement(statement.text, line, line, statement.lines, statement.commentary)
             kind = "derivative" if k == 0 else "step"
             written = texts[k] if k < len(texts) else ""
-            if side.is_number and k > 0:
+            if side.is_number and self.scope.numbers():  # a worked backprop number: ∂f/∂x = -4 at x = -2, …
                 truth = self.scope.closed(Derivative(of, *variables), numbers=True)
                 if not truth.free_symbols:
-                    found.append(self._number(here, source, truth, side, written))
+                    found.append(self._number(here, source if k == 0 else f"= {written.strip()}", truth, side,
+                                              written))
                     continue
             if k == 0 and len(sides) > 1 and written and text:
                 written_as = f"{split_sides(text)[0].strip()} = {written.strip()}"  # the first claim of a chain

@@ -238,3 +238,12 @@ def test_a_script_l_loss_and_prose_math():
     found = check_document(text, format="markdown").findings
     assert [f.verdict for f in found[:3]] == ["defined", "defined", "holds"]
     assert [f.reason.split(":")[0] for f in found[3:]] == ["not a claim"] * 3
+
+
+def test_worked_backprop_numbers_at_the_values_in_scope():
+    # f = (x + y) z at x = -2, y = 5, z = -4: ∂f/∂x = z = -4, ∂f/∂z = x + y = 3 (by hand)
+    text = "\n".join([r"$$q = x + y \quad f = q z$$", r"$$x = -2, y = 5, z = -4$$",
+                      r"$$\frac{\partial f}{\partial x} = -4$$", r"$$\frac{\partial f}{\partial z} = 2$$",
+                      r"$$\frac{\partial f}{\partial y} = z$$"])
+    found = [(f.line, f.verdict) for f in check_document(text, format="markdown").findings if f.line >= 3]
+    assert found == [(3, "holds"), (4, "wrong"), (5, "holds")]
