@@ -236,9 +236,14 @@ class Reader:
             # the name again, in the same section: a rewriting of its definition, checked as one;
             # in other terms than it rests on, it is a new definition
             found = self._steps(statement, source, text, sides, first=0)
+            if found and found[0].verdict == "wrong" and not known.annotated:
+                # read as a rewriting of the definition on line N, as notes mostly mean it; say how to mean otherwise
+                found[0].reason += (f" (read as a rewriting of {shown(name)} from line {known.line}; a new example "
+                                    "wants a new heading or <!-- symgrad: reset -->)")
             if not (found and found[0].verdict == "unchecked" and "no definition in scope" in found[0].reason):
                 return found
-        self.scope.define(Definition(name, first, statement.line, self.section(statement.line), notes=self.notes))
+        self.scope.define(Definition(name, first, statement.line, self.section(statement.line), notes=self.notes,
+                                     annotated=self.annotating))
         what = "a number" if first.is_number else "defined"
         found = [self._finding(statement, source, "definition", "defined",
                                f"{shown(name)} = {shown(first)} ({what})")]

@@ -59,6 +59,8 @@ class Definition:
     args: tuple = ()
     #: where the definition's text could be read otherwise (``1/2w^2``): claims on it inherit the doubt
     notes: tuple = ()
+    #: made in a ``symgrad:`` annotation: the author's own statement of the model
+    annotated: bool = False
 
 
 @dataclass
