@@ -384,9 +384,8 @@ class Reader:
 
     def _output_model(self, of, also) -> tuple[Model, sp.Basic]:
         """The model whose output is ``of``, a defined name or an expression of defined names."""
-        if isinstance(of, Indexed) and self.scope.is_defined(of):
-            of = self.scope.read(of)
-        of = self.scope.read(of) if not (isinstance(of, Symbol) and self.scope.is_defined(of)) else of
+        # a defined name is the output itself; anything else (L_i, σ(z), an expression) is read through the scope
+        of = of if isinstance(of, Symbol) and self.scope.is_defined(of) else self.scope.read(of)
         if isinstance(of, Symbol) and of in self.scope.variables:
             return self.scope.model_for(of, also), of
         if isinstance(of, Symbol) and str(of) in self.scope.functions:  # ∂f/∂w of f(x, w, b) = wx + b
