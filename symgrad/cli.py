@@ -278,7 +278,7 @@ def _cmd_graph(args) -> int:
     return EXIT_OK
 
 
-def _cmd_check(args) -> int:
+def _cmd_gradcheck(args) -> int:
     model = resolve_model(args.model, args.inputs)
     given = dict(lectures.example(args.model).values) if args.model in lectures.EXAMPLES else {}
     given.update(_values(args.at))
@@ -391,6 +391,19 @@ def build_parser() -> argparse.ArgumentParser:
     lecture.add_argument("--json", action="store_true", help="machine-readable claim verdicts")
     lecture.set_defaults(run=_cmd_lecture)
 
+    documents = _command(commands, "check",
+                         "check every derivation in Markdown or LaTeX notes: definitions are read top to "
+                         "bottom, each claim gets a verdict (exit status 1 when one is wrong, 2 for an "
+                         "unusable file)", "symgrad check notes.md homework.tex --html checked/")
+    documents.add_argument("files", nargs="+", metavar="FILE",
+                           help="Markdown (.md), LaTeX (.tex), notebook (.ipynb) or text files; a folder for the "
+                                "documents in it; - for standard input")
+    documents.add_argument("--json", action="store_true", help="machine-readable findings")
+    documents.add_argument("--html", metavar="DIR", help="also write each file rendered with its verdicts")
+    documents.add_argument("-v", "--verbose", action="store_true",
+                           help="list every finding, not only the wrong and unchecked claims")
+    documents.set_defaults(run=_cmd_check_documents)
+
     models = _command(commands, "models", "list the models known by name", "symgrad models --json")
     models.add_argument("--json", action="store_true", help="machine-readable output")
     models.set_defaults(run=_cmd_models)
@@ -446,29 +459,17 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--dpi", type=float, help="resolution of a PNG (Graphviz's default: 96)")
     graph.set_defaults(run=_cmd_graph)
 
-    documents = _command(commands, "check",
-                         "check every derivation in Markdown or LaTeX notes: definitions are read top to "
-                         "bottom, each claim gets a verdict (exit status 1 when one is wrong, 2 for an "
-                         "unusable file)", "symgrad check notes.md homework.tex --html checked/")
-    documents.add_argument("files", nargs="+", metavar="FILE",
-                           help="Markdown (.md), LaTeX (.tex), notebook (.ipynb) or text files; a folder for the "
-                                "documents in it; - for standard input")
-    documents.add_argument("--json", action="store_true", help="machine-readable findings")
-    documents.add_argument("--html", metavar="DIR", help="also write each file rendered with its verdicts")
-    documents.add_argument("-v", "--verbose", action="store_true",
-                           help="list every finding, not only the wrong and unchecked claims")
-    documents.set_defaults(run=_cmd_check_documents)
 
-    check = _command(commands, "gradcheck",
+    gradcheck = _command(commands, "gradcheck",
                      "the gradient check: symbolic, graph, compiled and finite differences side by side",
                      "symgrad gradcheck chain3")
-    check.add_argument("model", help="a model name or expression text")
-    check.add_argument("--at", nargs="+", metavar="NAME=VALUE",
+    gradcheck.add_argument("model", help="a model name or expression text")
+    gradcheck.add_argument("--at", nargs="+", metavar="NAME=VALUE",
                        help="the point (default: the lecture's, or random); a vector 1,3,2; a matrix 2,4;1,3")
-    check.add_argument("--inputs", nargs="+", help="data symbols of an expression")
-    check.add_argument("--seed", type=int, default=0, help="seed of the random point")
-    check.add_argument("--json", action="store_true", help="machine-readable table")
-    check.set_defaults(run=_cmd_check)
+    gradcheck.add_argument("--inputs", nargs="+", help="data symbols of an expression")
+    gradcheck.add_argument("--seed", type=int, default=0, help="seed of the random point")
+    gradcheck.add_argument("--json", action="store_true", help="machine-readable table")
+    gradcheck.set_defaults(run=_cmd_gradcheck)
 
     codegen = _command(commands, "codegen", "write a standalone NumPy module computing the loss and its gradients",
                        "symgrad codegen chain3 -o chain3_grad.py")
