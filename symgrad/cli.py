@@ -459,7 +459,6 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--dpi", type=float, help="resolution of a PNG (Graphviz's default: 96)")
     graph.set_defaults(run=_cmd_graph)
 
-
     gradcheck = _command(commands, "gradcheck",
                      "the gradient check: symbolic, graph, compiled and finite differences side by side",
                      "symgrad gradcheck chain3")
