@@ -61,3 +61,9 @@ def test_wrong_keywords_are_named_on_the_direct_call():
     assert error.value.__context__ is None  # not raised inside the handler of the function's own TypeError
     with pytest.raises(ArgumentError, match="unknown argument 'z'"):
         f(x=x, y=x, w=1.0, b=0.0, z=1.0)
+
+
+def test_the_default_backend_is_numpy_even_where_numba_is_installed():
+    # README and docs/compile.md: backend="numpy" unless asked; "auto" is the opt-in to the fused loop
+    f = symgrad.compile(networks.linear(loss=losses.squared_error))
+    assert f.backend == "numpy" and "numba" not in f.source
