@@ -72,12 +72,13 @@ class CompiledGradient:
         return {self._identifiers[name]: value for name, value in values.items()}
 
     def __call__(self, values: dict | None = None, /, **kwargs):
-        if values is None and self._direct and kwargs.keys() == self._identifiers.keys():
+        if values is None and self._direct:
             try:
-                return self._function(**kwargs)  # the common case, checked in one comparison
-            except self._foreign:
-                pass  # Dask or array-API data: handled below, outside the except (no chained traceback)
-            return self._other_arrays(kwargs)
+                return self._function(**kwargs)  # the common case: the keywords are the function's own
+            except TypeError:
+                # a missing or unknown keyword (its error is written below), a Dask or array-API array, or
+                # wrong data, which raises its own error again below: no chained traceback either way
+                pass
         if values is not None:
             if not isinstance(values, dict):
                 raise ArgumentError(f"pass the values as keyword arguments or one dict, not {values!r}")

@@ -41,7 +41,7 @@ from ..errors import CompileError
 from .helpers import HELPER_SOURCE
 from .names import FUNCTION_NAME, safe_text
 from .printer import NumPySourcePrinter
-from .standalone import _formula_text
+from .standalone import _formula_text, argument_lines
 from .steps import Steps
 
 __all__ = ["FASTMATH", "available", "PARALLEL_FROM", "FusedPrinter", "cache_dir", "fused_source", "load_fused"]
@@ -262,12 +262,7 @@ def fused_source(steps: Steps, reduction: str) -> str:
             raise CompileError(f"the fused backend has no per-sample form of {helper}; use backend='numpy'")
     model = steps.model
     names = [str(s) for s in steps.data + steps.params]
-    mapping = ", ".join(f"{str(model.inputs[i])!r}: {s}" for i, s in enumerate(steps.data))
-    params = ", ".join(f"{str(model.params[i])!r}: {s}" for i, s in enumerate(steps.params))
-    targets = ", ".join(str(p) for p in steps.params) + ("," if len(steps.params) == 1 else "")
-    body = [f"n, ({', '.join(full)},) = _batch({{{mapping}}})",
-            f"({', '.join(full)},) = _contiguous(({', '.join(full)},))",
-            f"{targets} = _scalars({{{params}}})"]
+    body = argument_lines(steps, full) + [f"({', '.join(full)},) = _contiguous(({', '.join(full)},))"]
     body += steps.before
     # numba's default thread pool takes one parallel launch at a time: other threads (Dask's) run serially
     body.append("kernel = (_parallel_kernel if n >= PARALLEL_FROM and threading.current_thread() is _MAIN\n"

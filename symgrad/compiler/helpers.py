@@ -16,18 +16,19 @@ class ForeignArray(TypeError):
     \"\"\"A data array of another library (Dask, an array-API namespace): this NumPy code does not take it.\"\"\"
 
 
+def _floats(first, *rest):
+    \"\"\"The number of samples when the data are float64 NumPy vectors of one length (nothing to check), else 0.\"\"\"
+    if type(first) is not np.ndarray or first.dtype is not _FLOAT or first.ndim != 1:
+        return 0
+    shape = first.shape
+    for array in rest:
+        if type(array) is not np.ndarray or array.dtype is not _FLOAT or array.shape != shape:
+            return 0
+    return shape[0]
+
+
 def _batch(data):
     \"\"\"The data as float arrays of one length (scalars are broadcast), and that length.\"\"\"
-    arrays = list(data.values())
-    # fast path: float64 arrays of one length need no check and no conversion
-    first = arrays[0]
-    if type(first) is np.ndarray and first.ndim == 1 and first.shape[0]:
-        shape = first.shape
-        for array in arrays:
-            if type(array) is not np.ndarray or array.dtype is not _FLOAT or array.shape != shape:
-                break
-        else:
-            return shape[0], arrays
     arrays, n, first = [], None, None
     for name, value in data.items():
         if not isinstance(value, (np.ndarray, np.generic, float, int, list, tuple)) and (
@@ -69,6 +70,19 @@ def _scalars(values):
             value = float(array)
         out.append(value)
     return out
+""",
+    "_ones": """
+_ONES = np.ones(0)
+
+
+def _ones(n):
+    \"\"\"n ones, read-only: a sum over a block is a dot product with them.\"\"\"
+    global _ONES
+    if len(_ONES) < n:  # grown to the largest block seen; the old array stays valid for whoever holds it
+        ones = np.ones(n)
+        ones.flags.writeable = False
+        _ONES = ones
+    return _ONES[:n]
 """,
     "_describe": """
 def _describe(value):

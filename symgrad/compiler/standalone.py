@@ -11,13 +11,13 @@ from .._tools import write_file
 from .._version import __version__
 from ..core.model import Model, size_exceeds
 from ..errors import CompileError
-from .emit import BLOCK_RANGE, block_loop, target_list
+from .emit import BLOCK_RANGE, assignment, block_loop, target_list
 from .helpers import HELPER_SOURCE
 from .names import FUNCTION_NAME, safe_text
 from .printer import Unprintable
 from .steps import Steps
 
-__all__ = ["REDUCTIONS", "build", "codegen", "generate_source", "module_source", "resolve"]
+__all__ = ["REDUCTIONS", "argument_lines", "build", "codegen", "generate_source", "module_source", "resolve"]
 
 #: how the per-sample losses of a batch are combined
 REDUCTIONS = ("mean", "sum")
@@ -126,18 +126,34 @@ def module_source(steps: Steps, reduction: str, block: int | None) -> str:
     return _module(steps, reduction, block, body)
 
 
+def argument_lines(steps: Steps, full: list[str]) -> list[str]:
+    """The function's first lines: ``n`` and the data arrays as ``full`` names them, the parameters as floats.
+
+    Float64 vectors of one length and float parameters (a training loop's, a
+    benchmark's) are taken as they are, in a few identity tests; anything
+    else goes through the full checks, which convert it or name what is wrong.
+    """
+    body = []
+    if steps.data:
+        given = [str(s) for s in steps.data]
+        # the model's names are data, written with repr(); only the generated identifiers are code
+        mapping = ", ".join(f"{str(steps.model.inputs[i])!r}: {s}" for i, s in enumerate(steps.data))
+        body += [f"n = _floats({', '.join(given)})",
+                 "if n:",
+                 "    " + assignment(full, given),
+                 "else:",
+                 f"    n, ({', '.join(full)}{',' if len(full) == 1 else ''}) = _batch({{{mapping}}})"]
+    mapping = ", ".join(f"{str(steps.model.params[i])!r}: {s}" for i, s in enumerate(steps.params))
+    body += [f"if {' or '.join(f'type({p}) is not float' for p in steps.params)}:",
+             f"    {target_list([str(p) for p in steps.params])} = _scalars({{{mapping}}})"]
+    return body
+
+
 def _function_body(steps: Steps, reduction: str, block: int | None) -> tuple[list[str], int | None]:
     looped = steps.output in steps.arrays
     body = []
-    if steps.data:
-        full = [steps.names.fresh(f"{s}_data") for s in steps.data] if looped else ["_"] * len(steps.data)
-        # the model's names are data, written with repr(); only the generated identifiers are code
-        mapping = ", ".join(f"{str(steps.model.inputs[i])!r}: {s}" for i, s in enumerate(steps.data))
-        body.append(f"n, ({', '.join(full)}{',' if len(full) == 1 else ''}) = _batch({{{mapping}}})")
-    else:
-        body.append("n = 1")
-    mapping = ", ".join(f"{str(steps.model.params[i])!r}: {s}" for i, s in enumerate(steps.params))
-    body.append(f"{target_list([str(p) for p in steps.params])} = _scalars({{{mapping}}})")
+    full = [steps.names.fresh(f"{s}_data") for s in steps.data] if looped else ["_"] * len(steps.data)
+    body = argument_lines(steps, full) if steps.data else ["n = 1"] + argument_lines(steps, [])
     if steps.before:
         body.append("# stages without data, computed once")
         body += steps.before
@@ -228,30 +244,37 @@ def generate_source(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
     >>> print(source[source.index("def loss_and_grad"):].rstrip())
     def loss_and_grad(*, x, y, b, w):
         \"\"\"The mean loss over the samples and its gradient; see the module docstring.\"\"\"
-        n, (x_data, y_data) = _batch({'x': x, 'y': y})
-        b, w = _scalars({'b': b, 'w': w})
+        n = _floats(x, y)
+        if n:
+            x_data, y_data = x, y
+        else:
+            n, (x_data, y_data) = _batch({'x': x, 'y': y})
+        if type(b) is not float or type(w) is not float:
+            b, w = _scalars({'b': b, 'w': w})
         loss = 0.0
         grad_b = 0.0
         grad_w = 0.0
-        # every per-sample value of a block lives in one of these rows
-        size = min(BLOCK, n)
-        work = np.empty((2, size))
-        buf0, buf1 = work
+        m = size = min(BLOCK, n)
+        # every per-sample value of a block lives in one of these arrays
+        buf0 = np.empty(size)
+        buf1 = np.empty(size)
+        ones = _ones(size)
+        x, y = x_data, y_data
         for lo in range(0, n, BLOCK):
-            m = min(BLOCK, n - lo)
-            if m < size:  # the last, shorter block
-                buf0, buf1 = work[:, :m]
-            x = x_data[lo:lo + m]
-            y = y_data[lo:lo + m]
+            if size < n:  # more than one block: this block's rows
+                m = min(BLOCK, n - lo)
+                if m < size:  # the last, shorter block
+                    buf0, buf1, ones = buf0[:m], buf1[:m], ones[:m]
+                x, y = x_data[lo:lo + m], y_data[lo:lo + m]
             # forward
             # yhat = b + w*x
             yhat = np.multiply(x, w, out=buf0)
             yhat += b
             t1 = np.subtract(y, yhat, out=buf1)  # t1 = y - yhat
-            loss += t1 @ t1  # L = t1**2
+            loss += t1.dot(t1)  # L = t1**2
             # backward
-            grad_b += -2*t1.sum()
-            grad_w += -2*(t1 @ x)
+            grad_b += -2*t1.dot(ones)
+            grad_w += -2*t1.dot(x)
         scale = 1/n
         return float(loss*scale), {
             'b': float(grad_b*scale),
