@@ -1,4 +1,4 @@
-"""The lectures symgrad is built from: the lectures as documents (checked from their text), their worked examples and the HTML report."""
+"""The lectures symgrad is built from: their documents (checked from the text), worked examples and report."""
 from .catalog import EXAMPLES, Example, example, model
 
 __all__ = ["EXAMPLES", "Example", "example", "model"]
