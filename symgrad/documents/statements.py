@@ -108,7 +108,8 @@ def strip_commentary(text: str) -> tuple[str, str]:
 
 
 #: a remark that goes on to define something: ``\quad \text{where } \delta_i = y_i - \sigma_i``
-_WHERE = re.compile(r"^(?:\\q?quad|\\[,;:]|\s)*\\(?:text|mbox|textrm|mathrm)\{\s*(?:where|with|and|and where)\b[^}]*\}(.*)$",
+_WHERE = re.compile(r"^(?:\\q?quad|\\[,;:]|\s)*\\(?:text|mbox|textrm|mathrm)"
+                    r"\{\s*(?:where|with|and|and where)\b[^}]*\}(.*)$",
                     re.S)
 
 
