@@ -20,6 +20,7 @@ from .. import printing
 from ..core.model import Model
 from ..errors import ClaimError, DerivationError, ModelError, ParseError, ShapeError, SymgradError
 from ..parsing import Equation, UpdateRule, read
+from ..verification.conditions import distribution_needed
 from ..verification.matrix_claims import verify_matrix
 from ..verification.ties import tie_mistake
 from ..verification.verdict import verify, verify_identity
@@ -36,6 +37,16 @@ __all__ = ["Reader", "DEADLINE"]
 ETA, ALPHA = Symbol("eta"), Symbol("alpha")
 #: seconds one claim may take before it is left unchecked
 DEADLINE = 10.0
+
+def _sums_to_one(sides) -> sp.IndexedBase | None:
+    """The array of ``\\sum_i y_i = 1``: its entries are a probability distribution."""
+    if len(sides) != 2 or sides[1] != 1 or not isinstance(sides[0], sp.Sum):
+        return None
+    body, (index, *_bounds) = sides[0].function, sides[0].limits[0]
+    if isinstance(body, Indexed) and body.indices == (index,):
+        return body.base
+    return None
+
 
 class Reader:
     """Reads one document's statements top to bottom, with a scope of what has been defined."""
@@ -196,6 +207,11 @@ class Reader:
             return [self._builtin_definition(statement, source, lhs, sides[1])]
         if isinstance(lhs, Derivative):
             return self._derivative(statement, source, lhs, sides[1:], text)
+        distribution = _sums_to_one(sides)
+        if distribution is not None:
+            self.scope.distributions[distribution] = statement.line
+            return [self._finding(statement, source, "definition", "defined",
+                                  f"the {distribution} are a distribution: they sum to 1")]
         if is_name(lhs):
             return self._named(statement, source, text, lhs, sides)
         if len(sides) == 2 and is_name(sides[1]) and not self.scope.is_defined(sides[1]) \
@@ -462,9 +478,32 @@ class Reader:
         if verdict.status == "wrong" and is_name(derivative.expr):
             reason += self._earlier_definition_note(derivative.expr, claim, variables)
         finding = self._from_verdict(statement, source, kind, verdict, reason)
+        if verdict.status == "wrong":
+            self._given_a_distribution(finding, of, variables, side)
         if verdict.ok and len(variables) == 1:
             self._check_ties(derivative.expr, variables[0], side, finding)
         return finding
+
+    def _given_a_distribution(self, finding: Finding, of, variables, side) -> None:
+        """A claim right only when an array sums to 1 (``p_k - y_k`` for softmax and cross-entropy).
+
+        Stated in the document (``\\sum_i y_i = 1``), it holds under that condition;
+        unstated, it is unchecked, with the condition it needs named.
+        """
+        truth = self.scope.closed(Derivative(of, *variables)).doit()
+        base = distribution_needed(self.scope.closed(side).doit(), truth)
+        if base is None:
+            return
+        finding.correction = finding.counterexample = None
+        if base in self.scope.distributions:
+            finding.verdict = "holds"
+            finding.reason = (f"equal at sampled points where the {base} sum to 1, as line "
+                              f"{self.scope.distributions[base]} states (observed, not proved)")
+        else:
+            finding.verdict = "unchecked"
+            finding.reason = (f"right only when the {base}_i sum to 1 (a one-hot label or a distribution), which "
+                              f"the document does not state: write \\sum_i {base}_i = 1 (or put it in a "
+                              "symgrad: annotation) and it is checked under that condition")
 
     def _check_ties(self, of, variable, claimed, finding: Finding) -> None:
         """Once every partial of a max/min is claimed, check them together at its ties."""

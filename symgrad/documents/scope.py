@@ -76,6 +76,8 @@ class Scope:
     loss: sp.Basic | None = None
     #: every definition ever made of a name, oldest first (a later one may contradict an earlier)
     history: dict = field(default_factory=dict)
+    #: arrays stated to be probability distributions (``\\sum_i y_i = 1``), by their line
+    distributions: dict = field(default_factory=dict)
 
     def reset(self) -> None:
         self.variables.clear()
@@ -85,6 +87,7 @@ class Scope:
         self.products.clear()
         self.loss = None
         self.history.clear()
+        self.distributions.clear()
 
     def earlier(self, name) -> list[Definition]:
         """The definitions of ``name`` made before the one in force, newest first."""

@@ -247,3 +247,21 @@ def test_worked_backprop_numbers_at_the_values_in_scope():
                       r"$$\frac{\partial f}{\partial y} = z$$"])
     found = [(f.line, f.verdict) for f in check_document(text, format="markdown").findings if f.line >= 3]
     assert found == [(3, "holds"), (4, "wrong"), (5, "holds")]
+
+
+SOFTMAX = "\n".join([
+    r"$$p_i = \frac{e^{z_i}}{\sum_{j=1}^{n} e^{z_j}}$$",
+    r"$$L = -\sum_{i=1}^{n} y_i \log p_i$$",
+])
+
+
+def test_softmax_cross_entropy_is_right_when_the_labels_sum_to_one():
+    # by hand: ∂L/∂z_k = p_k Σ_i y_i - y_k, which is p_k - y_k exactly when Σ_i y_i = 1
+    unstated = check_document(SOFTMAX + "\n" + r"$$\frac{\partial L}{\partial z_k} = p_k - y_k$$",
+                              format="markdown").findings[-1]
+    assert unstated.verdict == "unchecked" and "sum to 1" in unstated.reason
+    stated = SOFTMAX + "\n" + r"$$\sum_{i=1}^{n} y_i = 1$$" + "\n"
+    found = check_document(stated + r"$$\frac{\partial L}{\partial z_k} = p_k - y_k$$", format="markdown").findings
+    assert [f.verdict for f in found] == ["defined", "defined", "defined", "holds"]
+    wrong = check_document(stated + r"$$\frac{\partial L}{\partial z_k} = y_k - p_k$$", format="markdown").findings
+    assert wrong[-1].verdict == "wrong"
