@@ -101,7 +101,8 @@ def ambiguous_call(text: str, scope) -> str | None:
             continue
         if known is None:
             known = scope.known_names()
-        if plain in known:
+        array = _DECORATION.sub(lambda m: m.group(2) + m.group(1), name).split("_")[0]
+        if plain in known or ("_" in name and array in known):  # p_i(…) with p_i defined: an entry times (…)
             continue
         return (f"{name}(…) could be a call or a product: define {name} first ({name}(z) = … for a function) "
                 f"or write {name} \\cdot (…)")

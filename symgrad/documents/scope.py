@@ -193,9 +193,15 @@ class Scope:
         return {s: d.value for s, d in self.variables.items()
                 if isinstance(d.value, (Symbol, Indexed)) and d.value != s}
 
+    def kronecker(self, expr):
+        """``\\delta_{ij}`` with no δ defined in scope is Kronecker's delta, as softmax derivations write it."""
+        deltas = {node for node in expr.atoms(Indexed)
+                  if str(node.base.label) == "delta" and len(node.indices) == 2 and node.base not in self.indexed}
+        return expr.xreplace({d: sp.KroneckerDelta(*d.indices) for d in deltas}) if deltas else expr
+
     def read(self, expr):
-        """An expression as the scope reads it: aliases, functions and per-sample names applied."""
-        expr = sp.sympify(expr)
+        """An expression as the scope reads it: aliases, functions, per-sample names and Kronecker's δ applied."""
+        expr = self.kronecker(sp.sympify(expr))
         aliases = self.aliases()
         for _ in range(MAX_CHAIN):
             before = expr

@@ -85,7 +85,9 @@ def concrete(exprs: list[sp.Expr], sizes=SIZES, fixed: dict | None = None) -> li
     """Data-set expressions made concrete: summation bounds get small sizes, sums are expanded,
     and each array element ``x[i, k]`` becomes a plain symbol.
 
-    Free indices (such as the ``j`` of ``dL/dw_j``) are set by ``fixed`` or to 1. Only
+    Free indices (such as the ``j`` of ``dL/dw_j``) are set by ``fixed``, else to 1, 2, 3, …
+    in turn: distinct, so that ``p_i`` and ``p_j`` are different entries (see
+    :func:`index_assignments` for the other cases a claim must also hold in). Only
     symbolic bounds get sizes: a sum whose literal bounds would expand into more than
     :data:`MAX_EXPANDED_TERMS` terms raises :class:`SumTooLarge` instead of expanding.
 
@@ -105,7 +107,7 @@ def concrete(exprs: list[sp.Expr], sizes=SIZES, fixed: dict | None = None) -> li
     size_symbols = sorted(set().union(*(r["sizes"] for r in roles)), key=sp.default_sort_key)
     index_symbols = sorted(set().union(*(r["indices"] for r in roles)), key=sp.default_sort_key)
     values = {s: sizes[k % len(sizes)] for k, s in enumerate(size_symbols)}
-    values.update({i: 1 for i in index_symbols})
+    values.update({i: k + 1 for k, i in enumerate(index_symbols)})
     values.update(fixed or {})
     out = []
     for e in exprs:
@@ -119,6 +121,24 @@ def concrete(exprs: list[sp.Expr], sizes=SIZES, fixed: dict | None = None) -> li
                     for node in e.atoms(Indexed)}
         out.append(e.xreplace(elements))
     return out
+
+
+def index_assignments(exprs: list) -> list[dict | None]:
+    """The values of the free indices a claim is checked at: all distinct, and (with two or more) all equal.
+
+    ``∂p_i/∂z_j = p_i(δ_ij - p_i)`` is right when i = j and wrong otherwise;
+    ``p_i(1 - p_j)`` the other way round: each must be tried.
+
+    >>> from sympy import IndexedBase, symbols
+    >>> p, i, j = IndexedBase('p'), *symbols('i j')
+    >>> index_assignments([p[i] * p[j]])
+    [{i: 1, j: 2}, {i: 1, j: 1}]
+    """
+    indices = sorted(set().union(*(symbols_of(sp.sympify(e))["indices"] for e in exprs)), key=sp.default_sort_key)
+    if not indices:
+        return [None]
+    distinct = {index: k + 1 for k, index in enumerate(indices)}
+    return [distinct] if len(indices) == 1 else [distinct, dict.fromkeys(indices, 1)]
 
 
 def evaluator(expr: sp.Expr, symbols: list):

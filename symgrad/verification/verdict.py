@@ -25,7 +25,8 @@ from ..core.matrix_model import MatrixModel
 from ..core.model import Model, contains, depth, free_symbols, replace_symbols, symbols_of
 from ..errors import ClaimError, ModelError
 from ..core.ops import OPS
-from ..numeric.points import (SumTooLarge, UndefinedFunction, concrete, kink_points, magnitude, precise_value,
+from ..numeric.points import (SumTooLarge, UndefinedFunction, concrete, index_assignments, kink_points, magnitude,
+                              precise_value,
                               StagedExpression,
                               random_points, spread_points, undefined_functions, values_at)
 from ..parsing import parse
@@ -293,17 +294,21 @@ def _check_side(claimed, correct, *, count: int, seed: int, positive, time_limit
         names = ", ".join(sorted(undefined))
         return _Outcome("unchecked", reason=f"{names} {'is' if len(undefined) == 1 else 'are'} not defined: "
                         "an undefined function has no values, and no symbolic proof was found")
-    try:
-        exprs = concrete([claimed, correct])
-    except SumTooLarge as error:
-        if _prove(claimed, correct, min(time_limit, clock.remaining())):
-            return _Outcome("proved")
-        return _Outcome("unchecked", reason=f"{error} (only symbolic bounds are given small sizes), "
-                        "and no symbolic proof was found")
-    try:
-        outcome = _decide(exprs[0], exprs[1], count=count, seed=seed, positive=positive, clock=clock)
-    except UndefinedFunction as error:  # pragma: no cover - caught above, kept for safety
-        return _Outcome("unchecked", reason=str(error))
+    outcome = None
+    for fixed in index_assignments([claimed, correct]):  # free indices distinct, then equal: both must agree
+        try:
+            exprs = concrete([claimed, correct], fixed=fixed)
+        except SumTooLarge as error:
+            if _prove(claimed, correct, min(time_limit, clock.remaining())):
+                return _Outcome("proved")
+            return _Outcome("unchecked", reason=f"{error} (only symbolic bounds are given small sizes), "
+                            "and no symbolic proof was found")
+        try:
+            outcome = _decide(exprs[0], exprs[1], count=count, seed=seed, positive=positive, clock=clock)
+        except UndefinedFunction as error:  # pragma: no cover - caught above, kept for safety
+            return _Outcome("unchecked", reason=str(error))
+        if outcome.status != "observed":
+            break
     if outcome.status == "observed" and _prove(claimed, correct, min(time_limit, clock.remaining())):
         outcome.status = "proved"
     return outcome

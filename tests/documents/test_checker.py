@@ -265,3 +265,14 @@ def test_softmax_cross_entropy_is_right_when_the_labels_sum_to_one():
     assert [f.verdict for f in found] == ["defined", "defined", "defined", "holds"]
     wrong = check_document(stated + r"$$\frac{\partial L}{\partial z_k} = y_k - p_k$$", format="markdown").findings
     assert wrong[-1].verdict == "wrong"
+
+
+def test_softmax_jacobian_with_kronecker_delta_at_equal_and_distinct_indices():
+    # ∂p_i/∂z_j = p_i(δ_ij - p_j) by hand; with p_i in the bracket it is right only when i = j
+    text = SOFTMAX.split("\n")[0] + "\n" + "\n".join([
+        r"$$\frac{\partial p_i}{\partial z_j} = p_i(\delta_{ij} - p_j)$$",
+        r"$$\frac{\partial p_i}{\partial z_j} = p_i(\delta_{ij} - p_i)$$",
+        r"$$\frac{\partial p_i}{\partial z_j} = p_i(1 - p_j)$$",
+    ])
+    assert [f.verdict for f in check_document(text, format="markdown").findings] == [
+        "defined", "holds", "wrong", "wrong"]

@@ -19,6 +19,7 @@ from sympy import Abs, Function, Heaviside, IndexedBase, Max, sign, sqrt, symbol
 from symgrad import relu, verify
 from symgrad.cli import main
 from symgrad.matrix import mlp, model_from_text, softmax_classifier
+from symgrad.verification.verdict import verify_identity
 from symgrad import verify
 from symgrad.errors import ClaimError
 from symgrad.numeric.points import UndefinedFunction, evaluator
@@ -340,3 +341,17 @@ def test_a_number_beyond_floating_point_is_an_error_naming_it_not_a_crash():
     w, x, y = sp.symbols("w x y")
     with pytest.raises(ClaimError, match="too large to compute with"):
         verify("1e308*10", (y - w * x) ** 2, w)
+
+
+def test_two_free_indices_are_tried_distinct_and_equal():
+    # ∂p_i/∂z_j of the softmax is p_i(δ_ij - p_j); each wrong claim below agrees with it for one case only
+    z, i, j, m, n = IndexedBase("z"), *symbols("i j m n")
+
+    def p(a):
+        return sp.exp(z[a]) / sp.Sum(sp.exp(z[m]), (m, 1, n))
+
+    KroneckerDelta = sp.KroneckerDelta
+    truth = p(i) * (KroneckerDelta(i, j) - p(j))
+    assert verify_identity(p(i) * (KroneckerDelta(i, j) - p(j)), truth).ok
+    assert verify_identity(p(i) * (KroneckerDelta(i, j) - p(i)), truth).status == "wrong"  # right only if i = j
+    assert verify_identity(-p(i) * p(j), truth).status == "wrong"                             # right only if i ≠ j
