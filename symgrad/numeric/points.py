@@ -124,7 +124,7 @@ def concrete(exprs: list[sp.Expr], sizes=SIZES, fixed: dict | None = None) -> li
 
 
 def index_assignments(exprs: list) -> list[dict | None]:
-    """The values of the free indices a claim is checked at: all distinct, and (with two or more) all equal.
+    """The values of the free indices a claim is checked at: all distinct and all equal (one index: 1 and 2).
 
     ``∂p_i/∂z_j = p_i(δ_ij - p_i)`` is right when i = j and wrong otherwise;
     ``p_i(1 - p_j)`` the other way round: each must be tried.
@@ -133,12 +133,16 @@ def index_assignments(exprs: list) -> list[dict | None]:
     >>> p, i, j = IndexedBase('p'), *symbols('i j')
     >>> index_assignments([p[i] * p[j]])
     [{i: 1, j: 2}, {i: 1, j: 1}]
+    >>> index_assignments([p[i]])
+    [{i: 1}, {i: 2}]
     """
     indices = sorted(set().union(*(symbols_of(sp.sympify(e))["indices"] for e in exprs)), key=sp.default_sort_key)
     if not indices:
         return [None]
     distinct = {index: k + 1 for k, index in enumerate(indices)}
-    return [distinct] if len(indices) == 1 else [distinct, dict.fromkeys(indices, 1)]
+    if len(indices) == 1:  # 1 and 2: a claim that writes x_{i1} for x_{ij} agrees at j = 1 only
+        return [distinct, {indices[0]: 2}]
+    return [distinct, dict.fromkeys(indices, 1)]
 
 
 def evaluator(expr: sp.Expr, symbols: list):

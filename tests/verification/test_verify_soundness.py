@@ -355,3 +355,15 @@ def test_two_free_indices_are_tried_distinct_and_equal():
     assert verify_identity(p(i) * (KroneckerDelta(i, j) - p(j)), truth).ok
     assert verify_identity(p(i) * (KroneckerDelta(i, j) - p(i)), truth).status == "wrong"  # right only if i = j
     assert verify_identity(-p(i) * p(j), truth).status == "wrong"                             # right only if i ≠ j
+
+
+def test_one_free_index_is_tried_at_two_values():
+    # L = Σ_i (y_i - Σ_k w_k x_ik)²: ∂L/∂w_j = -2 Σ_i (y_i - Σ_k w_k x_ik) x_ij; writing x_i1 for x_ij
+    # agrees at j = 1 only
+    x, y, w = IndexedBase("x"), IndexedBase("y"), IndexedBase("w")
+    i, j, k, m, n = symbols("i j k m n")
+    loss = sp.Sum((y[i] - sp.Sum(w[k] * x[i, k], (k, 1, m))) ** 2, (i, 1, n))
+    right = -2 * sp.Sum((y[i] - sp.Sum(w[k] * x[i, k], (k, 1, m))) * x[i, j], (i, 1, n))
+    slipped = -2 * sp.Sum((y[i] - sp.Sum(w[k] * x[i, k], (k, 1, m))) * x[i, 1], (i, 1, n))
+    assert verify(right, loss, w[j]).ok
+    assert verify(slipped, loss, w[j]).status == "wrong"
