@@ -10,6 +10,7 @@ reason; a wrong claim is never passed as holding.
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 
 import sympy as sp
@@ -26,7 +27,7 @@ from ..verification.ties import tie_mistake
 from ..verification.verdict import verify, verify_identity
 from .findings import Finding
 from .numbers import worked_number, worked_numbers
-from .scope import Definition, Scope, plain_symbols
+from .scope import LOSS_NAMES, Definition, Scope, plain_symbols
 from .statements import RELATION, Statement, split_sides
 from .notation import (BUILTINS, DELTA, FUNCTION_HEAD, MATRIX_RULE, NABLA, NAMED_RESULT, PRIMED, PRODUCT_TEXT,
                        SHAPE, ambiguous_call, is_bound, is_index, is_name, kind_of, plain_matrix_text,
@@ -37,6 +38,22 @@ __all__ = ["Reader", "DEADLINE"]
 ETA, ALPHA = Symbol("eta"), Symbol("alpha")
 #: seconds one claim may take before it is left unchecked
 DEADLINE = 10.0
+
+def _factors_outside_functions(expr) -> set:
+    """The symbols of ``expr`` outside every function's argument: the ``X`` of ``-2X(y - Xw)``, not of ``σ(Xw)``.
+
+    A capital inside an elementwise function's argument is a value; as a factor of a
+    derivative it is where scalar and matrix calculus part (Xᵀ against X).
+    """
+    found, stack = set(), [sp.sympify(expr)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Symbol):
+            found.add(node)
+        elif not isinstance(node, sp.Function):
+            stack.extend(node.args)
+    return found
+
 
 def _sums_to_one(sides) -> sp.IndexedBase | None:
     """The array of ``\\sum_i y_i = 1``: its entries are a probability distribution."""
@@ -307,6 +324,9 @@ class Reader:
         shallow = self.scope.lookup(before).value if is_name(before) and self.scope.lookup(before) else before
         verdict = verify_identity(right, left, subject=f"{shown(after)} = {shown(before)}",
                                   deadline=DEADLINE, diagnose=(after, shallow))
+        matrices = self._matrices(before, after)
+        if matrices and verdict.ok:  # (AB)ᵀ = AᵀBᵀ holds for numbers
+            return self._finding(statement, source, kind or "identity", "unchecked", matrices)
         reason = self._reason(verdict)
         if verdict.status == "wrong":
             reason = self._derivative_slip(before, after) or reason
@@ -335,6 +355,27 @@ class Reader:
                     if variable not in written.free_symbols:
                         return (f"{shown(derivative.expr)} is not defined in terms of {shown(variable)} in scope, "
                                 f"so {shown(derivative)} cannot be taken")
+        return None
+
+    def _matrices(self, *exprs) -> str | None:
+        """Why a claim written with matrices is no scalar claim: ``-2X(y - Xw)`` holds for numbers, not for X.
+
+        A capital that no definition gives a value (X, W, A), a declared
+        matrix, or a transpose: scalar calculus cannot tell Xᵀ from X or AB
+        from BA, so such a claim is left to the matrix rules (``dB = …`` after
+        ``C = AB``) and otherwise unchecked, never passed.
+        """
+        closed = [self.scope.closed(e) for e in exprs]
+        if any(e.has(sp.transpose) or e.atoms(sp.Transpose) for e in closed):
+            return ("a matrix formula (it transposes): scalar rules cannot tell Xᵀ from X; symgrad checks matrix "
+                    "rules such as dB = …  after C = AB")
+        names = {s for e in closed for s in _factors_outside_functions(e)}
+        capitals = sorted(str(s) for s in names if re.fullmatch(r"[A-Z]\d*", str(s)) and str(s) not in LOSS_NAMES
+                          and (not self.scope.is_defined(s) or str(s) in self.scope.matrices))
+        if capitals:
+            return (f"{', '.join(capitals)} {'is' if len(capitals) == 1 else 'are'} written as a matrix is (a "
+                    "capital): scalar rules cannot tell Xᵀ from X or AB from BA; write it element-wise "
+                    "(\\sum_j X_{ij} w_j) or as a matrix rule (dB = … after C = AB)")
         return None
 
     def _unknown(self, claims, rests_on: set) -> list[str]:
@@ -471,10 +512,15 @@ class Reader:
                                  f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no definition "
                                  f"in scope, and {shown(derivative.expr)} does not depend on "
                                  f"{'it' if len(unknown) == 1 else 'them'}")
+        matrices = self._matrices(sp.diff(self.scope.closed(of), *variables), side)
         (side,) = same_free_index([side], self.scope.closed(of))
         claim = Equation(Derivative(output, *variables), side)
         verdict = verify(claim, model, lr=ETA, deadline=DEADLINE)
+        if matrices and verdict.ok:  # right for numbers proves nothing for matrices
+            return self._finding(statement, source, kind, "unchecked", matrices)
         reason = self._reason(verdict)
+        if matrices and verdict.status == "wrong":  # wrong for 1×1 matrices is wrong for matrices
+            reason += " (wrong already for numbers, that is 1×1 matrices)"
         if verdict.status == "wrong" and is_name(derivative.expr):
             reason += self._earlier_definition_note(derivative.expr, claim, variables)
         finding = self._from_verdict(statement, source, kind, verdict, reason)
@@ -566,6 +612,9 @@ class Reader:
             verdict = verify(UpdateRule(param, value), model, param, lr=lr, deadline=DEADLINE)
             if verdict.status != "proved" and verdict.status != "observed":
                 break
+        matrices = self._matrices(sp.diff(self.scope.closed(loss_value), param), *values)
+        if matrices and verdict.ok:
+            return self._finding(statement, source, "update_rule", "unchecked", matrices)
         return self._from_verdict(statement, source, "update_rule", verdict, self._reason(verdict))
 
     def _product(self, text: str):

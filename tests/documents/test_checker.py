@@ -276,3 +276,20 @@ def test_softmax_jacobian_with_kronecker_delta_at_equal_and_distinct_indices():
     ])
     assert [f.verdict for f in check_document(text, format="markdown").findings] == [
         "defined", "holds", "wrong", "wrong"]
+
+
+def test_matrix_calculus_in_scalar_notation_is_never_passed_on_numbers_alone():
+    # for numbers -2X(y - Xw) is dL/dw of (y - Xw)^2, for a matrix X it must be -2Xᵀ(y - Xw): unchecked;
+    # -2(y - Xw) is wrong already for numbers (1×1 matrices): wrong; a capital only inside tanh is a value
+    text = "\n".join([
+        r"$$L = (y - Xw)^2$$",
+        r"$$\frac{\partial L}{\partial w} = -2X(y - Xw)$$",
+        r"$$\frac{\partial L}{\partial w} = -2(y - Xw)$$",
+        r"$$(AB)^T = A^T B^T$$",
+        "# A scalar network with a capital inside a function",
+        r"$$h = \tanh(W x + b)$$",
+        r"$$\frac{\partial h}{\partial b} = 1 - h^2$$",
+    ])
+    found = [(f.line, f.verdict) for f in check_document(text, format="markdown").findings]
+    assert found == [(1, "defined"), (2, "unchecked"), (3, "wrong"), (4, "unchecked"), (6, "defined"),
+                     (7, "holds")]
