@@ -293,3 +293,10 @@ def test_matrix_calculus_in_scalar_notation_is_never_passed_on_numbers_alone():
     found = [(f.line, f.verdict) for f in check_document(text, format="markdown").findings]
     assert found == [(1, "defined"), (2, "unchecked"), (3, "wrong"), (4, "unchecked"), (6, "defined"),
                      (7, "holds")]
+
+
+def test_a_derivative_of_a_named_sample_keeps_its_index():
+    text = "\n".join([r"$$\hat y = w x_i$$", r"$$L_i = \frac12 (y_i - \hat y)^2$$",
+                      r"$$\frac{\partial L_i}{\partial w} = -(y_i - \hat y) x_i$$",
+                      r"$$\frac{\partial L_i}{\partial w} = -(y_j - \hat y) x_j$$"])  # sample j is not sample i
+    assert [f.verdict for f in check_document(text, format="markdown").findings][2:] == ["holds", "wrong"]
