@@ -1,11 +1,12 @@
 """The public compile and codegen: one entry point for scalar and matrix models alike."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from .._tools import write_file
 from ..core.matrix_model import MatrixModel
-from . import compiled, standalone
+from . import compiled, fused, standalone
 from .matrix import CompiledModel, compile_model
 
 __all__ = ["compile", "codegen"]
@@ -32,7 +33,9 @@ def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean", block: 
     ``"fused"`` for one numba loop over the samples, ``"auto"`` for fused when
     numba is installed). A matrix model
     (:func:`symgrad.networks.mlp`, ...) gives a compiled batch whose data are
-    matrices with the samples as rows.
+    matrices with the samples as rows; its ``backend="fused"`` keeps the
+    BLAS matrix products and does each layer's bias and activation, and each
+    delta's ``⊙ f'`` and bias gradient, in one numba pass.
 
     >>> from symgrad import networks
     >>> f = compile(networks.mlp([2, 1], loss="squared_error"))   # linear regression, one output
@@ -44,19 +47,22 @@ def compile(model_or_expr, wrt=None, inputs=(), reduction: str = "mean", block: 
     """
     if isinstance(model_or_expr, MatrixModel):
         _matrix_options(wrt, inputs, reduction, block)
-        _matrix_backend(backend)
-        return compile_model(model_or_expr)
+        return compile_model(model_or_expr, fused=_matrix_fused(backend))
     return compiled.compile(model_or_expr, wrt=wrt, inputs=inputs, reduction=reduction, block=block,
                             backend=backend)
 
 
-def _matrix_backend(backend: str) -> None:
-    # a matrix model's batch is a few BLAS matrix products; there is no fused loop for it (yet)
+def _matrix_fused(backend: str) -> bool:
+    """Whether a matrix model gets numba kernels around its BLAS products: as a scalar model gets its loop."""
     if backend not in compiled.BACKENDS:
         raise standalone.CompileError(f"unknown backend {backend!r} (must be one of {list(compiled.BACKENDS)})")
+    if backend == "numpy" or fused.available():
+        return backend != "numpy"
     if backend == "fused":
-        raise standalone.CompileError("backend='fused' is for scalar models; a matrix model compiles to "
-                                      "NumPy matrix products (BLAS): use backend='numpy' or 'auto'")
+        raise standalone.CompileError("backend='fused' needs numba: pip install symgrad[fast]")
+    warnings.warn("numba is not installed (pip install symgrad[fast]): compiled to NumPy code",
+                  compiled.FusedUnavailableWarning, stacklevel=3)
+    return False
 
 
 def codegen(model_or_expr, path, wrt=None, inputs=(), reduction: str = "mean", backend: str = "numpy") -> Path:
@@ -64,12 +70,14 @@ def codegen(model_or_expr, path, wrt=None, inputs=(), reduction: str = "mean", b
 
     For a matrix model the module's ``loss_and_grad`` takes the batch and
     the parameters as keyword arrays (biases 1-D), as the compiled function's
-    source does (:attr:`CompiledModel.source`). ``backend="fused"`` writes
-    the numba module of a scalar model instead (it needs numba to run).
+    source does (:attr:`CompiledModel.source`); a matrix model's module is
+    always the NumPy one (its numba kernels are not written out).
+    ``backend="fused"`` writes the numba module of a scalar model instead
+    (it needs numba to run).
     """
     if isinstance(model_or_expr, MatrixModel):
         _matrix_options(wrt, inputs, reduction, None)
-        _matrix_backend(backend)
+        _matrix_fused(backend)  # checked as compile checks it; the module written is the NumPy one
         function: CompiledModel = compile_model(model_or_expr)
         return write_file(path, function.source)
     if backend == "numpy":

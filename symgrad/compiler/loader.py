@@ -19,13 +19,14 @@ def _forget(filename: str) -> None:
         linecache.cache.pop(filename, None)
 
 
-def load_function(source: str, name: str, label: str):
+def load_function(source: str, name: str, label: str, namespace: dict | None = None):
     """Execute ``source`` as a module of its own and return its function ``name``.
 
     The source is registered in :mod:`linecache` under a unique file name, so
     tracebacks and :func:`inspect.getsource` show the generated lines, and the
     entry is removed when the function is freed (``weakref.finalize``, as
-    ``sympy.lambdify`` does).
+    ``sympy.lambdify`` does). ``namespace`` holds globals the source reads
+    without defining them (a matrix model's numba kernels).
 
     >>> import inspect
     >>> f = load_function("def twice(a):\\n    return 2 * a\\n", "twice", "an example")
@@ -38,7 +39,7 @@ def load_function(source: str, name: str, label: str):
     code = builtins.compile(source, filename, "exec")
     # mtime None: linecache.checkcache keeps the entry, there being no file to compare with
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace: dict = {"__name__": f"symgrad_compiled_{number}"}
+    namespace = {**(namespace or {}), "__name__": f"symgrad_compiled_{number}"}
     exec(code, namespace)
     function = namespace[name]
     weakref.finalize(function, _forget, filename)

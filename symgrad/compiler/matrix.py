@@ -21,6 +21,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, 
 
 from ..errors import CompileError
 from .loader import load_function
+from .matrix_fused import KernelSet
 from .names import ascii_identifier, safe_text
 from .printer import NumPySourcePrinter
 from ..core.ops import H, Z, derivative_forms, helper_sources, numpy_call, op
@@ -103,8 +104,12 @@ def _fresh(expr) -> bool:
 
 
 class _Generator:
-    def __init__(self, model: MatrixModel):
+    def __init__(self, model: MatrixModel, kernels: KernelSet | None = None):
         self.model = model
+        #: numba kernels for the element-wise steps around the matrix products (backend="fused"), or None
+        self.kernels = kernels
+        #: the column sums a delta kernel returned, by the delta's name: its bias gradient
+        self.column_sums: dict[str, str] = {}
         self.derivation = backprop(model)
         self.printer = _Printer()
         # every symbol gets an ASCII identifier of its own (Python folds identifiers under NFKC, so a
@@ -115,11 +120,12 @@ class _Generator:
         for s in (*model.inputs, *model.params, *model.stage_symbols, *model.sizes,
                   *(d for d, _, _ in self.derivation.deltas)):
             name = ascii_identifier(str(s))
-            # grad_<id> and log_<id> are written for parameters and softmax stages: they must stay free too
-            while (name in taken or name.startswith(("grad_", "log_")) or f"grad_{name}" in taken
-                   or f"log_{name}" in taken):
-                name = f"v_{name}" if name.startswith(("grad_", "log_")) else f"{name}_"
-            taken |= {name, f"grad_{name}", f"log_{name}"}
+            # grad_<id>, log_<id> and sums_<id> are written for parameters, softmax stages and fused deltas:
+            # they must stay free too
+            while (name in taken or name.startswith(("grad_", "log_", "sums_", "_")) or f"grad_{name}" in taken
+                   or f"log_{name}" in taken or f"sums_{name}" in taken):
+                name = f"v_{name}" if name.startswith(("grad_", "log_", "sums_", "_")) else f"{name}_"
+            taken |= {name, f"grad_{name}", f"log_{name}", f"sums_{name}"}
             self.ids[s] = name
         self.definitions = dict(model.stages)
         # the stage holding f(z) for each pre-activation z, so f'(z) can be read off the forward value
@@ -210,8 +216,9 @@ class _Generator:
             body = f"{self.atom(factors[1].arg)}.T"  # 1·bᵀ: NumPy broadcasts the row bᵀ over the rows
         elif len(factors) == 2 and isinstance(factors[1], OneMatrix) and factors[1].shape[1] == 1:
             if isinstance(factors[0], Transpose):
-                # Dᵀ·1: the sum over the rows of D, as a column
-                body = f"{self.atom(factors[0].arg)}.sum(axis=0, keepdims=True).T"
+                # Dᵀ·1: the sum over the rows of D, as a column (a fused delta kernel has returned it)
+                rows = self.atom(factors[0].arg)
+                body = self.column_sums.get(rows) or f"{rows}.sum(axis=0, keepdims=True).T"
             else:
                 body = f"{self.atom(factors[0])}.sum(axis=1, keepdims=True)"
         elif isinstance(factors[-1], OneMatrix) and not isinstance(factors[0], OneMatrix):
@@ -261,6 +268,8 @@ class _Generator:
 
     def assign(self, name: str, expr) -> None:
         """``name = expr``, computed in place where a first fresh array allows it."""
+        if isinstance(expr, HadamardProduct) and _fresh(expr.args[0]) and self._delta_kernel(name, expr):
+            return
         if isinstance(expr, HadamardProduct) and _fresh(expr.args[0]):
             self.assign(name, expr.args[0])
             for factor in expr.args[1:]:
@@ -289,6 +298,37 @@ class _Generator:
                 return
         self.lines.append(f"{name} = {self.code(expr)}")
 
+    def _delta_kernel(self, name: str, expr: HadamardProduct) -> bool:
+        """``Δ = (Δ'·W') ⊙ f'(Z)`` with f' read off the layer's output: one kernel call, when there is one."""
+        if self.kernels is None or len(expr.args) != 2:
+            return False
+        factor = expr.args[1]
+        if not (isinstance(factor, Elementwise) and factor.order == 1) or self._output_of(factor) is None:
+            return False
+        kernel = self.kernels.delta(factor.name)
+        if kernel is None:
+            return False
+        self.assign(name, expr.args[0])
+        sums = f"sums_{name}"
+        self.lines.append(f"{sums} = {kernel}({name}, {self.ids[self._output_of(factor)]})"
+                          f"  # {name} *= {self.code(factor)}, and its column sums")
+        self.column_sums[name] = sums
+        return True
+
+    def _bias_kernel(self, stage, expr: Elementwise) -> bool:
+        """``H = f(Z)`` right after ``Z += b.T``: both in one kernel call, when there is one."""
+        scores = self.ids[expr.arg]
+        match = re.fullmatch(rf"{re.escape(scores)} \+= (\w+)\.T", self.lines[-1]) if self.lines else None
+        params = {self.ids[p] for p in self.model.params}
+        if self.kernels is None or match is None or match.group(1) not in params:
+            return False
+        kernel = self.kernels.activation(expr.name)
+        if kernel is None:
+            return False
+        self.lines[-1] = (f"{self.ids[stage]} = {kernel}({scores}, {match.group(1)})"
+                          f"  # {scores} += {match.group(1)}.T; {self.ids[stage]} = {expr.name}({scores})")
+        return True
+
     def _used_elsewhere(self, stage, exclude) -> bool:
         """Whether ``stage`` is read anywhere but in ``exclude`` and in f'(stage) read off f(stage)."""
         places = [e for s, e in self.model.stages if s != exclude]
@@ -312,6 +352,8 @@ class _Generator:
                     and isinstance(expr.arg, MatrixSymbol) and expr.arg in self.definitions \
                     and not self._used_elsewhere(expr.arg, stage):
                 # the activation overwrites its pre-activation, which nothing else reads
+                if self._bias_kernel(stage, expr):
+                    continue
                 entry = op(expr.name)
                 self.helpers.update(n for n, _ in entry.helpers)
                 scores = self.ids[expr.arg]
@@ -365,6 +407,9 @@ class _Generator:
         header = f'"""Loss and gradients of {label}, generated by symgrad from its backward pass."""'
         sources = helper_sources()
         helpers = "".join(f"\n\n{sources[name].rstrip()}\n" for name in sorted(self.helpers | self.printer.helpers))
+        if self.kernels is not None and self.kernels.kernels:
+            helpers += ("\n\n# numba kernels (symgrad.compiler.matrix_fused), given to this module by symgrad.compile: "
+                        f"{', '.join(self.kernels.names())}\n")
         return f"{header}\n{HELPERS}{helpers}\n\ndef {function_name}({arguments}):\n{body}\n"
 
 
@@ -382,13 +427,18 @@ class CompiledModel:
     2-D as declared (an N×1 column stays N×1); tracebacks show its lines.
     """
 
-    def __init__(self, model: MatrixModel, source: str, function_name: str):
+    def __init__(self, model: MatrixModel, source: str, function_name: str, kernels: dict | None = None,
+                 compile_seconds: float = 0.0):
         self.model = model
         self.source = source
+        #: ``"numpy"``, or ``"fused"`` when numba kernels do the element-wise steps around the matrix products
+        self.backend = "fused" if kernels is not None else "numpy"
+        #: seconds numba took to compile the kernels (or to load them from its disk cache)
+        self.compile_seconds = compile_seconds
         self.inputs = tuple(str(s) for s in model.inputs)
         self.params = tuple(str(s) for s in model.params)
         self._shapes = {str(s): model.shapes[s] for s in (*model.inputs, *model.params)}
-        self._function = load_function(source, function_name, model.name or 'matrix model')
+        self._function = load_function(source, function_name, model.name or 'matrix model', kernels)
         self._order = [*self.inputs, *self.params]
         self._classes = {name: shape[1] for name, shape in self._shapes.items() if name in self.inputs
                          and shape and model.spec.get("loss") == "cross_entropy" and name == self.inputs[1]}
@@ -417,7 +467,7 @@ class CompiledModel:
                 f"({', '.join(self.inputs)}), gradients for ({', '.join(self.params)})>")
 
 
-def compile_model(model: MatrixModel) -> CompiledModel:
+def compile_model(model: MatrixModel, fused: bool = False) -> CompiledModel:
     """Compile a matrix model's loss and gradients for a batch (samples as rows) into NumPy code.
 
     A model for one sample (``x`` a column) is compiled as its batched twin
@@ -452,6 +502,9 @@ def compile_model(model: MatrixModel) -> CompiledModel:
     if model.batch is None:
         raise CompileError("compile a model whose data are a batch with samples as rows "
                            "(build it with batch=True)")
-    generator = _Generator(model)
+    generator = _Generator(model, KernelSet() if fused else None)
     source = generator.source("loss_and_grad")
-    return CompiledModel(model, source, "loss_and_grad")
+    if not fused:
+        return CompiledModel(model, source, "loss_and_grad")
+    kernels, seconds = generator.kernels.load()
+    return CompiledModel(model, source, "loss_and_grad", kernels, seconds)
