@@ -370,6 +370,18 @@ class _Scanner:
                                            reason=f"{what} never closes: {reason}")))
 
     # -- delimiters shared by every format ------------------------------------------------------------
+    def backslash_math(self, pos: int) -> int:
+        """Math opened by a backslash, in every format: ``\\(…\\)``, ``\\[…\\]`` or a math environment."""
+        text = self.text
+        if text.startswith(("\\(", "\\["), pos):
+            bracket = text[pos + 1]
+            return self.delimited(pos, "\\" + bracket, "\\" + ")]"[bracket == "["], bracket == "[")
+        if text.startswith("\\begin", pos):
+            after = self.environment(pos)
+            if after is not None:
+                return after
+        return pos + 2
+
     def delimited(self, start: int, opener: str, closer: str, display: bool, same_paragraph: bool = True) -> int:
         """A block from ``opener`` at ``start`` to the next ``closer``; returns where to go on reading."""
         limit = self.lines.paragraph_end(start) if same_paragraph else self.n
@@ -478,14 +490,7 @@ class _MarkdownScanner(_Scanner):
             if self.markdown and text.startswith(("\\\\(", "\\\\["), pos):  # Jekyll/kramdown
                 bracket = text[pos + 2]
                 return self.delimited(pos, "\\\\" + bracket, "\\\\" + ")]"[bracket == "["], bracket == "[")
-            if text.startswith(("\\(", "\\["), pos):
-                bracket = text[pos + 1]
-                return self.delimited(pos, "\\" + bracket, "\\" + ")]"[bracket == "["], bracket == "[")
-            if text.startswith("\\begin", pos):
-                after = self.environment(pos)
-                if after is not None:
-                    return after
-            return pos + 2
+            return self.backslash_math(pos)
         if char == "$":
             if text.startswith("$$", pos):
                 return self.delimited(pos, "$$", "$$", True)
@@ -681,14 +686,7 @@ class _LatexScanner(_Scanner):
             if text.startswith("$$", pos):
                 return self.delimited(pos, "$$", "$$", True)
             return self.tex_dollar(pos)
-        if text.startswith(("\\(", "\\["), pos):
-            bracket = text[pos + 1]
-            return self.delimited(pos, "\\" + bracket, "\\" + ")]"[bracket == "["], bracket == "[")
-        if text.startswith("\\begin", pos):
-            after = self.environment(pos)
-            if after is not None:
-                return after
-        return pos + 2
+        return self.backslash_math(pos)
 
     def tex_dollar(self, start: int) -> int:
         """TeX's inline ``$``: the next unescaped ``$`` in the paragraph closes it."""
