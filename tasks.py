@@ -2,7 +2,7 @@
 
 Needs nothing but Python 3.10+:
 
-    python3 tasks.py lecture   # derive and print the lectures' gradients
+    python3 tasks.py lecture   # check the lectures' derivations (symgrad check) and write the report
     python3 tasks.py test      # run the whole test suite
 
 The environment lives in .venv/ and is (re)installed when pyproject.toml
