@@ -23,6 +23,7 @@ import numpy as np
 
 from ..core.ops import op_for_function
 from ..errors import ArgumentError, CompileError
+from .arrays import samples
 from .fused import FusedPrinter, _UFUNCS
 from .loader import load_function
 from .standalone import resolve
@@ -171,20 +172,7 @@ def array_api_loss_and_grad(function, values: dict):
     foreign = [value for value in data.values() if is_foreign_array(value)]
     xp = compat.array_namespace(*foreign)
     device = compat.device(foreign[0])
-    n, first = None, None
-    for name, value in data.items():
-        shape = tuple(value.shape) if is_foreign_array(value) else np.shape(value)
-        if len(shape) > 1:
-            raise ValueError(f"data {name} must be a 1-D array (one value per sample), "
-                             f"not an array of shape {shape}")
-        if len(shape) == 1:
-            if n is None:
-                n, first = shape[0], name
-            elif shape[0] != n:
-                raise ValueError(f"data {name} has {shape[0]} samples but {first} has {n}")
-    if n == 0:
-        raise ValueError(f"data {first} is empty: there are no samples")
-    n = 1 if n is None else n
+    n = samples(data) or 1
     arrays = [_data_array(xp, name, value, n, device) for name, value in data.items()]
     params = []
     for name in function.params:

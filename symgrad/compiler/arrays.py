@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ArgumentError
 
-__all__ = ["is_dask", "chunked_loss_and_grad", "take_batch", "SPLIT_EVERY"]
+__all__ = ["is_dask", "samples", "chunked_loss_and_grad", "take_batch", "SPLIT_EVERY"]
 
 #: how many chunk results one task of the tree sum adds
 SPLIT_EVERY = 16
@@ -42,11 +42,15 @@ def _dask_array():
         raise ImportError("Dask arrays need dask: pip install symgrad[scale]") from error
 
 
-def _samples(data: dict) -> int:
-    """The common number of samples of the 1-D data (Dask or NumPy); a clear error otherwise."""
+def samples(data: dict) -> int | None:
+    """The common number of samples of the 1-D data (NumPy, Dask or array-API arrays); ``None`` if all are scalars.
+
+    A clear error for data of two dimensions, of different lengths, empty, or (Dask) of unknown chunk sizes.
+    """
     n, first = None, None
     for name, value in data.items():
-        shape = np.shape(value) if not is_dask(value) else value.shape
+        shape = tuple(value.shape) if hasattr(value, "shape") and not isinstance(value, np.ndarray) \
+            else np.shape(value)
         if len(shape) > 1:
             raise ValueError(f"data {name} must be a 1-D array (one value per sample), "
                              f"not an array of shape {shape}")
@@ -80,7 +84,7 @@ def chunked_loss_and_grad(function, summed, values: dict):
     for name, value in scalars.items():
         if is_dask(value):
             raise ArgumentError(f"parameter {name} is a Dask array; parameters are numbers")
-    n = _samples(data)
+    n = samples(data)
     reference = next(value for value in data.values() if is_dask(value))
     chunks = reference.chunks[0]
     per_sample = {name: value for name, value in data.items() if np.ndim(value) == 1 or is_dask(value)}
