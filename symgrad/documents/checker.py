@@ -16,7 +16,7 @@ from .blocks import Annotation, MathBlock, Unclosed, extract
 from .findings import FileReport, Finding
 from .judge import Reader
 from .source import Source, read_source, source_from_text
-from .statements import Statement, statements
+from .statements import statements
 
 __all__ = ["check_document", "check_files", "check_source", "BLOCK_SECONDS"]
 

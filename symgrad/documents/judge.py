@@ -59,7 +59,7 @@ def _sums_to_one(sides) -> sp.IndexedBase | None:
     """The array of ``\\sum_i y_i = 1``: its entries are a probability distribution."""
     if len(sides) != 2 or sides[1] != 1 or not isinstance(sides[0], sp.Sum):
         return None
-    body, (index, *_bounds) = sides[0].function, sides[0].limits[0]
+    body, index = sides[0].function, sides[0].limits[0][0]
     if isinstance(body, Indexed) and body.indices == (index,):
         return body.base
     return None

@@ -22,7 +22,7 @@ from sympy import IndexedBase, Symbol
 from .builder import MAX_DEPTH, MAX_POWER_BITS, Builder, _check_depth
 from ..errors import ParseError
 from .lexer import MAX_LENGTH, MAX_NESTING, tokenize
-from .models import looks_like_stages, read_model
+from .models import read_model
 from .results import Equation, Reading, UpdateRule
 
 __all__ = [
