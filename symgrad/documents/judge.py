@@ -369,7 +369,7 @@ class Reader:
         if any(e.has(sp.transpose) or e.atoms(sp.Transpose) for e in closed):
             return ("a matrix formula (it transposes): scalar rules cannot tell Xᵀ from X; symgrad checks matrix "
                     "rules such as dB = …  after C = AB")
-        names = {s for e in closed for s in _factors_outside_functions(e)}
+        names = {s for e in closed for s in _factors_outside_functions(e) if not is_bound(s, e)}  # not an N of Σ
         capitals = sorted(str(s) for s in names if re.fullmatch(r"[A-Z]\d*", str(s)) and str(s) not in LOSS_NAMES
                           and (not self.scope.is_defined(s) or str(s) in self.scope.matrices))
         if capitals:

@@ -300,3 +300,9 @@ def test_a_derivative_of_a_named_sample_keeps_its_index():
                       r"$$\frac{\partial L_i}{\partial w} = -(y_i - \hat y) x_i$$",
                       r"$$\frac{\partial L_i}{\partial w} = -(y_j - \hat y) x_j$$"])  # sample j is not sample i
     assert [f.verdict for f in check_document(text, format="markdown").findings][2:] == ["holds", "wrong"]
+
+
+def test_a_capital_bound_of_a_sum_is_a_size_not_a_matrix():
+    text = "\n".join([r"$$L = \sum_{k=1}^{N} (y_k - w x_k)^2$$",
+                      r"$$\frac{\partial L}{\partial w} = -2 \sum_{k=1}^{N} (y_k - w x_k) x_k$$"])
+    assert [f.verdict for f in check_document(text, format="markdown").findings] == ["defined", "holds"]
