@@ -29,9 +29,9 @@ from .findings import Finding
 from .numbers import worked_number, worked_numbers
 from .scope import LOSS_NAMES, Definition, Scope, plain_symbols
 from .statements import RELATION, Statement, split_sides
-from .notation import (BUILTINS, DELTA, FUNCTION_HEAD, MATRIX_RULE, NABLA, NAMED_RESULT, PRIMED, PRODUCT_TEXT,
-                       SHAPE, ambiguous_call, is_bound, is_index, is_name, kind_of, plain_matrix_text,
-                       prose_math, same_free_index, shown, time_step, INDICATOR)
+from .notation import (BUILTINS, DELTA, FUNCTION_HEAD, INDICATOR, MATRIX_RULE, NABLA, NAMED_RESULT, PRIMED,
+                       PRODUCT_TEXT, SHAPE, ambiguous_call, euler_in_word, is_bound, is_index, is_name, kind_of,
+                       plain_matrix_text, prose_math, same_free_index, shown, time_step)
 
 __all__ = ["Reader", "DEADLINE"]
 
@@ -94,7 +94,7 @@ class Reader:
             found = self._statement(statement, source)
             if any(f.verdict != "defined" for f in found):  # a claim on a definition read with a doubt shares it
                 self.notes = tuple(dict.fromkeys(self.notes + self._inherited_notes(statement)))
-            ambiguous = ambiguous_call(statement.text, self.scope)
+            ambiguous = ambiguous_call(statement.text, self.scope) or euler_in_word(statement.text)
             for finding in found:
                 if finding.verdict == "wrong" and ambiguous:  # never call a claim wrong on a guessed reading
                     finding.verdict, finding.reason = "unchecked", f"{ambiguous} (read as a product, it is wrong)"
@@ -257,7 +257,7 @@ class Reader:
         step = time_step(name, first)
         if step is not None:
             return [self._update(statement, source, step[0], [s.xreplace({step[1]: step[0]}) for s in sides[1:]])]
-        ambiguous = ambiguous_call(text, self.scope)
+        ambiguous = ambiguous_call(text, self.scope) or euler_in_word(text)
         if ambiguous:
             return [self._finding(statement, source, "definition", "unchecked", ambiguous)]
         known = self.scope.lookup(name)
@@ -599,7 +599,9 @@ class Reader:
         lr = ETA if any(ETA in v.free_symbols for v in values) else \
             ALPHA if any(ALPHA in v.free_symbols for v in values) else sp.Integer(1)
         model, output = self._output_model(loss, values)
-        loss_value = self.scope.read(loss) if isinstance(loss, Indexed) else loss
+        loss_value = self.scope.read(loss) if isinstance(loss, Indexed) else \
+            self.scope.functions[str(loss)].value if str(loss) in self.scope.functions and \
+            loss not in self.scope.variables else loss  # J(θ) = …: the rule descends its body
         rests_on = self.scope.depends_on(loss_value) | set(model.symbols.values()) | {param, lr}
         unknown = self._unknown(values, rests_on)
         if unknown:

@@ -16,7 +16,7 @@ from sympy import Indexed, Symbol
 from .. import printing
 from ..errors import SymgradError
 
-__all__ = ["prose_math", "kind_of", "is_name", "time_step", "ambiguous_call", "free_indices", "same_free_index",
+__all__ = ["euler_in_word", "prose_math", "kind_of", "is_name", "time_step", "ambiguous_call", "free_indices", "same_free_index",
            "is_bound",
            "is_index", "shown", "plain_matrix_text"]
 
@@ -181,4 +181,26 @@ def prose_math(text: str) -> str | None:
     for pattern, what in _PROSE:
         if pattern.search(text):
             return f"not a claim: {what}"
+    return None
+
+
+#: a run of letters with an e in it, outside a command or a \\text{…}: ``net``, ``err``, ``pred``
+_WORD_WITH_E = re.compile(r"(?<![\\A-Za-z{])([A-Za-z]*e[A-Za-z]*)(?![A-Za-z])")
+_TEXT_GROUP = re.compile(r"\\(?:text|mathrm|operatorname|mathit|textit|mbox)\{[^}]*\}|\\[A-Za-z]+")
+
+
+def euler_in_word(text: str) -> str | None:
+    """A word such as ``net_k`` that reads as a product with Euler's e (n·e·t_k), if the text has one.
+
+    >>> print(euler_in_word(r"o_k = \\sigma(net_k)"))
+    net reads as n·e·t, a product with Euler's e; write \\text{net} (or \\mathrm{net}) for a name
+    >>> euler_in_word(r"L = e^{-z} + \\text{net}") is None
+    True
+    """
+    bare = _TEXT_GROUP.sub(" ", text)
+    for match in _WORD_WITH_E.finditer(bare):
+        word = match.group(1)
+        if len(word) >= 2:
+            return (f"{word} reads as {'·'.join(word)}, a product with Euler's e; write \\text{{{word}}} "
+                    f"(or \\mathrm{{{word}}}) for a name")
     return None

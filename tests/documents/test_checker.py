@@ -306,3 +306,15 @@ def test_a_capital_bound_of_a_sum_is_a_size_not_a_matrix():
     text = "\n".join([r"$$L = \sum_{k=1}^{N} (y_k - w x_k)^2$$",
                       r"$$\frac{\partial L}{\partial w} = -2 \sum_{k=1}^{N} (y_k - w x_k) x_k$$"])
     assert [f.verdict for f in check_document(text, format="markdown").findings] == ["defined", "holds"]
+
+
+def test_a_loss_defined_as_a_function_and_a_word_that_would_read_with_eulers_e():
+    text = "\n".join([
+        r"$$J(\theta) = \frac{1}{2m}\sum_{i=1}^{m} (\theta_0 + \theta_1 x_i - y_i)^2$$",
+        r"$$\frac{\partial J}{\partial \theta_0} = \frac{1}{m}\sum_{i=1}^{m} (\theta_0 + \theta_1 x_i - y_i)$$",
+        r"$$\theta_1 := \theta_1 - \alpha \frac{1}{m}\sum_{i=1}^{m} (\theta_0 + \theta_1 x_i - y_i) x_i$$",
+        r"$$o_k = \sigma(net_k)$$",      # n·e·t_k with Euler's e: not what the author means
+    ])
+    found = check_document(text, format="markdown").findings
+    assert [f.verdict for f in found] == ["defined", "holds", "holds", "unchecked"]
+    assert "Euler" in found[-1].reason
