@@ -513,7 +513,8 @@ class Reader:
                                  f"in scope, and {shown(derivative.expr)} does not depend on "
                                  f"{'it' if len(unknown) == 1 else 'them'}")
         matrices = self._matrices(sp.diff(self.scope.closed(of), *variables), side)
-        if not isinstance(derivative.expr, Indexed):  # ∂L_i/∂w names its sample; ∂L/∂w of a per-sample L does not
+        # ∂L_i/∂w names its sample; ∂L/∂w of a per-sample L does not, and is read with the model's index
+        if not isinstance(derivative.expr, Indexed):
             (side,) = same_free_index([side], self.scope.closed(of))
         claim = Equation(Derivative(output, *variables), side)
         verdict = verify(claim, model, lr=ETA, deadline=DEADLINE)

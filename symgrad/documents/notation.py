@@ -16,8 +16,8 @@ from sympy import Indexed, Symbol
 from .. import printing
 from ..errors import SymgradError
 
-__all__ = ["euler_in_word", "prose_math", "kind_of", "is_name", "time_step", "ambiguous_call", "free_indices", "same_free_index",
-           "is_bound",
+__all__ = ["euler_in_word", "prose_math", "kind_of", "is_name", "time_step", "ambiguous_call", "free_indices",
+           "same_free_index", "is_bound",
            "is_index", "shown", "plain_matrix_text"]
 
 _NAME = r"(?:[A-Za-z]|\\[A-Za-z]+)"
