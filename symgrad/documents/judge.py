@@ -22,6 +22,7 @@ from ..core.model import Model
 from ..errors import ClaimError, DerivationError, ModelError, ParseError, ShapeError, SymgradError
 from ..parsing import Equation, UpdateRule, read
 from ..verification.conditions import distribution_needed
+from ..verification.diagnoses import identity_diagnosis
 from ..verification.matrix_claims import verify_matrix
 from ..verification.ties import tie_mistake
 from ..verification.verdict import verify, verify_identity
@@ -520,6 +521,12 @@ class Reader:
         verdict = verify(claim, model, lr=ETA, deadline=DEADLINE)
         if matrices and verdict.ok:  # right for numbers proves nothing for matrices
             return self._finding(statement, source, kind, "unchecked", matrices)
+        if verdict.status == "wrong" and not verdict.diagnosis:  # no known slip: say by how much it is off
+            try:
+                verdict.diagnosis = identity_diagnosis(self.scope.closed(side).doit(),
+                                                       sp.diff(self.scope.closed(of), *variables))
+            except (TypeError, ValueError, ZeroDivisionError):
+                verdict.diagnosis = None
         reason = self._reason(verdict)
         if matrices and verdict.status == "wrong":  # wrong for 1×1 matrices is wrong for matrices
             reason += " (wrong already for numbers, that is 1×1 matrices)"
