@@ -400,39 +400,53 @@ class Reader:
         return sorted(names)
 
     def _undefined(self, before, after) -> list[str]:
-        """Names the later side brings in that the earlier one does not rest on, and nothing defines."""
+        """Names the later side brings in that the earlier one does not rest on, and the scope does not know.
+
+        A variable of the model (the x of ``f = wx + b``) is known even where the earlier side
+        does not use it: ``∂/∂x(wx) = x`` is then a wrong step, not an unknown name.
+        """
         new = self.scope.depends_on(after) - self.scope.depends_on(before) - {ETA, ALPHA}
-        return sorted(shown(s) for s in new if not self.scope.is_defined(s))
+        known = self.scope.known_names()
+        return sorted(shown(s) for s in new if not self.scope.is_defined(s) and str(s) not in known)
+
+    def _wrong_variable(self, written, value, meant=None) -> tuple | None:
+        """``(said, meant)`` when the derivatives ``written`` takes by ``said`` give ``value`` only by ``meant``.
+
+        ``∂/∂x(wx) + ∂/∂x(b)`` written where x, the value of ∂/∂w, is meant: the one
+        slip behind a wrong side of a derivative (``meant`` is the claim's variable)
+        and a wrong step of a derivation (``meant`` is searched among the symbols).
+        """
+        for derivative in written.atoms(Derivative):
+            if len(derivative.variables) != 1:
+                continue
+            said = derivative.variables[0]
+            candidates = [meant] if meant is not None else sorted(
+                self.scope.closed(derivative.expr).free_symbols - {said}, key=str)
+            for other in (c for c in candidates if c != said):
+                swapped = written.xreplace({derivative: Derivative(derivative.expr, other)})
+                if sp.simplify(self.scope.closed(swapped).doit() - value) == 0:
+                    return said, other
+        return None
 
     def _variable_slip(self, side, variable, of) -> str | None:
-        """A side whose written derivatives are by another variable than the claim's: ∂f/∂w = ∂/∂x(wx)."""
-        inner = [d for d in side.atoms(Derivative) if len(d.variables) == 1 and d.variables[0] != variable]
-        if not inner:
-            return None
-        other = inner[0].variables[0]
-        swapped = side.xreplace({d: Derivative(d.expr, variable) for d in inner})
+        """A side of ∂f/∂w whose written derivatives are by another variable: ``∂f/∂w = ∂/∂x(wx)``."""
         truth = sp.diff(self.scope.closed(of), variable)
-        if sp.simplify(self.scope.closed(swapped).doit() - truth) == 0:
-            return (f"this step differentiates by {shown(other)} where the claim is about {shown(variable)}: "
-                    f"by {shown(variable)} it would be {shown(truth)}, but by {shown(other)} it is "
-                    f"{shown(self.scope.closed(side).doit())}")
-        return None
+        slip = self._wrong_variable(side, truth, meant=variable)
+        if slip is None:
+            return None
+        said, meant = slip
+        return (f"this step differentiates by {shown(said)} where the claim is about {shown(meant)}: "
+                f"by {shown(meant)} it would be {shown(truth)}, but by {shown(said)} it is "
+                f"{shown(self.scope.closed(side).doit())}")
 
     def _derivative_slip(self, before, after) -> str | None:
         """A step that differentiates by the wrong variable: ``∂/∂x (wx) = x`` means ∂/∂w."""
-        derivatives = list(before.atoms(Derivative))
-        if not derivatives:
+        slip = self._wrong_variable(before, self.scope.closed(after).doit())
+        if slip is None:
             return None
-        claimed = self.scope.closed(after).doit()
-        for derivative in derivatives:
-            (variable, _), = derivative.variable_count[:1] or [(None, 0)]
-            for other in sorted(self.scope.closed(derivative.expr).free_symbols - {variable}, key=str):
-                swapped = self.scope.closed(before.xreplace({derivative: Derivative(derivative.expr, other)})).doit()
-                if sp.simplify(swapped - claimed) == 0:
-                    correct = self.scope.closed(before).doit()
-                    return (f"the step differentiates by {shown(other)} where it says {shown(variable)}: "
-                            f"by {shown(variable)} it is {shown(correct)}, not {shown(after)}")
-        return None
+        said, meant = slip
+        return (f"the step differentiates by {shown(meant)} where it says {shown(said)}: "
+                f"by {shown(said)} it is {shown(self.scope.closed(before).doit())}, not {shown(after)}")
 
     def _number(self, statement, source, exact, claimed, written: str) -> Finding:
         """A number, vector or matrix of numbers to the digits written (``-\\log(0.7) = 0.35`` is wrong)."""

@@ -318,3 +318,10 @@ def test_a_loss_defined_as_a_function_and_a_word_that_would_read_with_eulers_e()
     found = check_document(text, format="markdown").findings
     assert [f.verdict for f in found] == ["defined", "holds", "holds", "unchecked"]
     assert "Euler" in found[-1].reason
+
+
+def test_a_step_that_differentiates_by_the_wrong_variable_is_named():
+    # ∂/∂x(wx) + ∂/∂x(b) is w (by hand); x is what differentiating by w gives
+    text = r"$$f = w x + b$$" + "\n" + r"$$\frac{\partial}{\partial x}(wx) + \frac{\partial}{\partial x}(b) = x$$"
+    step = check_document(text, format="markdown").findings[-1]
+    assert step.verdict == "wrong" and "differentiates by w where it says x" in step.reason
