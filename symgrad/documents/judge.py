@@ -73,8 +73,9 @@ class Reader:
         self.scope = Scope()
         #: the last side of the last equation read, which a block starting with ``=`` continues
         self.last_side = None
-        #: what the parser says could be read otherwise in the statement read now (``1/2x``)
+        #: what the parser says could be read otherwise in the statement read now (``1/2x``), and what it read
         self.notes: tuple = ()
+        self.parsed = None
         #: whether the statements read now come from a ``symgrad:`` annotation: there a name is (re)defined
         self.annotating = False
         #: claimed first partials of each function with a max or min, by its definition: checked at ties
@@ -90,11 +91,11 @@ class Reader:
     def statement(self, statement: Statement, source: str | None = None) -> list[Finding]:
         """The findings of one statement (a definition, a claim, or why it is unchecked)."""
         source = source if source is not None else statement.text
-        self.notes = ()
+        self.notes, self.parsed = (), None
         try:
             found = self._statement(statement, source)
             if any(f.verdict != "defined" for f in found):  # a claim on a definition read with a doubt shares it
-                self.notes = tuple(dict.fromkeys(self.notes + self._inherited_notes(statement)))
+                self.notes = tuple(dict.fromkeys(self.notes + self._inherited_notes()))
             ambiguous = ambiguous_call(statement.text, self.scope) or euler_in_word(statement.text)
             for finding in found:
                 if finding.verdict == "wrong" and ambiguous:  # never call a claim wrong on a guessed reading
@@ -131,15 +132,11 @@ class Reader:
 
     # -- sorting a statement ---------------------------------------------------------------
 
-    def _inherited_notes(self, statement) -> tuple:
-        """The reading notes of the definitions a statement's names rest on."""
-        try:
-            parsed = read(self._rewrite(statement.text), latex=True,
-                          functions=self.scope.function_names() or None).result
-        except ParseError:
-            return ()
+    def _inherited_notes(self) -> tuple:
+        """The reading notes of the definitions the statement just read rests on."""
+        parsed = self.parsed
         sides = parsed.sides if isinstance(parsed, Equation) else (parsed.param, parsed.new_value) \
-            if isinstance(parsed, UpdateRule) else (parsed,)
+            if isinstance(parsed, UpdateRule) else (parsed,) if parsed is not None else ()
         notes: tuple = ()
         for side in sides:
             for derivative in sp.sympify(side).atoms(Derivative):
@@ -193,6 +190,7 @@ class Reader:
             functions = sorted(set(functions) | {new_function})
         reading = read(text, latex=True, functions=functions or None)
         parsed, self.notes = reading.result, reading.notes
+        self.parsed = parsed
         if isinstance(parsed, UpdateRule):
             return [self._update(statement, source, parsed.param, [parsed.new_value])]
         if not isinstance(parsed, Equation):
@@ -207,6 +205,7 @@ class Reader:
         rest = text.lstrip()[1:]
         reading = read(rest, latex=True, functions=self.scope.function_names() or None)
         parsed, self.notes = reading.result, reading.notes
+        self.parsed = parsed
         sides = list(parsed.sides) if isinstance(parsed, Equation) else [parsed]
         texts = ["(continued)"] + split_sides(rest)
         return self._steps(statement, source, " = ".join(texts), [before] + sides, first=0)
