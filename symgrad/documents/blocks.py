@@ -85,14 +85,15 @@ Item = MathBlock | Annotation | Unclosed
 
 # a LaTeX token for row splitting: a control word, a control symbol (``\\``, ``\{``, ``\&``), a brace, an ``&``
 _TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)|[{}&;\n]", re.S)
-_DROPPED = re.compile(r"\\(?:label|tag\*?)[ \t]*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])")
+#: numbering markup a reader does not read as math: \\label{…}, \\tag{…}, \\nonumber, \\notag
+NUMBERING = re.compile(r"\\(?:label|tag\*?)[ \t]*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])")
 # what may follow a row break: a star and a vertical space such as [2pt]
 _BREAK_ARGS = re.compile(r"\*?[ \t]*(?:\[[ \t]*-?[\d.]+[ \t]*(?:pt|em|ex|mm|cm|in|bp|mu|pc|sp)[ \t]*\])?")
 # spacing that may open a row (``&\quad = c``): dropped so a continuation row starts with its ``=``
 _LEADING_SPACE = re.compile(r"(?:\s|\\(?:quad|qquad)(?![A-Za-z])|\\[,;:! ])*")
 _BEGIN = re.compile(r"\\begin[ \t]*\{([^{}\n]*)\}")
 _ENV_ARG = re.compile(r"[ \t]*(?:\[[^\]\n]*\]|\{[^{}\n]*\})")
-_LINE_LEADERS = re.compile(r"\s*(?:\\(?:label|tag\*?)[ \t]*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z]))*\s*")
+_LINE_LEADERS = re.compile(rf"\s*(?:{NUMBERING.pattern})*\s*")
 _SYMGRAD = re.compile(r"\s*symgrad:")
 # an unescaped delimiter: an even run of backslashes (possibly none) before it
 _UNESCAPED = r"(?<!\\)(?:\\\\)*"
@@ -229,7 +230,7 @@ def _clean_row(text: str, start: int, end: int, cuts: list[tuple[int, int]]) -> 
         pieces.append(" " if cut_end - cut_start > 1 else "")  # a joined line break becomes a space
         cursor = cut_end
     pieces.append(text[cursor:end])
-    row = _DROPPED.sub("", "".join(pieces))
+    row = NUMBERING.sub("", "".join(pieces))
     row = _BREAK_ARGS.sub("", row, count=1) if row[:1] in "*[" else row
     return row[_LEADING_SPACE.match(row).end():].rstrip()
 
@@ -370,6 +371,18 @@ class _Scanner:
                                            reason=f"{what} never closes: {reason}")))
 
     # -- delimiters shared by every format ------------------------------------------------------------
+    def inline_dollar(self, start: int, close: int, limit: int, report: bool = True) -> int:
+        """An inline ``$…$`` that closes at ``close``; one that does not (``close < 0``) makes the rest of
+        its paragraph prose, reported unless it is a price."""
+        if close < 0:
+            if report:
+                self.unclosed(start, "the inline math delimiter $",
+                              "no closing $ in its paragraph; the rest of the paragraph is read as prose")
+                self.no_dollars_before = limit
+            return start + 1
+        self.block(start, start + 1, close, close + 1, False, None)
+        return close + 1
+
     def backslash_math(self, pos: int) -> int:
         """Math opened by a backslash, in every format: ``\\(…\\)``, ``\\[…\\]`` or a math environment."""
         text = self.text
@@ -427,14 +440,7 @@ class _Scanner:
         close = self.positions.next("pandoc$", start + 2, limit)
         if close >= 0 and after.isdigit() and self.positions.next("$", start + 1, close) >= 0:
             close = -1  # "$5 and $10 or $20": prices, not math that holds a dollar sign
-        if close < 0:
-            if not after.isdigit():
-                self.unclosed(start, "the inline math delimiter $",
-                              "no closing $ in its paragraph; the rest of the paragraph is read as prose")
-                self.no_dollars_before = limit
-            return start + 1
-        self.block(start, start + 1, close, close + 1, False, None)
-        return close + 1
+        return self.inline_dollar(start, close, limit, report=not after.isdigit())
 
     def html_comment(self, start: int, skip_others: bool) -> int:
         """A ``<!-- … -->`` comment: a symgrad annotation, or skipped (Markdown) or prose (plain text)."""
@@ -693,14 +699,7 @@ class _LatexScanner(_Scanner):
         if start < self.no_dollars_before:
             return start + 1
         limit = self.lines.paragraph_end(start)
-        close = self.positions.next("$", start + 1, limit)
-        if close < 0:
-            self.unclosed(start, "the inline math delimiter $",
-                          "no closing $ in its paragraph; the rest of the paragraph is read as prose")
-            self.no_dollars_before = limit
-            return start + 1
-        self.block(start, start + 1, close, close + 1, False, None)
-        return close + 1
+        return self.inline_dollar(start, self.positions.next("$", start + 1, limit), limit)
 
 
 def _mark_ignored(items: list[Item]) -> list[Item]:

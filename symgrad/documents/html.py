@@ -18,6 +18,7 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 from .._tools import ensure_folder, write_file
 from ..printing.mathml import math_html
+from .blocks import NUMBERING
 from .findings import FileReport, Finding
 
 __all__ = ["render_html", "write_html_reports"]
@@ -107,12 +108,9 @@ def _math_in_text(chunk: str) -> str:
     return "".join(out)
 
 
-_LABELS = re.compile(r"\\(?:label|tag)\*?\{[^}]*\}|\\(?:nonumber|notag)\b")
-
-
 def _display(match: re.Match) -> str:
     """A LaTeX display environment as ``\\[…\\]`` MathML can take: labels and tags dropped, rows kept."""
-    body = _LABELS.sub("", match.group(2))
+    body = NUMBERING.sub("", match.group(2))
     if match.group(1) == "equation" or "\\\\" not in body:
         return f"\\[{body}\\]"
     return f"\\[\\begin{{aligned}}{body}\\end{{aligned}}\\]"  # math_html sets an aligned block row by row

@@ -15,6 +15,7 @@ from sympy import Indexed, Symbol
 
 from .. import printing
 from ..errors import SymgradError
+from ..parsing.lexer import INDICATOR as TEX_INDICATOR
 
 __all__ = ["euler_in_word", "prose_math", "kind_of", "is_name", "time_step", "ambiguous_call", "free_indices",
            "same_free_index", "is_bound",
@@ -40,7 +41,7 @@ _FACTOR = r"\s*(?:\\mathbf\{|\\boldsymbol\{)?([A-Za-z])\}?\s*"
 PRODUCT_TEXT = re.compile(r"^" + _FACTOR + r"=" + _FACTOR + r"(?:\\times|\\cdot)?" + _FACTOR + r"$|^"
                            + _FACTOR + r"(?:\\times|\\cdot)?" + _FACTOR + r"=" + _FACTOR + r"$")
 #: an indicator, whose braces may hold an inequality: ``\\mathbf{1}\\{x \\geq y\\}``, ``\\mathbb{1}[…]``, 𝟙
-INDICATOR = re.compile(r"\\math(?:bf|bb|rm)\{1\}|𝟙|\\mathbb\{I\}")
+INDICATOR = re.compile(TEX_INDICATOR.pattern + "|𝟙")
 #: built-in functions a document may "define" (``\sigma(z) = …``): then it is a claim about them
 BUILTINS = {"sigma", "tanh", "exp", "log", "ln", "max", "min", "sin", "cos", "relu", "softplus"}
 #: how a statement the parser could not read begins when it is a derivative or an update rule

@@ -34,7 +34,7 @@ from lark import Token
 from ..errors import ParseError
 from . import vocabulary as words
 
-__all__ = ["MAX_LENGTH", "MAX_NESTING", "tokenize"]
+__all__ = ["INDICATOR", "MAX_LENGTH", "MAX_NESTING", "tokenize"]
 
 #: longest input accepted, in characters
 MAX_LENGTH = 2000
@@ -49,7 +49,7 @@ _COMMAND = re.compile(r"\\([A-Za-z]+)")
 #: ``^{(i)}`` and ``^{(i)2}``: the i-th sample (and its square), as ML slides write it
 _SAMPLE_INDEX = re.compile(r"\s*\{\s*\(\s*([A-Za-z])\s*\)\s*(\d?)\s*\}")
 #: what an indicator's braces hold: \mathbb{1}, \mathbf{1}, \mathbb 1
-_INDICATOR = re.compile(r"\\(?:mathbb|mathbf|boldsymbol|mathds|bm)\s*(?:\{\s*1\s*\}|1)")
+INDICATOR = re.compile(r"\\(?:mathbb|mathbf|boldsymbol|mathds|bm)\s*(?:\{\s*1\s*\}|1)")
 #: a norm's subscript that names the Euclidean/Frobenius norm: \|W\|_F, \|w\|_2
 _NORM_SUBSCRIPT = re.compile(r"_\s*(?:\{\s*(?:F|2)\s*\}|F|2)")
 _SIMPLE_NAME = re.compile(
@@ -617,7 +617,7 @@ class _Scanner:
             merged = self.delta_name(pos, after, end)
             if merged:
                 return merged
-        indicator = _INDICATOR.match(text, pos, end)
+        indicator = INDICATOR.match(text, pos, end)
         if indicator:
             return self.indicator(pos, indicator.end(), end)
         if word == "top":
