@@ -61,24 +61,27 @@ def heading_lines(source: Source) -> list[int]:
     return [n for n, line in enumerate(source.text.splitlines(), 1) if pattern.match(line)]
 
 
-def _block_findings(reader: Reader, block: MathBlock) -> list[Finding]:
-    if block.ignored:
-        return [Finding(block.line, block.end_line, block.source, "other", "unchecked",
-                        "ignored by an annotation (symgrad: ignore)")]
+def _read_in_time(reader: Reader, parts, item, what: str) -> list[Finding]:
+    """The findings of a block's or an annotation's statements, within :data:`BLOCK_SECONDS` together."""
     found: list[Finding] = []
-    parts = statements(block.rows)
-    if not parts:
-        return [Finding(block.line, block.end_line, block.source, "other", "unchecked", "empty math")]
     try:
         with _time_limit(BLOCK_SECONDS):
             for part in parts:
                 found += reader.statement(part)
     except _OutOfTime:
-        found.append(Finding(block.line, block.end_line, block.source, "other", "unchecked",
-                             f"ran out of time: the block took more than {BLOCK_SECONDS:g} s"))
-    if any(f.kind == "other" and f.reason.startswith("not a claim") for f in found) and len(found) == 1:
-        found[0].source = block.source if not block.display else found[0].source
+        found.append(Finding(item.line, item.end_line, item.source, "other", "unchecked",
+                             f"ran out of time: the {what} took more than {BLOCK_SECONDS:g} s"))
     return found
+
+
+def _block_findings(reader: Reader, block: MathBlock) -> list[Finding]:
+    if block.ignored:
+        return [Finding(block.line, block.end_line, block.source, "other", "unchecked",
+                        "ignored by an annotation (symgrad: ignore)")]
+    parts = statements(block.rows)
+    if not parts:
+        return [Finding(block.line, block.end_line, block.source, "other", "unchecked", "empty math")]
+    return _read_in_time(reader, parts, block, "block")
 
 
 def _annotation_findings(reader: Reader, note: Annotation) -> list[Finding]:
@@ -87,18 +90,11 @@ def _annotation_findings(reader: Reader, note: Annotation) -> list[Finding]:
         return []
     if note.directive == "ignore":
         return []  # the next block carries it
-    found: list[Finding] = []
     reader.annotating = True
     try:
-        with _time_limit(BLOCK_SECONDS):
-            for part in statements(note.statements):
-                found += reader.statement(part)
-    except _OutOfTime:
-        found.append(Finding(note.line, note.end_line, note.source, "other", "unchecked",
-                             f"ran out of time: the annotation took more than {BLOCK_SECONDS:g} s"))
+        return _read_in_time(reader, statements(note.statements), note, "annotation")
     finally:
         reader.annotating = False
-    return found
 
 
 def check_source(source: Source) -> FileReport:
