@@ -13,9 +13,13 @@ hand-written one. ``symgrad.compile`` runs with both backends (the fused
 one when numba is installed; its compile time, or the time to load it from
 the disk cache, is printed). PyTorch (eager, CPU, default threads) and JAX
 (jit, CPU, float64, data copied to JAX once outside the timing) run when
-installed; they are timed in a group of their own (with the hand-written
-code again, for their ratios): their thread pools keep spinning after a call
-and would starve numba's threads. The "machine limit" row is the time to
+installed, in the same interleaved rounds: every timing starts after a
+pause (``--pause``, 20 ms), long enough for the thread pools of the
+contender before it (numba's, XLA's, PyTorch's), which keep spinning for a
+while after a call, to go to sleep, so no contender is timed against
+another's spinning threads. Each model ends with the fused backend's lead
+over JAX and PyTorch (their time over its time, a ratio measured head to
+head). The "machine limit" row is the time to
 read every input once (one BLAS dot product per input array), and for
 chain(3) that plus three NumPy ``exp`` over the batch (into a preallocated
 array): what NumPy's own kernels need just to touch the data.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import timeit
 from pathlib import Path
 
@@ -194,16 +199,18 @@ def cases(n, rng):
            lambda d, p: chain3_by_hand(d["x"], d["y"], **p))
 
 
-def best_times(functions, n, rounds) -> list[float]:
+def best_times(functions, n, rounds, pause) -> list[float]:
     """Best time per call of each function, measured in interleaved rounds.
 
     Interleaving gives every contender the same share of a noisy machine's
-    good and bad moments.
+    good and bad moments; the pause before each timing lets the thread
+    pools of the contender before it stop spinning.
     """
     number = max(1, int(2e5 // n))
     best = [float("inf")] * len(functions)
     for _ in range(rounds):
         for i, function in enumerate(functions):
+            time.sleep(pause)
             best[i] = min(best[i], timeit.timeit(function, number=number) / number)
     return best
 
@@ -222,6 +229,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="skip N = 10^6")
     parser.add_argument("--sizes", type=int, nargs="*", help="batch sizes (default 10^3 10^5 10^6)")
     parser.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds (best is kept)")
+    parser.add_argument("--pause", type=float, default=0.02,
+                        help="seconds of rest before each timing, for the last contender's threads to sleep")
     args = parser.parse_args(argv)
     sizes = args.sizes or ([10**3, 10**5] if args.quick else [10**3, 10**5, 10**6])
     rng = np.random.default_rng(0)
@@ -249,29 +258,24 @@ def main(argv=None):
                 contenders.append(("symgrad.compile fused", lambda fused=fused: fused(**data, **params)))
             naive_function = naive(model)
             contenders.append(("naive diff + lambdify", lambda: naive_function(**data, **params)))
-            # PyTorch's and JAX's thread pools keep spinning after a call and would starve numba's threads
-            # if interleaved with them: they are timed in a group of their own, against the hand code again
-            frameworks = [("hand-written NumPy", contenders[0][1])]
             for label, make in extras:
                 run = make(kind)
                 if run is not None:
                     run(data, params)  # warm up (JIT)
-                    frameworks.append((label, lambda run=run: run(data, params)))
-            for label, function in contenders + frameworks[1:]:
+                    contenders.append((label, lambda run=run: run(data, params)))
+            for label, function in contenders:
                 check(f"{label} ({title}, N={n})", function(), reference)
             contenders.append(("machine limit", machine_limit(kind, data)))
-            times = best_times([function for _, function in contenders], n, args.rounds)
-            rows = [(label, seconds, seconds / times[0]) for (label, _), seconds in zip(contenders, times)]
-            if len(frameworks) > 1:
-                others = best_times([function for _, function in frameworks], n, args.rounds)
-                rows[-1:-1] = [(label, seconds, seconds / others[0])
-                               for (label, _), seconds in zip(frameworks[1:], others[1:])]
-            for label, seconds, ratio in rows:
-                print(f"  {title:40s} {label:24s} {seconds * 1e6:10.1f}µs {ratio:6.2f}x")
-            timing = dict((label, seconds) for label, seconds, _ in rows)
-            if "symgrad.compile fused" in timing:
-                print(f"  {'':40s} {'fused / machine limit':24s} "
-                      f"{timing['symgrad.compile fused'] / timing['machine limit']:18.2f}x")
+            times = best_times([function for _, function in contenders], n, args.rounds, args.pause)
+            for (label, _), seconds in zip(contenders, times):
+                print(f"  {title:40s} {label:24s} {seconds * 1e6:10.1f}µs {seconds / times[0]:6.2f}x")
+            timing = dict((label, seconds) for (label, _), seconds in zip(contenders, times))
+            fused_time = timing.get("symgrad.compile fused")
+            if fused_time:
+                print(f"  {'':40s} {'fused / machine limit':24s} {fused_time / timing['machine limit']:18.2f}x")
+                for label, _ in extras:
+                    if label in timing:
+                        print(f"  {'':40s} {'lead over ' + label:24s} {timing[label] / fused_time:18.2f}x")
 
 if __name__ == "__main__":
     main()

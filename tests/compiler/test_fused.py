@@ -218,6 +218,9 @@ def test_the_vectorisable_exp_matches_numpy_from_overflow_to_underflow():
         return out
 
     edges = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 709.78, 709.79, -708.3, -744.0, -745.13, -745.14]
+    # the last finite and the first infinite result, the last nonzero and the first zero one, and the clamps
+    thresholds = [709.782712893384, -745.1332191019412, -746.0, 710.0, -708.3964185322641]
+    edges += [np.nextafter(t, d) for t in thresholds for d in (-np.inf, np.inf)] + thresholds
     values = np.concatenate([np.linspace(-760.0, 720.0, 100_001), edges])
     with np.errstate(over="ignore"):
         reference = np.exp(values)
@@ -232,3 +235,20 @@ def test_the_vectorisable_exp_matches_numpy_from_overflow_to_underflow():
     loss, grads = function(x=np.array([2.0, -3.0]), w=0.5)
     assert loss == pytest.approx((np.exp(1.0) + np.exp(-1.5)) / 2, rel=1e-15)
     assert grads["w"] == pytest.approx((2 * np.exp(1.0) - 3 * np.exp(-1.5)) / 2, rel=1e-15)
+
+
+def test_both_kernels_ask_llvm_for_512_bit_vectors(tmp_path, monkeypatch):
+    """LLVM vectorises for AVX-512 CPUs in 256-bit registers unless a function asks otherwise; the loops ask."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path))  # compiled here: numba cannot show cached code's IR
+    w, x = sp.symbols("w x")
+    function = symgrad.compile(symgrad.Model.coerce(sp.log(1 + w**2 * x**4) / 7, inputs=[x]), backend="fused")
+    module = sys.modules[[name for name in sys.modules if name.startswith("symgrad_fused_")
+                          and getattr(sys.modules[name], "loss_and_grad", None) is function._function][0]]
+    serial, parallel = module._serial_kernel, module._parallel_kernel
+    assert not serial.stats.cache_hits and not parallel.stats.cache_hits
+    assert '"prefer-vector-width"="512"' in serial.inspect_llvm(serial.signatures[0])
+    # the parallel kernel's loop is a function of its own (numba's parfor gufunc), in a library it links
+    linked = parallel.overloads[parallel.signatures[0]].library._linking_libraries
+    loops = [library for library in linked if "parfor_gufunc" in library.name]
+    assert loops and all('"prefer-vector-width"="512"' in library.get_llvm_str() for library in loops)
