@@ -14,10 +14,11 @@ one when numba is installed; its compile time, or the time to load it from
 the disk cache, is printed). PyTorch (eager, CPU, default threads) and JAX
 (jit, CPU, float64, data copied to JAX once outside the timing) run when
 installed, in the same interleaved rounds: every timing starts after a
-pause (``--pause``, 20 ms), long enough for the thread pools of the
-contender before it (numba's, XLA's, PyTorch's), which keep spinning for a
-while after a call, to go to sleep, so no contender is timed against
-another's spinning threads. Each model ends with the fused backend's lead
+rest (``--pause``, 0.2 s), long enough for the thread pools of the
+contender before it to go to sleep: OpenBLAS's threads (the hand-written
+code's dot products) spin for about 0.1 s after a call, as PyTorch's and
+XLA's do for less, and numba's threads timed against them ran at half
+speed. No contender is timed against another's spinning threads. Each model ends with the fused backend's lead
 over JAX and PyTorch (their time over its time, a ratio measured head to
 head). The "machine limit" row is the time to
 read every input once (one BLAS dot product per input array), and for
@@ -229,7 +230,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="skip N = 10^6")
     parser.add_argument("--sizes", type=int, nargs="*", help="batch sizes (default 10^3 10^5 10^6)")
     parser.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds (best is kept)")
-    parser.add_argument("--pause", type=float, default=0.02,
+    parser.add_argument("--pause", type=float, default=0.2,
                         help="seconds of rest before each timing, for the last contender's threads to sleep")
     args = parser.parse_args(argv)
     sizes = args.sizes or ([10**3, 10**5] if args.quick else [10**3, 10**5, 10**6])
