@@ -13,6 +13,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from contextlib import suppress
 
 import sympy as sp
@@ -21,6 +22,7 @@ from . import lectures, printing
 from ._tools import check_writable, ensure_folder
 from .check import check_gradients
 from .compiler.api import codegen
+from .compiler.compiled import BACKENDS, FusedUnavailableWarning
 from .core.matrix_model import MatrixModel
 from .core.model import Model
 from .documents import check_files
@@ -315,7 +317,15 @@ def _cmd_codegen(args) -> int:
     if isinstance(model, MatrixModel) and args.reduction != "mean":
         raise UsageError(f"{args.model} is a network of matrices, whose compiled loss is the mean over "
                          "the batch; --reduction sum is for scalar models")
-    print(codegen(model, args.output, reduction=args.reduction))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FusedUnavailableWarning)
+        path = codegen(model, args.output, reduction=args.reduction, backend=args.backend)
+    for warning in caught:  # --backend auto without numba: one line saying which module was written
+        if issubclass(warning.category, FusedUnavailableWarning):
+            print(f"symgrad codegen: warning: {_printable(warning.message)}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    print(path)
     return EXIT_OK
 
 
@@ -470,12 +480,17 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument("--json", action="store_true", help="machine-readable table")
     gradcheck.set_defaults(run=_cmd_gradcheck)
 
-    codegen = _command(commands, "codegen", "write a standalone NumPy module computing the loss and its gradients",
-                       "symgrad codegen chain3 -o chain3_grad.py")
+    codegen = _command(commands, "codegen", "write a standalone module computing the loss and its gradients "
+                       "(NumPy code, or numba code too with --backend fused)",
+                       "symgrad codegen mlp -o mlp_grad.py --backend fused")
     codegen.add_argument("model", help="a model name or expression text")
     codegen.add_argument("-o", "--output", required=True, help="the .py file to write")
     codegen.add_argument("--inputs", nargs="+", help="data symbols of an expression")
     codegen.add_argument("--reduction", choices=["mean", "sum"], default="mean", help="loss of a batch")
+    codegen.add_argument("--backend", choices=list(BACKENDS), default="numpy",
+                         help="numpy (the default): NumPy code, needing only NumPy; fused: numba code too "
+                              "(one loop over the samples, or kernels around a network's matrix products), "
+                              "needing numba; auto: fused when numba is installed")
     codegen.set_defaults(run=_cmd_codegen)
 
     train = _command(commands, "train", "train a model's parameters by gradient descent",

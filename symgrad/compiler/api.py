@@ -7,7 +7,7 @@ from pathlib import Path
 from .._tools import write_file
 from ..core.matrix_model import MatrixModel
 from . import compiled, fused, standalone
-from .matrix import CompiledModel, compile_model
+from .matrix import compile_model, module_source
 
 __all__ = ["compile", "codegen"]
 
@@ -66,20 +66,22 @@ def _matrix_fused(backend: str) -> bool:
 
 
 def codegen(model_or_expr, path, wrt=None, inputs=(), reduction: str = "mean", backend: str = "numpy") -> Path:
-    """Write a standalone Python module (needing only NumPy) with ``loss_and_grad`` for the model.
+    """Write a standalone Python module with ``loss_and_grad`` for the model; it needs NumPy, not symgrad.
+
+    ``backend="fused"`` writes the function ``compile(..., backend="fused")``
+    runs, with its numba code in the module (which then needs numba too);
+    ``"auto"`` does so when numba is installed, else writes the NumPy module
+    with a :class:`~symgrad.compiler.FusedUnavailableWarning`.
 
     For a matrix model the module's ``loss_and_grad`` takes the batch and
-    the parameters as keyword arrays (biases 1-D), as the compiled function's
-    source does (:attr:`CompiledModel.source`); a matrix model's module is
-    always the NumPy one (its numba kernels are not written out).
-    ``backend="fused"`` writes the numba module of a scalar model instead
-    (it needs numba to run).
+    the parameters as arrays, by position or by name, in their declared
+    shapes (a bias may be 1-D), as the compiled function's source does
+    (:attr:`CompiledModel.source`); the fused module holds the numba kernels
+    around the matrix products and its docstring lists the arguments.
     """
     if isinstance(model_or_expr, MatrixModel):
         _matrix_options(wrt, inputs, reduction, None)
-        _matrix_fused(backend)  # checked as compile checks it; the module written is the NumPy one
-        function: CompiledModel = compile_model(model_or_expr)
-        return write_file(path, function.source)
+        return write_file(path, module_source(model_or_expr, fused=_matrix_fused(backend)))
     if backend == "numpy":
         return standalone.codegen(model_or_expr, path, wrt=wrt, inputs=inputs, reduction=reduction)
     function = compiled.compile(model_or_expr, wrt=wrt, inputs=inputs, reduction=reduction, backend=backend)
