@@ -41,7 +41,7 @@ import sympy as sp
 
 from ..core.ops import derivative_forms, op
 from ..errors import CompileError
-from .fused import EXACT, FASTMATH, FusedPrinter, _SCALAR_HELPERS, cache_dir
+from .fused import EXACT, FASTMATH, WIDE_VECTORS, FusedPrinter, _SCALAR_HELPERS, cache_dir
 
 __all__ = ["KernelSet", "ARGUMENTS"]
 
@@ -68,6 +68,7 @@ def {name}(Z, b):
     for i in range(rows):
         row = Z[i]
         for j in range(cols):
+            _wide_vectors()
             z = row[j] + bias[j]
             row[j] = {code}
     return Z
@@ -82,6 +83,7 @@ def {name}(D, H):
     for i in range(rows):
         row, out = H[i], D[i]
         for j in range(cols):
+            _wide_vectors()
             h = row[j]
             d = out[j] * ({code})
             out[j] = d
@@ -186,6 +188,7 @@ class KernelSet:
         lines = [_DOCSTRING] if docstring else []
         lines.append(_HEADER.format(fastmath="{" + ", ".join(map(repr, sorted(FASTMATH))) + "}",
                                     exact="{" + ", ".join(map(repr, sorted(EXACT))) + "}"))
+        lines.append(WIDE_VECTORS)
         for helper in sorted(self.helpers, key=lambda name: name != "_exp"):  # the others call _exp
             lines.append(_helper_source(helper))
         lines += self.kernels

@@ -95,3 +95,14 @@ def test_auto_is_fused_and_an_unknown_backend_is_an_error():
     assert symgrad.compile(model, backend="auto").backend == "fused"
     with pytest.raises(CompileError, match="unknown backend 'gpu'"):
         symgrad.compile(model, backend="gpu")
+
+
+def test_the_kernels_ask_llvm_for_512_bit_vectors(tmp_path, monkeypatch):
+    """As the scalar fused loop: LLVM's choice for AVX-512 CPUs is 256-bit vectors unless a function asks."""
+    monkeypatch.setenv("SYMGRAD_CACHE_DIR", str(tmp_path))  # compiled here: numba cannot show cached code's IR
+    f = symgrad.compile(networks.mlp([3, 5, 2], activation="sigmoid", loss="squared_error"), backend="fused")
+    kernels = [k for k in f._function.__globals__.values() if hasattr(k, "inspect_llvm") and k.signatures]
+    assert len(kernels) == 2  # σ of the scores plus the bias, and the delta times σ(1 - σ)
+    for kernel in kernels:
+        assert not kernel.stats.cache_hits
+        assert '"prefer-vector-width"="512"' in kernel.inspect_llvm(kernel.signatures[0])
