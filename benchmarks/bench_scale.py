@@ -15,8 +15,8 @@ compiled call on it" into one task; a tree sum adds the chunks' results).
 The data come from a quasi-random sequence computed in one numba loop (the
 R2 sequence: sample i has u = frac(0.5 + i·α), x = 6u - 3 and y = frac(0.5 +
 i·β), for the plastic number's α = 1/g, β = 1/g²), because generating the
-data is not what is measured: NumPy's own generator spends about 14 ns on a
-normal number, three times what the loss and gradient of a sample cost on
+data is not what is measured: NumPy's own generator spends 14–19 ns on a
+normal number, two to three times what the loss and gradient of a sample cost on
 one core, and a pass over its output measures the generator. That pass is
 timed too (``--numpy-samples``, x ~ N(0, 1) and y ~ U(0, 1) from
 ``dask.array.random``), and so is generating each source's data alone.
