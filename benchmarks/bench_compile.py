@@ -18,10 +18,10 @@ rest (``--pause``, 0.2 s), long enough for the thread pools of the
 contender before it to go to sleep: OpenBLAS's threads (the hand-written
 code's dot products) spin for about 0.1 s after a call, as PyTorch's and
 XLA's do for less, and numba's threads timed against them ran at half
-speed. No contender is timed against another's spinning threads. Each model ends with the fused backend's lead
-over JAX and PyTorch (their time over its time, a ratio measured head to
-head). The "machine limit" row is the time to
-read every input once (one BLAS dot product per input array), and for
+speed. No contender is timed against another's spinning threads. Each
+model ends with the fused backend's lead over JAX and PyTorch (their time
+over its time, a ratio measured head to head). The "machine limit" row is
+the time to read every input once (one BLAS dot product per input array), and for
 chain(3) that plus three NumPy ``exp`` over the batch (into a preallocated
 array): what NumPy's own kernels need just to touch the data.
 """

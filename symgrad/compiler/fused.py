@@ -85,7 +85,8 @@ _ROUND = 6755399441055744.0  # 1.5·2^52: adding it rounds to an integer, which 
 def _exp(a):
     """e^a = 2^k·e^r, k = round(a/ln 2), r = a - k ln 2 in two parts (Cody-Waite), |r| <= ln2/2;
     e^r by its Chebyshev interpolant of degree 11 on that interval (within 5e-18 relative: two
-    multiply-adds fewer than the Taylor polynomial as exact), 2^k built in the exponent bits (in two
+    multiply-adds fewer than the Taylor polynomial as exact; the coefficients are mpmath's
+    chebyfit(exp, [-ln2/2, ln2/2], 12) at 50 digits, rounded), 2^k built in the exponent bits (in two
     halves, so that subnormal results come out right). No library call, no branch: LLVM vectorises it,
     where numba's np.exp is a scalar libm call. a is clamped to [-746, 710] first, where the product
     overflows to inf (above 709.78) and underflows to 0 (below -745.13) with no test of its own; NaN kept.
@@ -160,7 +161,10 @@ def _wide_vectors(typingctx):
     so that LLVM vectorises it in 512-bit registers where the CPU has them; elsewhere the mark does nothing.
     llvmlite's attribute set takes flags only, so this key-value attribute is added past its check."""
     def codegen(context, builder, signature, args):
-        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        try:
+            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        except TypeError:  # an llvmlite whose attribute set is no set: LLVM's own vector width, as before
+            pass
         return context.get_dummy_value()
     return _types.none(), codegen
 '''

@@ -303,8 +303,8 @@ def test_a_megabyte_line_of_inline_math_is_linear():
     found, seconds = _timed("$a$ " * 250_000, "markdown")  # 1 MB on one line
     assert len(small) == 25_000 and len(found) == 250_000 and found[-1].source == "$a$"
     # ten times the text, about ten times the time (quadratic would be a hundred); CPU time, not wall time,
-    # so a busy machine does not fail it
-    assert seconds < 4.0 and seconds < 30 * max(small_seconds, 0.01), (small_seconds, seconds)
+    # so a busy machine does not fail it, and a ratio, so a slower one does not either
+    assert seconds < 30 * max(small_seconds, 0.01), (small_seconds, seconds)
 
 
 def test_unmatched_dollars_are_fast():
