@@ -202,15 +202,15 @@ def mlp(sizes: Sequence[int], activation="sigmoid", output="identity", loss=None
     ``bias=False`` leaves the biases out: ``h_k = act(W_k h_(k-1))``.
 
     >>> print(mlp([4, 3, 2], 'sigmoid', output='softmax', loss='cross_entropy'))
-    z1 = W1·x + b1     (3×1)
-    h1 = σ(z1)         (3×1)
-    z2 = W2·h1 + b2    (2×1)
-    p = softmax(z2)    (2×1)
+    z1 = W1·x + b1    (3×1)
+    h1 = σ(z1)        (3×1)
+    z2 = W2·h1 + b2   (2×1)
+    p = softmax(z2)   (2×1)
     L = CE(y, p)
     >>> print(mlp([4, 3, 2], 'relu', loss='squared_error', batch=True))
-    Z1 = X·W1ᵀ + 1·b1ᵀ     (N×3)
-    H1 = ReLU(Z1)          (N×3)
-    Z2 = H1·W2ᵀ + 1·b2ᵀ    (N×2)
+    Z1 = X·W1ᵀ + 1·b1ᵀ    (N×3)
+    H1 = ReLU(Z1)         (N×3)
+    Z2 = H1·W2ᵀ + 1·b2ᵀ   (N×2)
     L = ½‖Z2 - Y‖²
     >>> lam = Symbol('lambda')
     >>> m = mlp([2, 1], loss='squared_error', weight_decay=lam/2, bias=False)
@@ -242,8 +242,8 @@ def dense(inputs: int, units: int, activation=None, loss=None, weight_decay=None
 
     >>> m = dense(3, 3, 'sigmoid')
     >>> print(m)
-    z1 = W1·x + b1    (3×1)
-    yhat = σ(z1)      (3×1)
+    z1 = W1·x + b1   (3×1)
+    ŷ = σ(z1)        (3×1)
     >>> m.shapes[m.params[0]]
     (3, 3)
     """
@@ -260,8 +260,8 @@ def softmax_classifier(inputs: int, classes: int, hidden: Sequence[int] = (), ac
     >>> m.shapes[m.symbol('W1')]
     (8, 32)
     >>> print(m)
-    z1 = W1·x + b1     (8×1)
-    p = softmax(z1)    (8×1)
+    z1 = W1·x + b1    (8×1)
+    p = softmax(z1)   (8×1)
     L = CE(y, p)
     """
     return mlp([inputs, *hidden, classes], activation, output="softmax", loss="cross_entropy",
@@ -274,9 +274,9 @@ def stack(*layers: MatrixModel, loss=None, weight_decay=None, batch=None) -> Mat
     Each layer keeps its activation and whether it has a bias.
 
     >>> print(stack(dense(4, 3, 'tanh'), dense(3, 2)))
-    z1 = W1·x + b1     (3×1)
-    h1 = tanh(z1)      (3×1)
-    z2 = W2·h1 + b2    (2×1)
+    z1 = W1·x + b1    (3×1)
+    h1 = tanh(z1)     (3×1)
+    z2 = W2·h1 + b2   (2×1)
     >>> stack(dense(4, 3, 'tanh'), dense(5, 2))
     Traceback (most recent call last):
     ...

@@ -46,7 +46,7 @@ def linear(weight="w", bias="b", input="x", loss=None, target="y") -> Model:
     """The linear model ``yhat = w*x + b`` (or ``theta0 + theta1*x`` with other names).
 
     >>> print(linear())
-    yhat = b + w·x
+    ŷ = b + w·x
     >>> linear(weight="theta1", bias="theta0").params
     (theta0, theta1)
     """

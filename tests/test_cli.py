@@ -140,7 +140,7 @@ def test_derive_a_matrix_model_prints_its_backprop_rules(capsys):
     assert capsys.readouterr().out.strip() == "dL/dW1 = (softmax(W1·x + b1) - y)·xᵀ"
     assert main(["derive", "dense-3x3", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert payload["deltas"] == {"δ1": "(yhat - y) ⊙ σ'(z1)"}
+    assert payload["deltas"] == {"δ1": "(ŷ - y) ⊙ σ'(z1)"}
     assert payload["gradients"] == {"W1": "δ1·xᵀ", "b1": "δ1"}
     assert main(["derive", "dense-3x3", "--latex"]) == 0
     assert r"\odot" in capsys.readouterr().out

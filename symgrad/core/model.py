@@ -393,8 +393,8 @@ class Model(StagedModel):
     >>> m.closed_form()
     (-b - w*x + y)**2
     >>> print(m)
-    yhat = b + w·x
-    L = (y - yhat)^2
+    ŷ = b + w·x
+    L = (y - ŷ)^2
     """
 
     def __init__(self, stages, inputs: Iterable = (), params: Iterable | None = None,

@@ -6,6 +6,7 @@ this module only says which words there are.
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 
 from ..core.ops import SPELLINGS
@@ -75,10 +76,16 @@ MATRICES = {"pmatrix", "bmatrix", "matrix"}
 #: inequalities, read only inside an indicator \mathbb{1}\{...\}
 RELATIONS = {"geq": ">=", "ge": ">=", "geqslant": ">=", "leq": "<=", "le": "<=",
              "leqslant": "<=", "gt": ">", "lt": "<"}
-#: letters with a hat of their own, each the name \hat{...} gives
-HATTED = {"ŷ": "yhat", "ŵ": "what"}
 #: the combining circumflex: y\u0302 is the name yhat too
 COMBINING_HAT = "\u0302"
+
+
+def hatted(character: str) -> str | None:
+    """The name \\hat{...} gives for a Latin letter with a hat of its own (ŷ: ``yhat``, Ŷ: ``Yhat``), else None."""
+    parts = unicodedata.normalize("NFD", character)
+    if len(parts) == 2 and parts[1] == COMBINING_HAT and parts[0].isascii() and parts[0].isalpha():
+        return parts[0] + "hat"
+    return None
 HINTS = {
     "intercal": "transposes are written W^\\top or W^T",
     "cdots": "an ellipsis cannot be parsed", "ldots": "an ellipsis cannot be parsed",

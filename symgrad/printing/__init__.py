@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import sympy as sp
 from sympy import HadamardProduct, MatAdd, MatMul, MatrixSymbol, Sum
@@ -20,11 +21,19 @@ _GREEK = {
 
 
 def _greek(name: str) -> str:
-    """``eta`` -> ``η``, ``theta0`` -> ``θ0``, ``delta_i`` -> ``δ_i``."""
+    """``eta`` -> ``η``, ``theta0`` -> ``θ0``, ``delta_i`` -> ``δ_i``; a letter's hat as the math writes it: ``yhat`` -> ``ŷ``."""
+    hatted = _HATTED.match(name)
+    if hatted:  # as SymPy's LaTeX printer reads the name (\hat{y}), and as the parser reads ŷ back
+        return unicodedata.normalize("NFC", _greek(hatted["letter"]) + "\u0302")
     for word, letter in _GREEK.items():
         if name == word or (name.startswith(word) and not name[len(word)].isalpha()):
             return letter + name[len(word):]
     return name
+
+
+#: a one-letter (or Greek) name with a hat: yhat, thetahat; a longer word before "hat" stays a word, and so does
+#: yhat2, whose ŷ2 would read back as 2·ŷ
+_HATTED = re.compile(rf"^(?P<letter>[A-Za-z]|{'|'.join(_GREEK)})hat$")
 
 
 #: a component's name: a letter name, its layer's number, then its 1-based indices (W1_1_2, W_1_2, x_1)
@@ -78,8 +87,8 @@ def name_text(name: str) -> str:
 
     >>> name_text('W1_1_2'), name_text('W_1_2'), name_text('x_1'), name_text('w1'), name_text('eta')
     ('W₁,₁₂', 'W₁₂', 'x₁', 'w1', 'η')
-    >>> name_text('delta_i'), name_text('x_ij'), name_text('y_hat')
-    ('δᵢ', 'xᵢⱼ', 'y_hat')
+    >>> name_text('delta_i'), name_text('x_ij'), name_text('yhat'), name_text('y_hat')
+    ('δᵢ', 'xᵢⱼ', 'ŷ', 'y_hat')
     """
     component = _component(name)
     if component is None:

@@ -193,9 +193,9 @@ def chain_rule(model_or_expr, param=None, *, inputs: Iterable = ()) -> ChainRule
     dL/dw3 = dL/df3 · df3/da3 · da3/dw3
            = (f3 - y) · f3(1 - f3) · f2
     >>> print(chain_rule(networks.dense(3, 2, 'sigmoid', loss='squared_error')))
-    δ1 = (yhat - y) ⊙ σ'(z1)   (2×1)
-    dL/dW1 = δ1·xᵀ             (2×3)
-    dL/db1 = δ1                (2×1)
+    δ1 = (ŷ - y) ⊙ σ'(z1)   (2×1)
+    dL/dW1 = δ1·xᵀ          (2×3)
+    dL/db1 = δ1             (2×1)
     """
     if isinstance(model_or_expr, MatrixModel):
         return backprop(model_or_expr, param if param is None or isinstance(param, (list, tuple)) else [param])

@@ -140,8 +140,8 @@ def componentwise(model: MatrixModel, sizes: Mapping | None = None) -> Model:
     >>> from symgrad.matrix import dense
     >>> print(componentwise(dense(2, 1, 'sigmoid', loss='squared_error')))
     z₁,₁ = W₁,₁₁·x₁ + W₁,₁₂·x₂ + b₁,₁
-    yhat₁ = σ(z₁,₁)
-    L = (yhat₁ - y₁)^2/2
+    ŷ₁ = σ(z₁,₁)
+    L = (ŷ₁ - y₁)^2/2
     """
     chosen = _sizes(model, sizes)
     stages = []

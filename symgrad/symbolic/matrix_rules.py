@@ -171,12 +171,12 @@ class Backprop:
 
     >>> from symgrad.matrix import softmax_classifier
     >>> print(backprop(softmax_classifier(4, 3, hidden=[5])))
-    δ2 = p - y                 (3×1)
-    δ1 = (W2ᵀ·δ2) ⊙ σ'(z1)     (5×1)
-    dL/dW1 = δ1·xᵀ             (5×4)
-    dL/db1 = δ1                (5×1)
-    dL/dW2 = δ2·h1ᵀ            (3×5)
-    dL/db2 = δ2                (3×1)
+    δ2 = p - y               (3×1)
+    δ1 = (W2ᵀ·δ2) ⊙ σ'(z1)   (5×1)
+    dL/dW1 = δ1·xᵀ           (5×4)
+    dL/db1 = δ1              (5×1)
+    dL/dW2 = δ2·h1ᵀ          (3×5)
+    dL/db2 = δ2              (3×1)
     (softmax followed by cross-entropy gives dL/dz = p - y when each target sums to 1 (a one-hot label or a distribution))
     """
 
@@ -255,9 +255,9 @@ def backprop(model: MatrixModel, wrt: Iterable | None = None) -> Backprop:
     >>> from symgrad.matrix import dense
     >>> b = backprop(dense(3, 2, 'sigmoid', loss='squared_error'))
     >>> print(b)
-    δ1 = (yhat - y) ⊙ σ'(z1)   (2×1)
-    dL/dW1 = δ1·xᵀ             (2×3)
-    dL/db1 = δ1                (2×1)
+    δ1 = (ŷ - y) ⊙ σ'(z1)   (2×1)
+    dL/dW1 = δ1·xᵀ          (2×3)
+    dL/db1 = δ1             (2×1)
     """
     if not isinstance(model, MatrixModel):
         raise TypeError(f"backprop needs a MatrixModel, not {type(model).__name__}")

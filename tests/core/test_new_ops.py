@@ -155,16 +155,16 @@ def bce_by_hand(X, Y, W1, b1, W2, b2):
 
 def test_bce_single_sample_views():
     model = matrix.mlp([2, 3, 1], "tanh", output="sigmoid", loss="binary_cross_entropy")
-    assert "L = BCE(y, yhat)" in str(model)
+    assert "L = BCE(y, ŷ)" in str(model)
     derivation = matrix.backprop(model)
-    assert "δ2 = yhat - y" in str(derivation)  # p - y after a sigmoid, as softmax + cross-entropy
+    assert "δ2 = ŷ - y" in str(derivation)  # p - y after a sigmoid, as softmax + cross-entropy
     assert str(symgrad.grad(model, "b2")) == "delta2"
     assert matrix.latex(model.stages[-1][1]) == r"\operatorname{BCE}\left(y, \hat{y}\right)" or \
         "BCE" in matrix.latex(model.stages[-1][1])
     result = symgrad.check_gradients(model)
     assert result.ok
     scalar = matrix.componentwise(model)
-    assert "log(1 - yhat₁)" in str(scalar)
+    assert "log(1 - ŷ₁)" in str(scalar)
 
 
 def test_bce_batch_compile_model_against_numpy_by_hand():

@@ -50,4 +50,4 @@ def test_models_and_update_rules_print_in_the_slides_term_order():
     assert str(chain).splitlines()[0] == "a1 = b + w1·x"
     assert str(chain).splitlines()[-1] == "L = (y - f3)^2/2"
     rules = str(update_rules(networks.linear(loss=losses.squared_error))).splitlines()
-    assert rules == ["b ← b - η·2(yhat - y)", "w ← w - η·2x(yhat - y)"]
+    assert rules == ["b ← b - η·2(ŷ - y)", "w ← w - η·2x(ŷ - y)"]

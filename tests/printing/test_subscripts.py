@@ -6,6 +6,7 @@ of W, and a layer's number comes first (W_{1,12}: layer 1, row 1, column 2).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from sympy import Heaviside, IndexedBase, Sum, Symbol, symbols
 
@@ -64,3 +65,28 @@ def test_the_step_function_has_one_name_in_text_latex_and_drawings():
     assert printing.text(Heaviside(a, 0)) == "H(a1)"
     assert printing.latex(Heaviside(a, 0)) == r"H\left(a_{1}\right)"
     assert _formula(2 * Heaviside(a, 0)) == "2·H(a1)"
+
+
+def test_a_hatted_name_prints_with_its_hat_and_reads_back_as_the_same_name():
+    """yhat is ŷ in text as it is \\hat{y} in LaTeX; what the text shows, the parser reads back."""
+    from symgrad.parsing import parse
+
+    hatted = {"yhat": "ŷ", "what": "ŵ", "Yhat": "Ŷ", "xhat": "x\u0302", "thetahat": "θ\u0302", "etahat": "η\u0302"}
+    for name, shown in hatted.items():
+        assert printing.name_text(name) == shown
+        assert printing.latex(Symbol(name)).startswith(r"\hat{")
+        assert parse(shown) == Symbol(name)
+    # a word before "hat", a digit after it, an underscore: no hat (ŷ2 would read back as 2·ŷ)
+    for name in ("chathat", "yhat2", "y_hat", "hat"):
+        assert "\u0302" not in printing.name_text(name) and printing.name_text(name) in (name, "y_hat")
+    assert printing.text(Symbol("yhat") - Symbol("y")) == "ŷ - y"
+    assert printing.name_text("yhat_i") == "ŷᵢ"
+
+
+def test_every_latin_letter_with_a_hat_of_its_own_reads_as_that_letter_hat():
+    from symgrad.parsing import parse
+
+    for letter in "aceghijosuwyzACEGHIJOSUWYZ":
+        precomposed = unicodedata.normalize("NFC", letter + "\u0302")
+        assert len(precomposed) == 1, letter  # a character of its own, as keyboards and fonts give it
+        assert parse(precomposed) == Symbol(letter + "hat")

@@ -93,7 +93,7 @@ def test_the_other_way_the_scalar_fully_connected_layer_gives_the_matrix_gradien
 
 def test_dense_layer_gradient_is_delta_x_transpose():
     b = backprop(dense(3, 2, "sigmoid", loss="squared_error"))
-    assert [(text(d), text(e)) for d, e, _ in b.deltas] == [("δ1", "(yhat - y) ⊙ σ'(z1)")]
+    assert [(text(d), text(e)) for d, e, _ in b.deltas] == [("δ1", "(ŷ - y) ⊙ σ'(z1)")]
     assert text(b.gradient("W1")) == "δ1·xᵀ"
     assert text(b.gradient("b1")) == "δ1"
 
