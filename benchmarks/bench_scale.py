@@ -27,8 +27,8 @@ trimming; chunks of ``--chunk`` 4·10^6 samples are 32 MB arrays, under that
 limit). Dask's own setting (``--malloc dask``: MALLOC_TRIM_THRESHOLD_ = 64
 KiB, chosen so that a long-lived worker's memory returns to the system)
 hands each freed chunk back to the kernel, and a new chunk's pages are then
-faulted in and zeroed again: making a chunk took 3 ns a sample in a worker
-so, against 1 ns with its memory kept.
+faulted in and zeroed again: making a chunk then took 3 ns a sample in a
+worker, against 1 ns with its memory kept.
 
 Printed, all measured in the same run: samples per second of the in-memory
 fused backend on ``--memory-samples`` samples (all cores, data made before

@@ -248,8 +248,9 @@ class _Scanner:
             return pos + 1
         if c == "ᵀ":  # Wᵀ: a transpose
             return self.transpose(pos, pos + 1)
-        if words.hatted(c):  # ŷ: the same name as \hat{y}
-            self.name(words.hatted(c), "index" if sub else "symbol", pos, pos + 1)
+        hatted = words.hatted(c)
+        if hatted:  # ŷ: the same name as \hat{y}
+            self.name(hatted, "index" if sub else "symbol", pos, pos + 1)
             return pos + 1
         if c == "‖":
             return self.norm_bar(pos, pos + 1, end)

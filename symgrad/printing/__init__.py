@@ -21,7 +21,8 @@ _GREEK = {
 
 
 def _greek(name: str) -> str:
-    """``eta`` -> ``η``, ``theta0`` -> ``θ0``, ``delta_i`` -> ``δ_i``; a letter's hat as the math writes it: ``yhat`` -> ``ŷ``."""
+    """``eta`` -> ``η``, ``theta0`` -> ``θ0``, ``delta_i`` -> ``δ_i``; a letter's hat as the math writes it:
+    ``yhat`` -> ``ŷ``."""
     hatted = _HATTED.match(name)
     if hatted:  # as SymPy's LaTeX printer reads the name (\hat{y}), and as the parser reads ŷ back
         return unicodedata.normalize("NFC", _greek(hatted["letter"]) + "\u0302")
