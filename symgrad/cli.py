@@ -571,6 +571,10 @@ def main(argv: list[str] | None = None) -> int:
         _flush_output()
         return status
     except KeyboardInterrupt:
+        # an interrupt that escaped code run from a string (SymPy's lambdify runs its imports so) is marked
+        # unhandled by CPython, which then ends `python -m symgrad` by SIGINT instead of with this status;
+        # running any string clears the mark (pythonrun.c resets it before each one)
+        exec("pass")  # a constant: no user text
         print(f"{name}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (`symgrad models | head -1`): nothing to tell it

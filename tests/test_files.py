@@ -436,6 +436,28 @@ def test_the_embedded_renderer_under_ulimit_v_gives_a_one_line_error(tmp_path):
     assert not target.exists()
 
 
+_INTERRUPTED_IN_A_STRING = """
+import sys
+from symgrad import cli
+
+def interrupted(args):
+    exec("raise KeyboardInterrupt")  # as SymPy's lambdify runs its imports: code from a string
+cli._cmd_models = interrupted  # main builds its parser, and binds the models command, after this
+sys.exit(cli.main(["models"]))
+"""
+
+
+def test_an_interrupt_inside_code_run_from_a_string_still_exits_130(tmp_path):
+    """CPython marks such an interrupt unhandled and, run with -m (python -m symgrad), ends the process by SIGINT
+    (-2) after main returned 130."""
+    (tmp_path / "interrupted_cli.py").write_text(_INTERRUPTED_IN_A_STRING)
+    path = os.pathsep.join(filter(None, [str(tmp_path), str(Path(__file__).parents[1]),
+                                         os.environ.get("PYTHONPATH")]))
+    done = subprocess.run([sys.executable, "-m", "interrupted_cli"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": path}, timeout=120)
+    assert (done.returncode, done.stderr) == (130, "symgrad models: interrupted\n")
+
+
 def test_a_real_ctrl_c_during_lecture_is_one_line_and_130(tmp_path):
     # SIGINT, as the terminal sends it, once the report's folder exists (the command is past its start-up)
     report = tmp_path / "report"
