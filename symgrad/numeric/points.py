@@ -9,6 +9,7 @@ an undefined function is never looked up in Python's builtins.
 """
 from __future__ import annotations
 
+import functools
 
 import numpy as np
 import sympy as sp
@@ -148,9 +149,21 @@ def index_assignments(exprs: list) -> list[dict | None]:
 def evaluator(expr: sp.Expr, symbols: list):
     """A vectorised NumPy function of ``symbols`` computing ``expr`` with the op table's forwards.
 
-    Raises :class:`UndefinedFunction` for an expression applying an undefined function.
+    Raises :class:`UndefinedFunction` for an expression applying an undefined function. The functions
+    are kept (by expression and symbols): a verdict re-checks point after point with the same ones,
+    and lambdify costs far more than one evaluation.
     """
-    undefined = undefined_functions(sp.sympify(expr))
+    key = (sp.sympify(expr), tuple(symbols))
+    try:
+        hash(key)
+    except TypeError:  # an unhashable expression (a list of them): made anew
+        return _evaluator.__wrapped__(*key)
+    return _evaluator(*key)
+
+
+@functools.lru_cache(maxsize=512)
+def _evaluator(expr, symbols: tuple):
+    undefined = undefined_functions(expr)
     if undefined:
         raise UndefinedFunction(undefined)
     return sp.lambdify(symbols, expr, modules=[_NO_BUILTINS, NUMPY_FUNCTIONS, "numpy"], cse=True)
