@@ -10,6 +10,7 @@ __all__ = ["HELPER_SOURCE"]
 _OWN = {
     "_batch": """
 _FLOAT = np.dtype(float)
+_NDARRAY = np.ndarray  # a global, not an attribute looked up on np at every call: _floats runs on every call
 
 
 class ForeignArray(TypeError):
@@ -18,13 +19,13 @@ class ForeignArray(TypeError):
 
 def _floats(first, *rest):
     \"\"\"The number of samples when the data are float64 NumPy vectors of one length (nothing to check), else 0.\"\"\"
-    if type(first) is not np.ndarray or first.dtype is not _FLOAT or first.ndim != 1:
+    if type(first) is not _NDARRAY or first.dtype is not _FLOAT or first.ndim != 1:
         return 0
-    shape = first.shape
+    n = len(first)
     for array in rest:
-        if type(array) is not np.ndarray or array.dtype is not _FLOAT or array.shape != shape:
+        if type(array) is not _NDARRAY or array.dtype is not _FLOAT or array.ndim != 1 or len(array) != n:
             return 0
-    return shape[0]
+    return n
 
 
 def _batch(data):

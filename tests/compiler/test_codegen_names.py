@@ -224,3 +224,27 @@ def test_two_symbols_sharing_a_name_are_refused():
     x, positive_x, w = Symbol("x"), Symbol("x", positive=True), Symbol("w")
     with pytest.raises(CompileError, match="two different symbols of the model are named 'x'"):
         symgrad.compile((w * x - positive_x) ** 2, inputs=[x])
+
+
+def test_every_name_a_generated_module_defines_is_reserved_from_the_models_symbols():
+    """A model symbol named like a helper (_floats, _exp, _wide_vectors) would be renamed, never shadow it."""
+    import ast
+
+    from symgrad.compiler.names import RESERVED
+    from symgrad.core.ops import helper_sources
+
+    w, x, y = sp.symbols("w x y")
+    model = symgrad.Model.coerce((sigmoid(w * x) - y) ** 2 + sp.exp(w) + symgrad.relu(w * x), inputs=[x, y])
+    sources = [compile(model).source]
+    if importlib.util.find_spec("numba"):
+        sources.append(compile(model, backend="fused").source)
+    for source in sources:
+        defined = set()
+        for node in ast.parse(source).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, ast.Assign):
+                defined |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                defined |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        assert defined - RESERVED - set(helper_sources()) == set()
