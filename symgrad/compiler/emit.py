@@ -348,8 +348,9 @@ def block_loop(steps: Steps, full: list[str], block: int | None) -> tuple[list[s
         loop += ["# backward"] + backward
     lines = ["m = size = min(BLOCK, n)"]
     if emitter.buffers:
-        lines += ["# every per-sample value of a block lives in one of these arrays"]
-        lines += [f"{b} = np.empty(size)" for b in emitter.buffers]
+        lines += ["# every per-sample value of a block lives in one of these arrays",
+                  f"{target_list(emitter.buffers)} = _buffers(size, {len(emitter.buffers)})"]
+        steps.printer.helpers.add("_buffers")
     if emitter.ones:
         lines.append(f"{emitter.ones} = _ones(size)")
         steps.printer.helpers.add("_ones")

@@ -85,6 +85,21 @@ def _ones(n):
         _ONES = ones
     return _ONES[:n]
 """,
+    "_buffers": """
+import threading as _threading
+
+_WORK = _threading.local()
+
+
+def _buffers(size, count):
+    \"\"\"count float arrays of size rows, kept for this thread's next call: np.empty for each buffer on every call
+    cost as much as a small batch's arithmetic. A call never returns a buffer (its results are floats), and threads
+    (Dask's, say) each have their own.\"\"\"
+    kept = getattr(_WORK, "arrays", None)
+    if kept is None or len(kept) != count or len(kept[0]) != size:
+        kept = _WORK.arrays = [np.empty(size) for _ in range(count)]
+    return kept
+""",
     "_describe": """
 def _describe(value):
     text = repr(value)

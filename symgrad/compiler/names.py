@@ -25,6 +25,7 @@ RESERVED = frozenset({
     "np", "BLOCK", "DATA", "PARAMETERS", "GRADIENTS", "KEYWORDS", "REDUCTION", FUNCTION_NAME,
     "loss", "lo", "m", "n", "scale", "size", "work", "sigmoid", "logsumexp", "_batch", "_scalars",
     "_describe", "__debug__", "ForeignArray", "_FLOAT", "_NDARRAY", "_floats", "_ones", "_ONES",
+    "_buffers", "_WORK", "_threading",
     # the fused (numba) module's own names
     "_numba", "_i", "_n", "_exp", "_from_bits", "_to_bits", "_ROUND", "EXACT", "_ir", "_types", "_intrinsic", "_serial_kernel", "_parallel_kernel", "_contiguous", "_heaviside", "FASTMATH",
     "_wide_vectors",

@@ -256,8 +256,7 @@ def generate_source(model_or_expr, wrt=None, inputs=(), reduction: str = "mean",
         grad_w = 0.0
         m = size = min(BLOCK, n)
         # every per-sample value of a block lives in one of these arrays
-        buf0 = np.empty(size)
-        buf1 = np.empty(size)
+        buf0, buf1 = _buffers(size, 2)
         ones = _ones(size)
         x, y = x_data, y_data
         for lo in range(0, n, BLOCK):

@@ -67,3 +67,37 @@ def test_the_default_backend_is_numpy_even_where_numba_is_installed():
     # README and docs/compile.md: backend="numpy" unless asked; "auto" is the opt-in to the fused loop
     f = symgrad.compile(networks.linear(loss=losses.squared_error))
     assert f.backend == "numpy" and "numba" not in f.source
+
+
+def test_buffers_kept_between_calls_never_mix_sizes_or_threads():
+    """The block buffers outlive a call (per thread): calls of other sizes and concurrent threads still agree."""
+    import threading
+
+    f = symgrad.compile(networks.linear(loss=losses.squared_error))
+    rng = np.random.default_rng(3)
+    batches = [(rng.normal(size=n), rng.normal(size=n), rng.normal(), rng.normal())
+               for n in (5, 1000, 3, 300_000, 1, 1000)]  # one block, many blocks, and back
+    for x, y, w, b in batches:
+        loss, grads = f(x=x, y=y, w=w, b=b)
+        expected_loss, expected = _mse_by_hand(x, y, w, b)
+        np.testing.assert_allclose([loss, grads["b"], grads["w"]], [expected_loss, expected["b"], expected["w"]],
+                                   rtol=1e-9)
+
+    failures = []
+
+    def worker(seed):
+        local = np.random.default_rng(seed)
+        for _ in range(100):  # one size for all: buffers shared between threads would be the same arrays
+            x, y, w, b = local.normal(size=4096), local.normal(size=4096), local.normal(), local.normal()
+            loss, grads = f(x=x, y=y, w=w, b=b)
+            expected_loss, expected = _mse_by_hand(x, y, w, b)
+            if not np.allclose([loss, grads["b"], grads["w"]], [expected_loss, expected["b"], expected["w"]],
+                               rtol=1e-9, atol=1e-12):
+                failures.append(seed)
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
