@@ -59,7 +59,7 @@ PARALLEL_FROM = 2**14
 _SCALAR_HELPERS = {
     "sigmoid": '''
 @_numba.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def sigmoid(a):
+def _sigmoid(a):
     """1/(1 + e^-a); e^-a is inf for a < -709, where sigmoid(a) is 0 to double precision."""
     return 1.0 / (1.0 + _exp(-a))
 ''',
@@ -114,22 +114,22 @@ def _exp(a):
 ''',
     "leaky_relu": '''
 @_numba.njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
-def leaky_relu(a):
+def _leaky_relu(a):
     return max(a, 0.01 * a)
 ''',
     "elu": '''
 @_numba.njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
-def elu(a):
+def _elu(a):
     return a if a > 0 else np.expm1(min(a, 0.0))
 ''',
     "gelu": '''
 @_numba.njit(cache=True, error_model="numpy", fastmath=FASTMATH, inline="always")
-def gelu(a):
+def _gelu(a):
     return a * (0.5 * (np.tanh(0.7978845608028654 * (a + 0.044715 * (a * a * a))) + 1.0))
 ''',
     "logsumexp": '''
 @_numba.njit(cache=True, error_model="numpy", fastmath=FASTMATH)
-def logsumexp(*z):
+def _logsumexp(*z):
     """m + log1p(sum of e^(zi - m) over all but one largest zi), m = max zi: as the NumPy helper."""
     top = z[0]
     for zi in z:
@@ -183,13 +183,26 @@ _UFUNCS = frozenset({"np.exp", "np.log", "np.log1p", "np.expm1", "np.tanh", "np.
                      "np.maximum", "np.minimum", "np.logaddexp", "np.sin", "np.cos", "np.power"})
 
 
+def _private_call(code: str, helpers: set) -> str:
+    """``sigmoid(z)`` as ``_sigmoid(z)`` when it calls a helper; ``np.tanh(z)`` and ``_exp(z)`` stay as they are."""
+    name = code.split("(", 1)[0]
+    return f"_{code}" if name in helpers and not name.startswith("_") else code
+
+
 def available() -> bool:
     """Whether numba is installed (``pip install symgrad[fast]``), without importing it."""
     return importlib.util.find_spec("numba") is not None
 
 
 class FusedPrinter(NumPySourcePrinter):
-    """Prints one sample's expression for the numba loop; refuses what has no per-sample numba form."""
+    """Prints one sample's expression for the numba loop; refuses what has no per-sample numba form.
+
+    A per-element helper is defined and called under a private name (``_sigmoid``, not the NumPy code's
+    ``sigmoid(a, out=None)``), so that a matrix model's kernels and its NumPy code can share one module.
+    """
+
+    def _print_logsumexp(self, expr):
+        return _private_call(super()._print_logsumexp(expr), self.helpers)
 
     def _print_exp(self, expr):
         self.helpers.add("_exp")
@@ -210,7 +223,7 @@ class FusedPrinter(NumPySourcePrinter):
             return self._print_exp(expr)
         if "sigmoid" in helpers:
             self.helpers.add("_exp")
-        return super()._print_OpFunctionBase(expr)
+        return _private_call(super()._print_OpFunctionBase(expr), self.helpers)
 
     def _print_Piecewise(self, expr):
         raise CompileError("the fused backend has no per-sample form of a Piecewise; use backend='numpy'")
@@ -273,7 +286,10 @@ def fused_source(steps: Steps, reduction: str) -> str:
     accumulators = ["loss"] + others + gradients
     serial = _kernel("_serial_kernel", steps, printer, full, scalars, accumulators, parallel=False)
     parallel = _kernel("_parallel_kernel", steps, printer, full, scalars, accumulators, parallel=True)
-    helpers = sorted(printer.helpers | steps.printer.helpers & {"logsumexp"})
+    helpers = sorted(printer.helpers)
+    # the statements outside the loop (stages without data, sums after it) are NumPy code, calling the NumPy helpers
+    own = ("_batch", "_scalars", "_describe")
+    outside = sorted(set(steps.printer.helpers) - set(own))
     for helper in helpers:
         if helper not in _SCALAR_HELPERS:
             raise CompileError(f"the fused backend has no per-sample form of {helper}; use backend='numpy'")
@@ -301,7 +317,7 @@ def fused_source(steps: Steps, reduction: str) -> str:
              "EXACT = {" + ", ".join(map(repr, sorted(EXACT))) + "}", f"PARALLEL_FROM = {PARALLEL_FROM}",
              "#: the kernels' first arguments are this many data arrays", f"ARRAYS = {len(full)}",
              "_MAIN = threading.main_thread()"]
-    for helper in ("_batch", "_scalars", "_describe"):
+    for helper in (*own, *outside):
         lines += ["", HELPER_SOURCE[helper].strip("\n"), ""]
     lines += ["", _CONTIGUOUS.strip("\n"), "", "", WIDE_VECTORS.strip("\n"), ""]
     for helper in sorted(helpers, key=lambda name: name != "_exp"):  # the others call _exp

@@ -23,7 +23,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul, MatrixSymbol, 
 from ..errors import CompileError
 from .loader import load_function
 from .matrix_fused import ARGUMENTS, KernelSet
-from .names import ascii_identifier, safe_text
+from .names import ascii_identifier, defined_names, safe_text
 from .printer import NumPySourcePrinter
 from ..core.ops import H, Z, derivative_forms, helper_sources, numpy_call, op
 from ..core.expressions import BinaryCrossEntropy, CrossEntropy, Elementwise, HalfSquaredError, Softmax, SquaredNorm
@@ -441,7 +441,7 @@ class _Generator:
         kernels = self.kernels.source(docstring=False)
         # the kernels' names start with an underscore, as no generated variable does; a NumPy helper of an op
         # registered under one of their names would still replace it (or be replaced) in the one module
-        shared = _defined(kernels) & (_defined(numpy_code) | {function_name}) - {"np"}
+        shared = defined_names(kernels) & (defined_names(numpy_code) | {function_name}) - {"np"}
         if shared:
             raise CompileError(f"{sorted(shared)[0]} names both a numba kernel's helper and a NumPy helper: "
                                "the module cannot hold both; use backend='numpy'")
@@ -467,12 +467,6 @@ class _Generator:
             "machine code next to this file (cache=True)."]
         text = "\n\n".join(textwrap.fill(p, 100, break_on_hyphens=False) for p in paragraphs)
         return f'"""{text.replace(chr(0), " ")}\n"""'
-
-
-def _defined(source: str) -> set[str]:
-    """The names a module's source defines at its top level: its functions, assignments and imports."""
-    found = re.findall(r"^(?:def (\w+)|(\w+) =|(?:from \S+ )?import \S+ as (\w+)$)", source, re.M)
-    return {name for names in found for name in names if name}
 
 
 class CompiledModel:

@@ -23,7 +23,8 @@ with no such form (a ``Piecewise`` derivative, ``gelu``'s input-only
 derivative) keeps its NumPy statement.
 
 Every name the kernels define but ``np``, ``FASTMATH`` and ``EXACT`` starts
-with an underscore (the per-element ``sigmoid`` is ``_sigmoid``):
+with an underscore (the per-element ``sigmoid`` is ``_sigmoid``, as in the
+scalar fused module):
 :func:`symgrad.codegen` writes the kernels into one module with the NumPy
 code, whose own ``sigmoid(a, out=None)`` may stand beside them, and no
 generated variable starts with one.
@@ -33,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import re
 import sys
 import time
 
@@ -107,33 +107,8 @@ def _as_floats(*arrays):
 '''
 
 
-def _private(helper: str) -> str:
-    """A per-element helper's name in the kernels' module: with a leading underscore (see the module's docstring)."""
-    return helper if helper.startswith("_") else f"_{helper}"
-
-
-def _helper_source(helper: str) -> str:
-    """The scalar fused backend's source of ``helper``, defined under its private name."""
-    source, count = re.subn(rf"^def {helper}\(", f"def {_private(helper)}(", _SCALAR_HELPERS[helper], flags=re.M)
-    if count != 1:
-        raise CompileError(f"the per-element helper {helper} has no definition to name {_private(helper)}")
-    return source
-
-
 class _Printer(FusedPrinter):
-    """The scalar fused printer, with ``H(h, 0)`` as the comparison the NumPy code's mask ``(h > 0)`` makes,
-    calling each helper by its private name."""
-
-    def _print_OpFunctionBase(self, expr):
-        return self._call_private(super()._print_OpFunctionBase(expr))
-
-    def _print_logsumexp(self, expr):
-        return self._call_private(super()._print_logsumexp(expr))
-
-    def _call_private(self, code: str) -> str:
-        # a helper's call starts with its name (sigmoid(z)); np.tanh(z) and _exp(z) stay as they are
-        name = code.split("(", 1)[0]
-        return _private(name) + code[len(name):] if name in self.helpers else code
+    """The scalar fused printer, with ``H(h, 0)`` as the comparison the NumPy code's mask ``(h > 0)`` makes."""
 
     def _print_Heaviside(self, expr):
         at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
@@ -190,7 +165,7 @@ class KernelSet:
                                     exact="{" + ", ".join(map(repr, sorted(EXACT))) + "}"))
         lines.append(WIDE_VECTORS)
         for helper in sorted(self.helpers, key=lambda name: name != "_exp"):  # the others call _exp
-            lines.append(_helper_source(helper))
+            lines.append(_SCALAR_HELPERS[helper])
         lines += self.kernels
         return "\n".join(lines)
 

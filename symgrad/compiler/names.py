@@ -8,6 +8,7 @@ identifier *is* ``y``.
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import keyword
 import re
@@ -15,7 +16,7 @@ import unicodedata
 
 from sympy import Symbol
 
-__all__ = ["FUNCTION_NAME", "RESERVED", "Names", "ascii_identifier", "real_symbol", "safe_text"]
+__all__ = ["FUNCTION_NAME", "RESERVED", "Names", "ascii_identifier", "defined_names", "real_symbol", "safe_text"]
 
 #: name of the generated function
 FUNCTION_NAME = "loss_and_grad"
@@ -28,7 +29,7 @@ RESERVED = frozenset({
     "_buffers", "_WORK", "_threading",
     # the fused (numba) module's own names
     "_numba", "_i", "_n", "_exp", "_from_bits", "_to_bits", "_ROUND", "EXACT", "_ir", "_types", "_intrinsic", "_serial_kernel", "_parallel_kernel", "_contiguous", "_heaviside", "FASTMATH",
-    "_wide_vectors",
+    "_wide_vectors", "_sigmoid", "_leaky_relu", "_elu", "_gelu", "_logsumexp",
     "PARALLEL_FROM", "ARRAYS", "kernel", "threading", "_MAIN",
 }) | frozenset(dir(builtins))
 
@@ -115,3 +116,16 @@ def real_symbol(symbol: Symbol, name: str) -> Symbol:
         return Symbol(name, **assumptions)
     except Exception:  # contradictory assumptions (an imaginary symbol): keep them
         return Symbol(name, **symbol.assumptions0)
+
+
+def defined_names(source: str) -> set[str]:
+    """The names a module's source defines at its top level: its functions, classes, assignments and imports."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return names

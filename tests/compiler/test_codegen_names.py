@@ -228,9 +228,7 @@ def test_two_symbols_sharing_a_name_are_refused():
 
 def test_every_name_a_generated_module_defines_is_reserved_from_the_models_symbols():
     """A model symbol named like a helper (_floats, _exp, _wide_vectors) would be renamed, never shadow it."""
-    import ast
-
-    from symgrad.compiler.names import RESERVED
+    from symgrad.compiler.names import RESERVED, defined_names
     from symgrad.core.ops import helper_sources
 
     w, x, y = sp.symbols("w x y")
@@ -239,12 +237,4 @@ def test_every_name_a_generated_module_defines_is_reserved_from_the_models_symbo
     if importlib.util.find_spec("numba"):
         sources.append(compile(model, backend="fused").source)
     for source in sources:
-        defined = set()
-        for node in ast.parse(source).body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                defined.add(node.name)
-            elif isinstance(node, ast.Assign):
-                defined |= {target.id for target in node.targets if isinstance(target, ast.Name)}
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                defined |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-        assert defined - RESERVED - set(helper_sources()) == set()
+        assert defined_names(source) - RESERVED - set(helper_sources()) == set()

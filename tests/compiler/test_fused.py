@@ -252,3 +252,22 @@ def test_both_kernels_ask_llvm_for_512_bit_vectors(tmp_path, monkeypatch):
     linked = parallel.overloads[parallel.signatures[0]].library._linking_libraries
     loops = [library for library in linked if "parfor_gufunc" in library.name]
     assert loops and all('"prefer-vector-width"="512"' in library.get_llvm_str() for library in loops)
+
+
+@pytest.mark.parametrize("kind", ["logsumexp", "sigmoid", "softplus"])
+def test_a_stage_without_data_is_computed_before_the_loop_with_its_numpy_helper(kind):
+    """c(w) needs no sample: it is computed once, outside the loop, by NumPy code calling NumPy's helper of c
+    (its loop twin is _sigmoid, ...); a NameError here once stopped such a model (softplus: its derivative σ)."""
+    pytest.importorskip("numba")
+    w1, w2, x, y, c, L = sp.symbols("w1 w2 x y c L")
+    stage = {"logsumexp": sp.log(sp.exp(w1) + sp.exp(w2)), "sigmoid": symgrad.sigmoid(w2),
+             "softplus": symgrad.softplus(w2)}[kind]
+    model = symgrad.Model([(c, stage), (L, (x * w1 - c - y) ** 2)], inputs=[x, y])
+    xs, ys = np.linspace(-1.0, 1.0, 50_000), np.linspace(0.0, 1.0, 50_000)
+    values = dict(x=xs, y=ys, w1=0.3, w2=-0.7)
+    loss, grads = symgrad.compile(model, backend="fused")(**values)
+    c_value = {"logsumexp": np.logaddexp(0.3, -0.7), "sigmoid": 1 / (1 + np.exp(0.7)),
+               "softplus": np.log1p(np.exp(-0.7))}[kind]
+    assert loss == pytest.approx(np.mean((0.3 * xs - c_value - ys) ** 2), rel=1e-12)
+    reference = symgrad.compile(model)(**values)[1]
+    assert grads == pytest.approx(reference, rel=1e-12)
